@@ -74,10 +74,18 @@ class AttentionCheck:
 
 @dataclass(frozen=True)
 class Subconstruct:
+    """A facet of a construct, measured by its items.
+
+    ``reverse`` is true when the subconstruct's high pole is its construct's low pole (e.g.
+    *Lapsing* within *Use trajectory*): its score is reflected (``min + max - s``) before it
+    enters the construct score, and its second-order loading is negative.
+    """
+
     code: str
     name: str
     description: str
     items: tuple[Item, ...]
+    reverse: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +132,18 @@ class InstrumentDefinition:
     def items(self) -> tuple[Item, ...]:
         """All scored items in instrument order."""
         return tuple(item for construct in self.constructs for item in construct.items)
+
+    def construct(self, code: str) -> Construct:
+        for construct in self.constructs:
+            if construct.code == code:
+                return construct
+        raise KeyError(code)
+
+    def subconstruct(self, code: str) -> Subconstruct:
+        for sub in self.subconstructs:
+            if sub.code == code:
+                return sub
+        raise KeyError(code)
 
     def scale(self, key: str) -> ResponseScale:
         for scale in self.response_scales:
