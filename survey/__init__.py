@@ -1,0 +1,120 @@
+"""The survey application: participants answer validated instruments through token links."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from survey.config import DevelopmentConfig, TestConfig
+from survey.extensions import csrf, db, migrate
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    config: type | Mapping[str, Any] | None = None, *, instance_path: str | None = None
+) -> Flask:
+    """Build the application.
+
+    ``config`` is a configuration class (e.g. :class:`survey.config.TestConfig`) or a
+    mapping of overrides. A mapping is applied last, over :class:`DevelopmentConfig` and the
+    environment, or over :class:`TestConfig` alone when it sets ``TESTING``.
+    """
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    _configure(app, config)
+    _init_extensions(app)
+
+    import survey.models  # noqa: F401  (registers the tables on db.metadata)
+    from survey import errors
+    from survey.cli import register_cli
+    from survey.participate.views import bp as participate_bp
+    from survey.templating import init_templating
+
+    app.register_blueprint(participate_bp)
+    errors.register_error_handlers(app)
+    init_templating(app)
+    register_cli(app)
+    return app
+
+
+def _configure(app: Flask, config: type | Mapping[str, Any] | None) -> None:
+    if config is None or isinstance(config, Mapping):
+        overrides = dict(config or {})
+        app.config.from_object(TestConfig if overrides.get("TESTING") else DevelopmentConfig)
+    else:
+        overrides = {}
+        app.config.from_object(config)
+    if app.config["READ_ENVIRONMENT"]:
+        _load_environment(app)
+    app.config.from_mapping(overrides)
+
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri:
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri)
+    else:
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = Path(app.instance_path) / app.config["SQLITE_FILE"]
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _persistent_secret_key(
+            Path(app.instance_path) / app.config["SECRET_KEY_FILE"]
+        )
+
+
+def _load_environment(app: Flask) -> None:
+    for name, key in (("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"), ("SECRET_KEY", "SECRET_KEY")):
+        if os.environ.get(name):
+            app.config[key] = os.environ[name]
+    app.config.from_prefixed_env("SURVEY")
+
+
+def normalise_database_url(url: str) -> str:
+    """Read ``postgres://`` and ``postgresql://`` URLs as psycopg 3 URLs (the installed driver)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _persistent_secret_key(path: Path) -> str:
+    """A random key kept in ``path`` so sessions survive restarts; created once, mode 0600."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker won the race: use its key
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(key + "\n")
+    return key
+
+
+def _init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True)
+    csrf.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_on_connect)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers and the one writer work at the same time; SQLite leaves foreign keys
+    # unchecked unless asked.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()

@@ -1,0 +1,14 @@
+"""Confirmatory factor analysis by maximum likelihood, checked against R's lavaan 0.6.
+
+>>> from psychometrics.cfa import cfa, invariance
+"""
+
+from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteError
+from .fitting import cfa
+from .invariance import InvarianceResult, invariance
+from .results import CFAResult
+
+__all__ = [
+    "CFAResult", "DataError", "InvarianceResult", "ModelIdentificationError",
+    "NonPositiveDefiniteError", "cfa", "invariance",
+]

@@ -1,0 +1,302 @@
+"""The ``cfa()`` entry point: data preparation, estimation, standard errors and checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from ..syntax import parse_model
+from .blas import single_threaded_blas
+from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteError
+from .estimation import CompleteData, Objective, fisher_scoring, start_values
+from .fiml import MissingData
+from .model import build_model
+from .results import CFAResult
+
+__all__ = ["cfa"]
+
+
+def _numeric_block(frame: pd.DataFrame, observed: Sequence[str]) -> np.ndarray:
+    absent = [v for v in observed if v not in frame.columns]
+    if absent:
+        raise DataError(f"variables named in the model are not in the data: {', '.join(absent)}")
+    bad = [v for v in observed if not pd.api.types.is_numeric_dtype(frame[v])
+           or pd.api.types.is_bool_dtype(frame[v])]
+    if bad:
+        raise DataError(f"variables must be numeric: {', '.join(bad)}")
+    return frame.loc[:, list(observed)].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _complete_group(cov: np.ndarray, mean: np.ndarray, n: int, label: object,
+                    observed: Sequence[str]) -> CompleteData:
+    cov = 0.5 * (cov + cov.T)
+    eig = np.linalg.eigvalsh(cov)
+    if not np.all(np.isfinite(eig)) or eig[0] <= 1e-10 * max(eig[-1], 1e-300):
+        where = "" if label is None else f" of group {label!r}"
+        zero = [observed[i] for i in range(len(observed)) if cov[i, i] <= 0]
+        hint = f" (zero variance: {', '.join(zero)})" if zero else (
+            " (linearly dependent items, or fewer rows than items)")
+        raise NonPositiveDefiniteError(
+            f"the sample covariance matrix{where} is not positive definite{hint}")
+    sign, logdet = np.linalg.slogdet(cov)
+    return CompleteData(n, cov, mean, float(logdet))
+
+
+def _from_data(data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str
+               ) -> tuple[list, list]:
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("data must be a pandas DataFrame")
+    if group is not None:
+        if group not in data.columns:
+            raise DataError(f"group variable {group!r} is not in the data")
+        keep = data[group].notna().to_numpy()
+        data = data.loc[keep]
+        labels = list(pd.unique(data[group]))
+        codes = [data[group].to_numpy() == lab for lab in labels]
+    else:
+        labels = [None]
+        codes = [np.ones(len(data), dtype=bool)]
+    x_all = _numeric_block(data, observed)
+    if np.isinf(x_all).any():
+        raise DataError("the data contain infinite values")
+    groups = []
+    p = len(observed)
+    for label, sel in zip(labels, codes, strict=True):
+        x = x_all[sel]
+        if missing == "listwise":
+            x = x[~np.isnan(x).any(axis=1)]
+        else:
+            x = x[~np.isnan(x).all(axis=1)]
+        where = "" if label is None else f" in group {label!r}"
+        if x.shape[0] < 2 or (missing == "listwise" and x.shape[0] <= p):
+            raise DataError(f"too few rows{where}: {x.shape[0]} complete cases for "
+                            f"{p} observed variables")
+        if missing == "ml" and np.isnan(x).any():
+            for j in range(p):
+                if np.sum(~np.isnan(x[:, j])) < 2:
+                    raise DataError(f"variable {observed[j]!r} has fewer than two observed "
+                                    f"values{where}")
+            groups.append(MissingData.from_array(x))
+        else:
+            mean = x.mean(axis=0)
+            centred = x - mean
+            groups.append(_complete_group(centred.T @ centred / x.shape[0], mean, x.shape[0],
+                                          label, observed))
+    return groups, labels
+
+
+def _as_matrix(value, observed: Sequence[str], what: str) -> np.ndarray:
+    if isinstance(value, pd.DataFrame):
+        absent = [v for v in observed if v not in value.columns or v not in value.index]
+        if absent:
+            raise DataError(f"variables named in the model are not in {what}: {', '.join(absent)}")
+        return value.loc[list(observed), list(observed)].to_numpy(dtype=float)
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != (len(observed), len(observed)):
+        raise DataError(f"{what} must be a labelled DataFrame or a {len(observed)} x "
+                        f"{len(observed)} array in the order of the model's variables")
+    return arr
+
+
+def _as_vector(value, observed: Sequence[str], what: str) -> np.ndarray:
+    if isinstance(value, pd.Series | Mapping):
+        series = pd.Series(value)
+        absent = [v for v in observed if v not in series.index]
+        if absent:
+            raise DataError(f"variables named in the model are not in {what}: {', '.join(absent)}")
+        return series.loc[list(observed)].to_numpy(dtype=float)
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != (len(observed),):
+        raise DataError(f"{what} must have one value per observed variable")
+    return arr
+
+
+def _from_moments(sample_cov, sample_mean, nobs, observed: Sequence[str]) -> tuple[list, list]:
+    if nobs is None:
+        raise ValueError("nobs is required with sample_cov")
+    if isinstance(sample_cov, Mapping):
+        labels = list(sample_cov)
+        covs = [sample_cov[k] for k in labels]
+        ns = [nobs[k] for k in labels] if isinstance(nobs, Mapping) else list(nobs)
+        means = ([sample_mean[k] for k in labels] if sample_mean is not None
+                 else [None] * len(labels))
+    else:
+        labels, covs, ns, means = [None], [sample_cov], [nobs], [sample_mean]
+    groups = []
+    for label, cov, n, mean in zip(labels, covs, ns, means, strict=True):
+        n = int(n)
+        if n <= len(observed):
+            raise DataError(f"too few observations: nobs = {n} for {len(observed)} variables")
+        # lavaan's sample.cov.rescale: the input is taken to be unbiased (divisor N - 1).
+        cov = _as_matrix(cov, observed, "sample_cov") * (n - 1) / n
+        mu = (_as_vector(mean, observed, "sample_mean") if mean is not None
+              else np.zeros(len(observed)))
+        groups.append(_complete_group(cov, mu, n, label, observed))
+    return groups, labels
+
+
+def _inverse_or_none(info: np.ndarray) -> np.ndarray | None:
+    """Inverse of an information matrix, or None when it is (numerically) singular."""
+    d = np.sqrt(np.abs(np.diag(info)))
+    if np.any(d == 0) or not np.all(np.isfinite(info)):
+        return None
+    scaled = info / np.outer(d, d)
+    try:
+        chol = linalg.cholesky(scaled, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    # The smallest pivot bounds the smallest eigenvalue of the correlation-scaled matrix.
+    if float(np.min(np.diag(chol))) ** 2 < 1e-10:
+        return None
+    inv = linalg.cho_solve((chol, True), np.eye(info.shape[0]), check_finite=False)
+    return inv / np.outer(d, d)
+
+
+def _observed_information(objective: Objective, theta: np.ndarray) -> np.ndarray:
+    """Hessian of F by central differences of the analytic gradient."""
+    q = theta.size
+    hess = np.empty((q, q))
+    for k in range(q):
+        h = 1e-5 * max(1.0, abs(theta[k]))
+        up, down = theta.copy(), theta.copy()
+        up[k] += h
+        down[k] -= h
+        g_up = objective.evaluate(up, information=False)[1]
+        g_down = objective.evaluate(down, information=False)[1]
+        hess[:, k] = (g_up - g_down) / (2.0 * h)
+    return 0.5 * (hess + hess.T)
+
+
+def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov=None, sample_mean=None,
+        nobs=None, std_lv: bool = False, missing: str = "listwise", group: str | None = None,
+        group_equal: Sequence[str] = (), meanstructure: bool | None = None) -> CFAResult:
+    """Fit a confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa()``.
+
+    The ML discrepancy function (lavaan's ``likelihood = "normal"``, S with divisor N)
+
+        F = 1/2 [log|Sigma(theta)| + tr(S Sigma(theta)^-1) - log|S| - p]
+
+    is minimised by Fisher scoring; standard errors come from the inverse of N times the expected
+    information (with ``missing="ml"``, from the observed information, lavaan's default there);
+    the chi-square is 2 N F_min. Identification follows lavaan's defaults: the first loading of
+    each factor is fixed to 1, or with ``std_lv=True`` the factor variances are fixed to 1.
+
+    Parameters
+    ----------
+    model : str
+        lavaan-style syntax (see :func:`psychometrics.syntax.parse_model`).
+    data : DataFrame, optional
+        One row per respondent; the model's observed variables must be numeric columns.
+    sample_cov, sample_mean, nobs : optional
+        Moments instead of raw data (the covariance matrix with divisor N - 1, as lavaan takes
+        ``sample.cov``); a mapping group label -> matrix gives several groups.
+    std_lv : bool
+        Identify factors by fixing their variances to 1 instead of a marker loading.
+    missing : {"listwise", "ml"}
+        Drop incomplete rows, or use full-information ML (implies a mean structure).
+    group : str, optional
+        Column defining groups for a multi-group analysis (implies a mean structure).
+    group_equal : sequence of str
+        Parameters held equal across groups: "loadings", "intercepts", "means", "residuals",
+        "residual.covariances", "lv.variances", "lv.covariances".
+    meanstructure : bool, optional
+        Model intercepts and factor means (default: only with groups or ``missing="ml"``).
+
+    Returns
+    -------
+    CFAResult
+
+    Raises
+    ------
+    ModelSyntaxError, ModelIdentificationError, NonPositiveDefiniteError, DataError
+        All are ``ValueError`` subclasses with a plain message.
+
+    References
+    ----------
+    Joreskog, K. G. (1969). A general approach to confirmatory maximum likelihood factor
+    analysis. *Psychometrika, 34*, 183-202. https://doi.org/10.1007/BF02289343
+
+    Rosseel, Y. (2012). lavaan: An R package for structural equation modeling. *Journal of
+    Statistical Software, 48*(2). https://doi.org/10.18637/jss.v048.i02
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> f = rng.normal(size=(500, 1))
+    >>> x = f @ np.array([[0.8, 0.7, 0.6, 0.5]]) + rng.normal(scale=0.6, size=(500, 4))
+    >>> data = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    >>> res = cfa("f =~ a + b + c + d", data)
+    >>> res.converged, res.fit_measures()["df"]
+    (True, 2)
+    >>> res.estimates.query("op == '=~'")[["rhs", "est"]].round(2).to_numpy().tolist()
+    [['a', 1.0], ['b', 1.0], ['c', 0.69], ['d', 0.73]]
+    """
+    with single_threaded_blas():
+        return _cfa(model, data, sample_cov=sample_cov, sample_mean=sample_mean, nobs=nobs,
+                    std_lv=std_lv, missing=missing, group=group, group_equal=group_equal,
+                    meanstructure=meanstructure)
+
+
+def _cfa(model, data, *, sample_cov, sample_mean, nobs, std_lv, missing, group, group_equal,
+         meanstructure) -> CFAResult:
+    if missing not in ("listwise", "ml"):
+        raise ValueError("missing must be 'listwise' or 'ml'")
+    if isinstance(group_equal, str):
+        group_equal = (group_equal,)
+    group_equal = tuple(group_equal)
+    parsed = parse_model(model)
+    observed = parsed.observed
+    if data is not None:
+        if sample_cov is not None:
+            raise ValueError("give either data or sample_cov, not both")
+        groups, labels = _from_data(data, observed, group, missing)
+    elif sample_cov is not None:
+        if missing == "ml":
+            raise ValueError("missing='ml' needs raw data")
+        groups, labels = _from_moments(sample_cov, sample_mean, nobs, observed)
+    else:
+        raise ValueError("give data or sample_cov (with nobs)")
+    if meanstructure is False and (missing == "ml" or len(groups) > 1):
+        raise ValueError("missing='ml' and multiple groups need a mean structure")
+    if meanstructure is None:
+        meanstructure = missing == "ml" or len(groups) > 1
+    if meanstructure and data is None and sample_mean is None:
+        raise ValueError("a mean structure needs sample_mean")
+    if group_equal and len(groups) < 2:
+        raise ValueError("group_equal needs a group variable with at least two groups")
+    spec = build_model(parsed, n_groups=len(groups), std_lv=std_lv, meanstructure=meanstructure,
+                       group_equal=group_equal)
+    p = spec.p
+    moments = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))
+    if moments - spec.n_free < 0:
+        raise ModelIdentificationError(
+            f"the model is not identified: {spec.n_free} free parameters but only {moments} "
+            f"sample moments (df = {moments - spec.n_free})")
+    covs = [g.h1_moments()[0] for g in groups]
+    means = [g.h1_moments()[1] for g in groups]
+    objective = Objective(spec, groups)
+    estimate = fisher_scoring(objective, start_values(spec, covs, means))
+    warnings: list[str] = []
+    if not estimate.converged:
+        warnings.append(f"the model did not converge: {estimate.message}; "
+                        "the estimates are not trustworthy")
+    _, _, expected = objective.evaluate(estimate.theta)
+    has_missing = any(isinstance(g, MissingData) for g in groups)
+    information = "observed" if has_missing else "expected"
+    info = _observed_information(objective, estimate.theta) if has_missing else expected
+    n_total = objective.n
+    vcov = np.full((spec.n_free, spec.n_free), np.nan)
+    inverse = _inverse_or_none(info) if spec.n_free else None
+    if spec.n_free and inverse is None:
+        warnings.append("the information matrix is singular: the model may be empirically "
+                        "under-identified, and standard errors could not be computed")
+    elif spec.n_free:
+        vcov = 0.5 * (inverse + inverse.T) / n_total
+    return CFAResult(
+        model=model, spec=spec, objective=objective, estimate=estimate, vcov=vcov,
+        expected_information=expected, information=information, group_labels=labels,
+        group_var=group, std_lv=std_lv, missing=missing, warnings=warnings)

@@ -1,0 +1,63 @@
+"""Expected (Fisher) information of the normal-theory ML discrepancy function.
+
+For parameters k, l of a covariance/mean structure, the expected information per observation is
+
+    I_kl = 1/2 tr(Sigma^-1 dSigma_k Sigma^-1 dSigma_l) + dmu_k' Sigma^-1 dmu_l
+
+(e.g. Bollen, 1989, *Structural Equations with Latent Variables*, ch. 4,
+https://doi.org/10.1002/9781118619179). Every CFA parameter changes Sigma by a symmetric rank-two
+term dSigma_k = s_k (u_k v_k' + v_k u_k') (:func:`psychometrics.cfa.model.derivative_vectors`),
+which turns the trace into
+
+    I_kl = s_k s_l [(u_k' S v_l)(v_k' S u_l) + (u_k' S u_l)(v_k' S v_l)] + w_k' S w_l,  S = Sigma^-1
+
+so the whole matrix costs a few (p x K) matrix products instead of the Kronecker-sized
+Delta' (Sigma^-1 (x) Sigma^-1) Delta.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+__all__ = ["Vectors", "quad_diag", "rank2_information", "rank2_information_diag"]
+
+Vectors = tuple  # (U, V, s, W): sparse p x K, sparse p x K, K-vector, sparse p x K or None
+
+
+def _times(mat: np.ndarray, vectors) -> np.ndarray:
+    """mat @ vectors for a symmetric dense ``mat`` and sparse or dense ``vectors``."""
+    if sparse.issparse(vectors):
+        return np.asarray((vectors.T @ mat).T)
+    return mat @ vectors
+
+
+def quad_diag(u, mat: np.ndarray, v) -> np.ndarray:
+    """diag(U' mat V) for sparse or dense U, V (mat symmetric)."""
+    if sparse.issparse(u):
+        return np.asarray(u.multiply(_times(mat, v)).sum(axis=0)).ravel()
+    return np.einsum("ik,ik->k", u, mat @ v)
+
+
+def rank2_information(sinv: np.ndarray, a: Vectors, b: Vectors) -> np.ndarray:
+    """Information block between the entries described by ``a`` and ``b`` (K_a x K_b)."""
+    u1, v1, s1, w1 = a
+    u2, v2, s2, w2 = b
+    su2 = _times(sinv, u2)
+    sv2 = _times(sinv, v2)
+    out = np.asarray(u1.T @ su2) * np.asarray(v1.T @ sv2)
+    out += np.asarray(u1.T @ sv2) * np.asarray(v1.T @ su2)
+    out *= np.outer(s1, s2)
+    if w1 is not None and w2 is not None:
+        out += np.asarray(w1.T @ _times(sinv, w2))
+    return out
+
+
+def rank2_information_diag(sinv: np.ndarray, a: Vectors) -> np.ndarray:
+    """Diagonal of ``rank2_information(sinv, a, a)``."""
+    u, v, s, w = a
+    uv = quad_diag(u, sinv, v)
+    out = s * s * (uv * uv + quad_diag(u, sinv, u) * quad_diag(v, sinv, v))
+    if w is not None:
+        out += quad_diag(w, sinv, w)
+    return out

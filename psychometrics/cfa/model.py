@@ -1,0 +1,403 @@
+"""Parameter table and model matrices of a (multi-group) CFA in LISREL "all-y" notation.
+
+For group g, with factors eta = B eta + zeta (B holds loadings of factors on higher-order factors):
+
+    Sigma = Lambda (I - B)^-1 Psi (I - B)^-T Lambda' + Theta
+    mu    = nu + Lambda (I - B)^-1 alpha
+
+The parameter table follows lavaan's defaults for ``cfa()`` (Rosseel, 2012,
+https://doi.org/10.18637/jss.v048.i02): the first loading of each factor fixed to 1 (or, with
+``std_lv``, all factor variances fixed to 1), free residual variances, free variances and
+covariances of the exogenous factors, disturbance variances for factors that are indicators of
+higher-order factors, and with a mean structure free intercepts and factor means fixed to 0.
+Equality constraints (shared labels, ``group_equal``) are imposed by mapping the constrained rows
+to one free parameter, so ``n_free`` is lavaan's ``npar``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from ..syntax import Modifier, ParsedModel
+from .errors import ModelIdentificationError
+
+__all__ = [
+    "ALPHA", "BETA", "LAMBDA", "NU", "PSI", "THETA", "GROUP_EQUAL_TYPES",
+    "Matrices", "ModelSpec", "build_model", "derivative_vectors",
+]
+
+LAMBDA, BETA, THETA, PSI, NU, ALPHA = range(6)
+GROUP_EQUAL_TYPES = ("loadings", "intercepts", "means", "residuals", "residual.covariances",
+                     "lv.variances", "lv.covariances")
+
+
+@dataclass(frozen=True)
+class Matrices:
+    """Model matrices of one group, and the implied moments derived from them."""
+
+    lam: np.ndarray
+    beta: np.ndarray | None
+    theta: np.ndarray
+    psi: np.ndarray
+    nu: np.ndarray
+    alpha: np.ndarray
+    ib: np.ndarray        # (I - B)^-1
+    phi: np.ndarray       # total factor covariance (I-B)^-1 Psi (I-B)^-T
+    loadings: np.ndarray  # Lambda (I-B)^-1: total effects of factors on indicators
+    sigma: np.ndarray
+    mu: np.ndarray
+
+
+@dataclass(frozen=True)
+class ParameterTable:
+    """One row per model parameter (per group); ``free`` is the parameter index or -1."""
+
+    lhs: tuple[str, ...]
+    op: tuple[str, ...]
+    rhs: tuple[str, ...]
+    group: np.ndarray
+    label: tuple[str, ...]
+    free: np.ndarray
+    value: np.ndarray
+    matrix: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    auto_fixed: np.ndarray  # identification constraints added automatically (markers, std_lv)
+    user: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.lhs)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    observed: tuple[str, ...]
+    latent: tuple[str, ...]
+    exogenous: tuple[bool, ...]
+    n_groups: int
+    meanstructure: bool
+    has_beta: bool
+    table: ParameterTable
+    n_free: int
+    group_rows: tuple[tuple[np.ndarray, ...], ...]  # per group, the row indices of each matrix
+
+    def free_rows(self, group: int) -> np.ndarray:
+        return np.flatnonzero((self.table.group == group) & (self.table.free >= 0))
+
+    @property
+    def p(self) -> int:
+        return len(self.observed)
+
+    @property
+    def m(self) -> int:
+        return len(self.latent)
+
+    def row_values(self, theta: np.ndarray) -> np.ndarray:
+        """Value of every table row for parameter vector(s) ``theta`` (shape (..., n_free))."""
+        theta = np.asarray(theta)
+        shape = theta.shape[:-1] + (len(self.table),)
+        x = np.empty(shape, dtype=np.result_type(theta.dtype, float))
+        x[...] = self.table.value
+        free = self.table.free >= 0
+        x[..., free] = theta[..., self.table.free[free]]
+        return x
+
+    def matrices(self, x: np.ndarray, group: int) -> Matrices:
+        """Fill the matrices of ``group`` from row values ``x`` (leading batch axes allowed)."""
+        t = self.table
+        batch = x.shape[:-1]
+        p, m = self.p, self.m
+        dtype = x.dtype
+        lam = np.zeros(batch + (p, m), dtype)
+        theta = np.zeros(batch + (p, p), dtype)
+        psi = np.zeros(batch + (m, m), dtype)
+        nu = np.zeros(batch + (p,), dtype)
+        alpha = np.zeros(batch + (m,), dtype)
+        beta = np.zeros(batch + (m, m), dtype) if self.has_beta else None
+        idx = self.group_rows[group]
+        for code, target, sym in ((LAMBDA, lam, False), (BETA, beta, False),
+                                  (THETA, theta, True), (PSI, psi, True)):
+            rows = idx[code]
+            if rows.size == 0 or target is None:
+                continue
+            target[..., t.row[rows], t.col[rows]] = x[..., rows]
+            if sym:
+                target[..., t.col[rows], t.row[rows]] = x[..., rows]
+        for code, target in ((NU, nu), (ALPHA, alpha)):
+            rows = idx[code]
+            if rows.size:
+                target[..., t.row[rows]] = x[..., rows]
+        if beta is not None:
+            ib = np.linalg.inv(np.eye(m) - beta)
+            loadings = lam @ ib
+            phi = ib @ psi @ np.swapaxes(ib, -1, -2)
+        else:
+            ib = np.broadcast_to(np.eye(m), batch + (m, m))
+            loadings = lam
+            phi = psi
+        sigma = loadings @ psi @ np.swapaxes(loadings, -1, -2) + theta
+        mu = nu + (loadings @ alpha[..., None])[..., 0]
+        return Matrices(lam, beta, theta, psi, nu, alpha, ib, phi, loadings, sigma, mu)
+
+    def implied(self, theta: np.ndarray) -> list[Matrices]:
+        x = self.row_values(theta)
+        return [self.matrices(x, g) for g in range(self.n_groups)]
+
+
+def derivative_vectors(mats: Matrices, matrix: np.ndarray, row: np.ndarray, col: np.ndarray,
+                       means: bool = True) -> tuple:
+    """Structure of the derivatives of (Sigma, mu) with respect to single matrix entries.
+
+    For every entry k, dSigma/dk = s_k (u_k v_k' + v_k u_k') and dmu/dk = w_k. Returns the columns
+    ``U``, ``V`` (p x K), ``s`` (K) and ``W`` (p x K). This rank-two structure makes the expected
+    information cheap (see :mod:`psychometrics.cfa.information`).
+    The columns are returned as sparse CSC matrices (most are unit vectors or columns of a
+    simple-structure loading matrix), ``W`` is ``None`` without a mean structure.
+    """
+    p = mats.lam.shape[0]
+    k = len(matrix)
+    U = np.zeros((p, k))
+    V = np.zeros((p, k))
+    W = np.zeros((p, k))
+    s = np.ones(k)
+    lam_phi = mats.lam @ mats.phi
+    eta_mean = mats.ib @ mats.alpha
+    L = mats.loadings
+    ar = np.arange(k)
+    sel = matrix == LAMBDA
+    if sel.any():
+        i, j = row[sel], col[sel]
+        U[i, ar[sel]] = 1.0
+        V[:, sel] = lam_phi[:, j]
+        W[i, ar[sel]] = eta_mean[j]
+    sel = matrix == BETA
+    if sel.any():
+        r, c = row[sel], col[sel]
+        U[:, sel] = L[:, r]
+        V[:, sel] = lam_phi[:, c]
+        W[:, sel] = L[:, r] * eta_mean[c]
+    sel = matrix == THETA
+    if sel.any():
+        r, c = row[sel], col[sel]
+        U[r, ar[sel]] = 1.0
+        V[c, ar[sel]] = 1.0
+        s[sel] = np.where(r == c, 0.5, 1.0)
+    sel = matrix == PSI
+    if sel.any():
+        r, c = row[sel], col[sel]
+        U[:, sel] = L[:, r]
+        V[:, sel] = L[:, c]
+        s[sel] = np.where(r == c, 0.5, 1.0)
+    sel = matrix == NU
+    if sel.any():
+        W[row[sel], ar[sel]] = 1.0
+    sel = matrix == ALPHA
+    if sel.any():
+        W[:, sel] = L[:, row[sel]]
+    w_out = sparse.csc_matrix(W) if means else None
+    return sparse.csc_matrix(U), sparse.csc_matrix(V), s, w_out
+
+
+# --------------------------------------------------------------------------------------------
+# Building the parameter table
+# --------------------------------------------------------------------------------------------
+
+def _pick(values: tuple | None, group: int, n_groups: int, what: str) -> Any:
+    if values is None:
+        return _UNSET
+    if len(values) == 1:
+        return values[0]
+    if len(values) != n_groups:
+        raise ValueError(f"a c(...) modifier of {what} has {len(values)} values "
+                         f"but the data have {n_groups} groups")
+    return values[group]
+
+
+_UNSET = object()
+
+
+def _equal_type(matrix: int, row: int, col: int) -> str:
+    if matrix in (LAMBDA, BETA):
+        return "loadings"
+    if matrix == NU:
+        return "intercepts"
+    if matrix == ALPHA:
+        return "means"
+    if matrix == THETA:
+        return "residuals" if row == col else "residual.covariances"
+    return "lv.variances" if row == col else "lv.covariances"
+
+
+def build_model(parsed: ParsedModel, *, n_groups: int = 1, std_lv: bool = False,
+                meanstructure: bool = False, group_equal: tuple[str, ...] = ()) -> ModelSpec:
+    """Parameter table of a parsed model with lavaan's ``cfa()`` defaults."""
+    unknown = sorted(set(group_equal) - set(GROUP_EQUAL_TYPES))
+    if unknown:
+        raise ValueError(f"unknown group_equal value(s) {unknown}; choose from "
+                         f"{', '.join(GROUP_EQUAL_TYPES)}")
+    latent = list(parsed.latent)
+    observed = list(parsed.observed)
+    lv_index = {name: i for i, name in enumerate(latent)}
+    ov_index = {name: i for i, name in enumerate(observed)}
+    measured = [s for s in parsed.statements if s.op == "=~"]
+    endogenous = {s.rhs for s in measured if s.rhs in lv_index}
+    exogenous = [name not in endogenous for name in latent]
+    first_indicator = {}
+    for s in measured:
+        first_indicator.setdefault(s.lhs, s.rhs)
+
+    for s in parsed.statements:
+        if s.op == "~~" and (s.lhs in lv_index) != (s.rhs in lv_index):
+            raise ModelIdentificationError(
+                f"'{s.lhs} ~~ {s.rhs}' mixes a factor and an observed variable; "
+                "covariances must be between two factors or two observed variables")
+        if s.op == "~~" and s.lhs in ov_index and not any(m.rhs == s.lhs for m in measured):
+            raise ModelIdentificationError(
+                f"observed variable {s.lhs!r} is not an indicator of any factor")
+        if s.op == "~~" and s.rhs in ov_index and not any(m.rhs == s.rhs for m in measured):
+            raise ModelIdentificationError(
+                f"observed variable {s.rhs!r} is not an indicator of any factor")
+        if s.op == "~1" and s.lhs in ov_index and not any(m.rhs == s.lhs for m in measured):
+            raise ModelIdentificationError(
+                f"observed variable {s.lhs!r} is not an indicator of any factor")
+
+    rows: list[dict[str, Any]] = []
+
+    def add(lhs: str, op: str, rhs: str, g: int, matrix: int, r: int, c: int,
+            mod: Modifier | None, default_fixed: float | None, auto_fixed: bool, user: bool,
+            start: float = np.nan) -> None:
+        fixed = _pick(mod.fixed, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
+        label = _pick(mod.label, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
+        ustart = _pick(mod.start, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
+        if fixed is _UNSET:
+            is_fixed, value = default_fixed is not None, default_fixed
+        else:
+            is_fixed, value, auto_fixed = fixed is not None, fixed, False
+        if not is_fixed:
+            value = start if ustart is _UNSET or ustart is None else ustart
+        rows.append(dict(lhs=lhs, op=op, rhs=rhs, group=g,
+                         label="" if label is _UNSET or label is None else label,
+                         fixed=is_fixed, value=np.nan if value is None else float(value),
+                         matrix=matrix, row=r, col=c, auto_fixed=auto_fixed and is_fixed,
+                         user=user))
+
+    user_var = {(min(s.lhs, s.rhs), max(s.lhs, s.rhs)) for s in parsed.statements if s.op == "~~"}
+    user_mean = {s.lhs for s in parsed.statements if s.op == "~1"}
+    for g in range(n_groups):
+        for s in measured:
+            marker = not std_lv and first_indicator[s.lhs] == s.rhs
+            if s.rhs in lv_index:
+                add(s.lhs, "=~", s.rhs, g, BETA, lv_index[s.rhs], lv_index[s.lhs], s.modifier,
+                    1.0 if marker else None, marker, True)
+            else:
+                add(s.lhs, "=~", s.rhs, g, LAMBDA, ov_index[s.rhs], lv_index[s.lhs], s.modifier,
+                    1.0 if marker else None, marker, True)
+        for s in parsed.statements:
+            if s.op == "~~":
+                if s.lhs in lv_index:
+                    r, c = sorted((lv_index[s.lhs], lv_index[s.rhs]), reverse=True)
+                    add(s.lhs, "~~", s.rhs, g, PSI, r, c, s.modifier, None, False, True)
+                else:
+                    r, c = sorted((ov_index[s.lhs], ov_index[s.rhs]), reverse=True)
+                    add(s.lhs, "~~", s.rhs, g, THETA, r, c, s.modifier, None, False, True)
+        for s in parsed.statements:
+            if s.op == "~1":
+                if s.lhs in lv_index:
+                    add(s.lhs, "~1", "", g, ALPHA, lv_index[s.lhs], 0, s.modifier, None, False,
+                        True)
+                else:
+                    add(s.lhs, "~1", "", g, NU, ov_index[s.lhs], 0, s.modifier, None, False, True)
+        for name in observed:
+            if (name, name) not in user_var:
+                add(name, "~~", name, g, THETA, ov_index[name], ov_index[name], None, None,
+                    False, False)
+        # With std_lv and equal loadings, lavaan frees the factor variances of groups 2, 3, ...
+        fix_var = std_lv and not (g > 0 and "loadings" in group_equal
+                                  and "lv.variances" not in group_equal)
+        for name in latent:
+            if (name, name) not in user_var:
+                add(name, "~~", name, g, PSI, lv_index[name], lv_index[name], None,
+                    1.0 if fix_var else None, fix_var, False)
+        exo = [name for name, e in zip(latent, exogenous, strict=True) if e]
+        for a in range(len(exo)):
+            for b in range(a + 1, len(exo)):
+                if (min(exo[a], exo[b]), max(exo[a], exo[b])) not in user_var:
+                    add(exo[a], "~~", exo[b], g, PSI, lv_index[exo[b]], lv_index[exo[a]], None,
+                        None, False, False)
+        if meanstructure:
+            for name in observed:
+                if name not in user_mean:
+                    add(name, "~1", "", g, NU, ov_index[name], 0, None, None, False, False)
+            free_means = (g > 0 and "intercepts" in group_equal and "means" not in group_equal)
+            for name in latent:
+                if name not in user_mean:
+                    add(name, "~1", "", g, ALPHA, lv_index[name], 0, None,
+                        None if free_means else 0.0, False, False)
+        elif user_mean:
+            raise ValueError("'~ 1' statements need a mean structure (meanstructure=True)")
+
+    free_index = _assign_free(rows, n_groups, group_equal)
+    table = ParameterTable(
+        lhs=tuple(r["lhs"] for r in rows), op=tuple(r["op"] for r in rows),
+        rhs=tuple(r["rhs"] for r in rows), group=np.array([r["group"] for r in rows]),
+        label=tuple(r["label"] for r in rows), free=free_index,
+        value=np.array([r["value"] for r in rows], dtype=float),
+        matrix=np.array([r["matrix"] for r in rows]), row=np.array([r["row"] for r in rows]),
+        col=np.array([r["col"] for r in rows]),
+        auto_fixed=np.array([r["auto_fixed"] for r in rows], dtype=bool),
+        user=np.array([r["user"] for r in rows], dtype=bool),
+    )
+    group_rows = tuple(
+        tuple(np.flatnonzero((table.group == g) & (table.matrix == code)) for code in range(6))
+        for g in range(n_groups))
+    spec = ModelSpec(tuple(observed), tuple(latent), tuple(exogenous), n_groups, meanstructure,
+                     bool(endogenous), table, int(free_index.max(initial=-1) + 1), group_rows)
+    _check_single_indicators(spec, parsed)
+    return spec
+
+
+def _assign_free(rows: list[dict[str, Any]], n_groups: int,
+                 group_equal: tuple[str, ...]) -> np.ndarray:
+    keys: list[Any] = []
+    for i, r in enumerate(rows):
+        if r["label"]:
+            keys.append(("label", r["label"]))
+        elif n_groups > 1 and _equal_type(r["matrix"], r["row"], r["col"]) in group_equal:
+            keys.append(("equal", r["lhs"], r["op"], r["rhs"]))
+        else:
+            keys.append(("row", i))
+    # A constraint set with a fixed member is fixed at that value.
+    fixed_value: dict[Any, float] = {}
+    for key, r in zip(keys, rows, strict=True):
+        if r["fixed"] and key not in fixed_value:
+            fixed_value[key] = r["value"]
+    free = np.full(len(rows), -1)
+    index: dict[Any, int] = {}
+    for i, (key, r) in enumerate(zip(keys, rows, strict=True)):
+        if key in fixed_value:
+            r["fixed"] = True
+            r["value"] = fixed_value[key]
+            continue
+        if key not in index:
+            index[key] = len(index)
+        free[i] = index[key]
+    return free
+
+
+def _check_single_indicators(spec: ModelSpec, parsed: ParsedModel) -> None:
+    t = spec.table
+    for name in spec.latent:
+        indicators = parsed.indicators(name)
+        if len(indicators) != 1:
+            continue
+        only = indicators[0]
+        var_rows = [i for i in range(len(t)) if t.op[i] == "~~" and t.lhs[i] == only
+                    and t.rhs[i] == only]
+        if any(t.free[i] >= 0 for i in var_rows):
+            raise ModelIdentificationError(
+                f"factor {name!r} has a single indicator ({only!r}) and is not identified; fix "
+                f"the indicator's residual variance (e.g. '{only} ~~ 0*{only}') or add indicators")

@@ -1,0 +1,150 @@
+"""Modification indices (score tests) for fixed parameters, with expected parameter changes.
+
+For a fixed parameter c with derivative d_c = dF/dc of the discrepancy function at the estimates,
+
+    V_c   = I_cc - I_c1 I_11^-1 I_1c
+    MI_c  = N d_c^2 / V_c            (1-df Lagrange multiplier test; Sorbom, 1989,
+                                      https://doi.org/10.1207/s15327906mbr2403_1)
+    EPC_c = -d_c / V_c               (Saris, Satorra & Sorbom, 1987, https://doi.org/10.2307/271029)
+
+with I the expected information per observation (summed over missing-data patterns with
+``missing="ml"``). Candidates are lavaan's: loadings of every factor on every indicator,
+residual covariances between indicators, and all fixed parameters; constraints whose release
+leaves the model unidentified have V_c = 0 and are dropped.
+sepc.lv and sepc.all scale the EPC as :mod:`psychometrics.cfa.standardized` scales estimates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+
+from .estimation import Objective
+from .information import quad_diag
+from .model import BETA, LAMBDA, PSI, THETA, ModelSpec, derivative_vectors
+
+__all__ = ["modification_indices"]
+
+
+def _candidates(spec: ModelSpec, group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    t = spec.table
+    in_group = t.group == group
+    present = {(mat, r, c) for mat, r, c in zip(t.matrix[in_group], t.row[in_group],
+                                                t.col[in_group], strict=True)}
+    mats, rows, cols = [], [], []
+    p, m = spec.p, spec.m
+    for j in range(m):
+        for i in range(p):
+            if (LAMBDA, i, j) not in present:
+                mats.append(LAMBDA)
+                rows.append(i)
+                cols.append(j)
+    for c in range(p):
+        for r in range(c + 1, p):
+            if (THETA, r, c) not in present:
+                mats.append(THETA)
+                rows.append(r)
+                cols.append(c)
+    # Identification constraints are candidates too; where freeing one leaves the model
+    # unidentified its score test has no variance and the row is dropped (as lavaan does).
+    fixed = np.flatnonzero(in_group & (t.free < 0) & np.isin(t.matrix, (LAMBDA, BETA, THETA, PSI)))
+    mats.extend(t.matrix[fixed])
+    rows.extend(t.row[fixed])
+    cols.extend(t.col[fixed])
+    return np.array(mats, dtype=int), np.array(rows, dtype=int), np.array(cols, dtype=int)
+
+
+def modification_indices(objective: Objective, theta: np.ndarray, info: np.ndarray,
+                         group_labels: list) -> pd.DataFrame:
+    """Table of lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all for all candidates."""
+    spec = objective.spec
+    q = spec.n_free
+    try:
+        chol = linalg.cholesky(info, lower=True, check_finite=False)
+
+        def whiten(x: np.ndarray) -> np.ndarray:  # L^-1 x with info = L L'
+            return linalg.solve_triangular(chol, x, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh(info)
+        root = vecs / np.sqrt(np.maximum(vals, vals.max() * 1e-12))
+
+        def whiten(x: np.ndarray) -> np.ndarray:
+            return root.T @ x
+    frames = []
+    for g, mats in enumerate(spec.implied(theta)):
+        mat, row, col = _candidates(spec, g)
+        if mat.size == 0:
+            continue
+        out = objective.groups[g].terms(mats.sigma, mats.mu if spec.meanstructure else None)
+        _, grad_sigma, grad_mu, context = out
+        cand = derivative_vectors(mats, mat, row, col, means=spec.meanstructure)
+        u, v, s, _ = cand
+        weight = objective.weights[g]
+        d = 2.0 * s * quad_diag(u, grad_sigma, v)
+        if cand[3] is not None:
+            d += cand[3].T @ grad_mu
+        d *= weight
+        free_vec, idx = objective.vectors(mats, g)
+        block = weight * objective.groups[g].information(context, cand, free_vec)
+        i21 = np.zeros((mat.size, q))
+        if np.unique(idx).size == idx.size:
+            i21[:, idx] = block
+        else:
+            for k, column in enumerate(idx):
+                i21[:, column] += block[:, k]
+        i22 = weight * objective.groups[g].information(context, cand, diag=True)
+        half = whiten(i21.T)
+        var = i22 - np.einsum("qk,qk->k", half, half)
+        ok = var > 1e-10 * np.maximum(i22, 1e-300)
+        mi = np.where(ok, objective.n * d**2 / np.where(ok, var, 1.0), np.nan)
+        epc = np.where(ok, -d / np.where(ok, var, 1.0), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lhs, op, rhs, sepc_lv, sepc_all = _scale_epc(spec, mats, mat, row, col, epc)
+        frames.append(pd.DataFrame({
+            "lhs": lhs, "op": op, "rhs": rhs, "group": g + 1, "mi": mi, "epc": epc,
+            "sepc_lv": sepc_lv, "sepc_all": sepc_all}))
+    if not frames:
+        return pd.DataFrame(columns=["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv",
+                                     "sepc_all"])
+    out = pd.concat(frames, ignore_index=True)
+    return out[out["mi"].notna()].reset_index(drop=True)
+
+
+def _scale_epc(spec: ModelSpec, mats, mat, row, col, epc):
+    """Names of the candidates and their EPCs on the std.lv and std.all scales."""
+    phi_d = np.diag(mats.phi)
+    psi_d = np.diag(mats.psi)
+    theta_d = np.diag(mats.theta)
+    sigma_d = np.diag(mats.sigma)
+    sepc_lv = epc.copy()
+    sepc_all = epc.copy()
+    lhs, op, rhs = [], [], []
+    for k in range(mat.size):
+        r, c = row[k], col[k]
+        if mat[k] == LAMBDA:
+            lhs.append(spec.latent[c])
+            op.append("=~")
+            rhs.append(spec.observed[r])
+            sepc_lv[k] = epc[k] * np.sqrt(phi_d[c])
+            sepc_all[k] = sepc_lv[k] / np.sqrt(sigma_d[r])
+        elif mat[k] == BETA:
+            lhs.append(spec.latent[c])
+            op.append("=~")
+            rhs.append(spec.latent[r])
+            sepc_lv[k] = sepc_all[k] = epc[k] * np.sqrt(phi_d[c] / phi_d[r])
+        elif mat[k] == THETA:
+            lhs.append(spec.observed[c])
+            op.append("~~")
+            rhs.append(spec.observed[r])
+            if r == c:
+                sepc_all[k] = epc[k] / sigma_d[r]
+            else:
+                sepc_all[k] = epc[k] / np.sqrt(theta_d[r] * theta_d[c])
+        else:
+            lhs.append(spec.latent[c])
+            op.append("~~")
+            rhs.append(spec.latent[r])
+            scale = phi_d[r] if r == c else np.sqrt(psi_d[r] * psi_d[c])
+            sepc_lv[k] = sepc_all[k] = epc[k] / scale
+    return lhs, op, rhs, sepc_lv, sepc_all

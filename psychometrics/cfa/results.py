@@ -1,0 +1,234 @@
+"""The result object of :func:`psychometrics.cfa.cfa`."""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import reliability
+from .blas import single_threaded_blas
+from .estimation import Estimate, Objective
+from .fit import fit_measures, srmr
+from .model import BETA, LAMBDA, PSI, THETA, ModelSpec
+from .modification import modification_indices
+from .standardized import standardize, std_all_se
+
+__all__ = ["CFAResult"]
+
+ESTIMATE_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
+                    "std_lv", "std_all", "se_std_all"]
+
+
+def _clean(value):
+    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [_clean(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class CFAResult:
+    """A fitted CFA: estimates, fit measures, modification indices, reliability.
+
+    Attributes
+    ----------
+    converged, iterations, message : bool, int, str
+        Optimizer outcome.
+    nobs : int
+        Observations used (all groups).
+    group_labels : list
+        Group labels in order of appearance in the data (``[None]`` for one group).
+    warnings : list of str
+        Plain-language warnings (non-convergence, Heywood cases, singular information).
+    estimates : DataFrame
+        One row per parameter: lhs, op, rhs, group, label, free, est, se, z, pvalue, std_lv,
+        std_all, se_std_all.
+    information : str
+        "expected" or "observed": the information matrix behind the standard errors.
+    """
+
+    def __init__(self, *, model: str, spec: ModelSpec, objective: Objective, estimate: Estimate,
+                 vcov: np.ndarray, expected_information: np.ndarray, information: str,
+                 group_labels: list, group_var: str | None, std_lv: bool, missing: str,
+                 warnings: list[str]):
+        self.model = model
+        self.spec = spec
+        self.objective = objective
+        self.theta = estimate.theta
+        self.converged = estimate.converged
+        self.iterations = estimate.iterations
+        self.message = estimate.message
+        self.vcov = vcov
+        self.information = information
+        self.group_labels = list(group_labels)
+        self.group_var = group_var
+        self.std_lv = std_lv
+        self.missing = missing
+        self.nobs = int(objective.n)
+        self.group_nobs = [int(g.n) for g in objective.groups]
+        self.warnings = list(warnings)
+        self._expected = expected_information
+        self._implied = spec.implied(self.theta)
+        self.estimates = self._estimate_table()
+        self.warnings.extend(self._heywood_warnings())
+
+    # -- tables ----------------------------------------------------------------------------
+    def _estimate_table(self) -> pd.DataFrame:
+        spec, t = self.spec, self.spec.table
+        x = spec.row_values(self.theta)
+        free = t.free >= 0
+        se = np.zeros(len(t))
+        if spec.n_free:
+            se[free] = np.sqrt(np.maximum(np.diag(self.vcov), 0.0))[t.free[free]]
+            se[free & ~np.isfinite(np.diag(self.vcov))[np.maximum(t.free, 0)]] = np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(free, x / se, np.nan)
+        pvalue = 2.0 * stats.norm.sf(np.abs(z))
+        std_lv, std_all = standardize(spec, x)
+        return pd.DataFrame({
+            "lhs": list(t.lhs), "op": list(t.op), "rhs": list(t.rhs), "group": t.group + 1,
+            "label": list(t.label), "free": free, "est": x, "se": se, "z": z, "pvalue": pvalue,
+            "std_lv": std_lv, "std_all": std_all,
+            "se_std_all": std_all_se(spec, self.theta, self.vcov),
+        }, columns=ESTIMATE_COLUMNS)
+
+    def _group_name(self, g: int) -> str:
+        label = self.group_labels[g]
+        return "" if label is None else f" in group {label!r}"
+
+    def _heywood_warnings(self) -> list[str]:
+        out = []
+        t, est = self.spec.table, self.estimates
+        for i in range(len(t)):
+            where = self._group_name(int(t.group[i]))
+            if t.matrix[i] in (THETA, PSI) and t.row[i] == t.col[i] and est["est"].iat[i] < 0:
+                kind = "residual variance" if t.matrix[i] == THETA else "variance"
+                out.append(f"Heywood case: the {kind} of {t.lhs[i]!r} is negative "
+                           f"({est['est'].iat[i]:.4g}){where}")
+            if t.matrix[i] in (LAMBDA, BETA) and abs(est["std_all"].iat[i]) > 1:
+                out.append(f"Heywood case: the standardised loading of {t.rhs[i]!r} on "
+                           f"{t.lhs[i]!r} exceeds 1 ({est['std_all'].iat[i]:.4g}){where}")
+        for g, mats in enumerate(self._implied):
+            if self.spec.m > 1 and np.linalg.eigvalsh(mats.phi)[0] < 0:
+                out.append("Heywood case: the covariance matrix of the factors is not positive "
+                           f"definite{self._group_name(g)}")
+        return out
+
+    # -- fit -------------------------------------------------------------------------------
+    @cached_property
+    def _fit(self) -> dict:
+        spec = self.spec
+        ms = spec.meanstructure
+        logl = h1 = base = 0.0
+        srmr_total = 0.0
+        for g, (grp, mats) in enumerate(zip(self.objective.groups, self._implied, strict=True)):
+            logl += grp.loglik(mats.sigma, mats.mu if ms else None)
+            h1 += grp.h1_loglik()
+            base += grp.baseline_loglik()
+            cov, mean = grp.h1_moments()
+            srmr_total += self.objective.weights[g] * srmr(
+                cov, mean if ms else None, mats.sigma, mats.mu if ms else None)
+        p, n_groups = spec.p, spec.n_groups
+        moments = n_groups * (p * (p + 1) // 2 + (p if ms else 0))
+        return fit_measures(logl=logl, h1_logl=h1, baseline_logl=base, npar=spec.n_free,
+                            n=self.nobs, n_groups=n_groups, moments=moments,
+                            baseline_df=n_groups * p * (p - 1) // 2, srmr_value=srmr_total)
+
+    def fit_measures(self) -> dict:
+        """Fit measures with lavaan's names ('.' replaced by '_'); see :mod:`.fit`."""
+        return dict(self._fit)
+
+    # -- modification indices ----------------------------------------------------------------
+    @cached_property
+    def _mi(self) -> pd.DataFrame:
+        with single_threaded_blas():
+            return modification_indices(self.objective, self.theta, self._expected,
+                                        self.group_labels)
+
+    def modification_indices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
+        """Score tests for fixed parameters (lavaan's ``modindices``); see :mod:`.modification`."""
+        out = self._mi[self._mi["mi"] >= minimum]
+        if sort:
+            out = out.sort_values("mi", ascending=False, kind="stable")
+        return out.reset_index(drop=True)
+
+    # -- reliability and validity ------------------------------------------------------------
+    def _factor_items(self) -> dict[str, list[int]]:
+        t = self.spec.table
+        out: dict[str, list[int]] = {}
+        for j, name in enumerate(self.spec.latent):
+            items = [int(t.row[i]) for i in range(len(t))
+                     if t.group[i] == 0 and t.matrix[i] == LAMBDA and t.col[i] == j]
+            if items:
+                out[name] = items
+        return out
+
+    def composite_reliability(self) -> pd.DataFrame:
+        """Omega and AVE of every first-order factor (semTools ``compRelSEM`` / ``AVE``)."""
+        frames = []
+        for g, mats in enumerate(self._implied):
+            cov = self.objective.groups[g].h1_moments()[0]
+            frame = reliability.composite_reliability(self._factor_items(), mats.lam, mats.phi,
+                                                      cov, self.spec.latent)
+            if self.spec.n_groups > 1:
+                frame.insert(0, "group", g + 1)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def htmt(self, data: pd.DataFrame | None = None, htmt2: bool = True) -> pd.DataFrame:
+        """Heterotrait-monotrait ratio of correlations (semTools ``htmt``; default HTMT2).
+
+        ``data`` gives the item correlations (complete rows); without it the (first group's)
+        sample covariance matrix used in the fit is converted to correlations.
+        """
+        observed = list(self.spec.observed)
+        if data is not None:
+            x = data[observed].dropna().to_numpy(dtype=float)
+            cor = np.corrcoef(x, rowvar=False)
+        else:
+            cov = self.objective.groups[0].h1_moments()[0]
+            sd = np.sqrt(np.diag(cov))
+            cor = cov / np.outer(sd, sd)
+        return reliability.htmt(self._factor_items(), cor, htmt2=htmt2)
+
+    def fornell_larcker(self) -> pd.DataFrame:
+        """sqrt(AVE) on the diagonal and factor correlations off it (first group)."""
+        rel = self.composite_reliability()
+        if "group" in rel:
+            rel = rel[rel["group"] == 1]
+        ave = pd.Series(rel["ave"].to_numpy(), index=rel["factor"])
+        return reliability.fornell_larcker(ave, self._implied[0].phi, self.spec.latent)
+
+    # -- export ----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Everything above as JSON-serialisable values (NaN -> None)."""
+        fl = self.fornell_larcker()
+        ht = self.htmt()
+        return _clean({
+            "model": self.model, "converged": self.converged, "iterations": self.iterations,
+            "message": self.message, "nobs": self.nobs, "group_nobs": self.group_nobs,
+            "group_labels": [None if g is None else str(g) for g in self.group_labels],
+            "information": self.information, "warnings": self.warnings,
+            "estimates": self.estimates, "fit_measures": self.fit_measures(),
+            "modification_indices": self.modification_indices(),
+            "composite_reliability": self.composite_reliability(),
+            "htmt": {"factors": list(ht.index), "values": ht.to_numpy().tolist()},
+            "fornell_larcker": {"factors": list(fl.index), "values": fl.to_numpy().tolist()},
+        })
+
+    def __repr__(self) -> str:
+        fm = self.fit_measures()
+        return (f"CFAResult(nobs={self.nobs}, npar={fm['npar']}, chisq={fm['chisq']:.3f}, "
+                f"df={fm['df']}, cfi={fm['cfi']:.3f}, rmsea={fm['rmsea']:.3f}, "
+                f"converged={self.converged})")

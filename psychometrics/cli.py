@@ -1,0 +1,479 @@
+"""Command line: ``python -m psychometrics {describe,reliability,efa,cfa,invariance} ...``.
+
+Reads a CSV file (one row per respondent, one column per item), runs one analysis and prints
+aligned tables, or with ``--json`` one JSON document holding every number (the result objects'
+``to_dict()``). Bad input ends with exit status 2 and one line on stderr naming the file and the
+problem; an unexpected failure ends with status 1 and one line.
+
+Examples
+--------
+::
+
+    python -m psychometrics describe --data answers.csv --range 1 5
+    python -m psychometrics reliability --data answers.csv --range 1 5 \\
+        --scale anxiety=a1,a2,-a3,a4 --scale mood=m1,m2,m3
+    python -m psychometrics efa --data answers.csv --items a1,a2,a3,m1,m2,m3 --seed 1
+    python -m psychometrics cfa --data answers.csv --model model.lav --missing ml
+    python -m psychometrics invariance --data answers.csv --model model.lav --group site
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from psychometrics.keying import ScaleKey, reverse_key
+
+# The analysis modules are imported inside the commands: scipy and scikit-learn take most of a
+# second to import, and a mistyped file name should not wait for them.
+EFA_METHODS = ("minres", "ml")
+EFA_ROTATIONS = ("oblimin", "promax", "varimax", "quartimin", "quartimax", "equamax", "none")
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+class InputError(Exception):
+    """Bad input: reported as one line, exit status 2."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+# --------------------------------------------------------------------------- arguments
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data", required=True, metavar="F.csv", help="CSV file, one row per respondent"
+    )
+    common.add_argument("--json", action="store_true", help="print JSON with every number")
+
+    parser = _Parser(
+        prog="python -m psychometrics",
+        description="Item statistics, reliability, EFA and CFA on a CSV file.",
+    )
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
+
+    p = sub.add_parser("describe", parents=[common], help="item statistics")
+    _items_option(p)
+    _range_option(p)
+    p.add_argument(
+        "--skew-type",
+        type=int,
+        choices=(1, 2, 3),
+        default=3,
+        help="skewness/kurtosis definition (3 = psych::describe, default)",
+    )
+
+    p = sub.add_parser("reliability", parents=[common], help="alpha, split half, omega per scale")
+    p.add_argument(
+        "--scale",
+        action="append",
+        required=True,
+        metavar="NAME=ITEM,-ITEM,...",
+        help="a scale; repeat for more. A leading minus reverse-keys the item "
+        "against --range (min + max - x)",
+    )
+    _range_option(p)
+    p.add_argument(
+        "--missing",
+        choices=("listwise", "pairwise", "ml"),
+        default="listwise",
+        help="listwise (default) or pairwise for alpha and split half; "
+        "ml fits omega's CFA by full-information ML (alpha then listwise)",
+    )
+    p.add_argument("--no-omega", action="store_true", help="skip omega (no CFA)")
+
+    p = sub.add_parser("efa", parents=[common], help="KMO, Bartlett, parallel analysis, EFA")
+    _items_option(p)
+    p.add_argument("--factors", type=int, help="number of factors (default: parallel analysis)")
+    p.add_argument("--method", choices=EFA_METHODS, default="minres")
+    p.add_argument("--rotation", choices=EFA_ROTATIONS, default="oblimin")
+    p.add_argument("--missing", choices=("listwise", "pairwise"), default="listwise")
+    p.add_argument("--seed", type=int, default=None, help="seed for parallel analysis")
+    p.add_argument("--iterations", type=int, default=100, help="parallel analysis data sets")
+
+    for name, text in (
+        ("cfa", "confirmatory factor analysis"),
+        ("invariance", "configural / metric / scalar invariance"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=text)
+        p.add_argument("--model", required=True, metavar="M.lav", help="lavaan-style model file")
+        p.add_argument(
+            "--group", metavar="COL", required=name == "invariance", help="grouping column"
+        )
+        if name == "cfa":
+            p.add_argument(
+                "--missing",
+                choices=("listwise", "ml"),
+                default=None,
+                help="listwise (default) or full-information ML",
+            )
+    return parser
+
+
+def _items_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--items", metavar="A,B,...", help="columns to use (default: all)")
+
+
+def _range_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--range",
+        nargs=2,
+        type=float,
+        metavar=("MIN", "MAX"),
+        help="lowest and highest response option",
+    )
+
+
+# --------------------------------------------------------------------------- input
+def read_data(path: str) -> pd.DataFrame:
+    file = Path(path)
+    if not file.exists():
+        raise InputError(path, "no such file")
+    if not file.is_file():
+        raise InputError(path, "not a file")
+    try:
+        with warnings.catch_warnings():
+            # a row with more fields than the header would otherwise become a silent index
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(file, index_col=False)
+    except pd.errors.ParserWarning:
+        raise InputError(
+            path, "not a readable CSV file (rows and header differ in length)"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(path, f"not a readable CSV file ({first})") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise InputError(path, "no data rows")
+    return frame
+
+
+def _item_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    return names or None
+
+
+# --------------------------------------------------------------------------- commands
+def run_describe(args, data):
+    from psychometrics import items as items_mod
+
+    res = items_mod.describe_items(
+        data,
+        _item_list(args.items),
+        response_range=None if args.range is None else tuple(args.range),
+        skew_type=args.skew_type,
+    )
+    text = [
+        f"Item statistics (n rows = {res.n_rows}; skew/kurtosis type {res.skew_type}; "
+        f"floor/ceiling against the {res.range_source} range)",
+        _table(res.table),
+    ]
+    if res.distribution is not None:
+        text += ["", "Response counts", res.distribution.to_string()]
+    return res.to_dict(), "\n".join(text)
+
+
+def run_reliability(args, data):
+    keys = []
+    for spec in args.scale:
+        try:
+            keys.append(ScaleKey.parse(spec))
+        except ValueError as exc:
+            raise InputError("--scale", str(exc)) from None
+    names = [k.name for k in keys]
+    if len(set(names)) != len(names):
+        raise InputError("--scale", "two scales have the same name")
+    needs_range = [k.name for k in keys if k.reverse]
+    if needs_range and args.range is None:
+        raise InputError(
+            "--scale", f"scale(s) {', '.join(needs_range)} reverse-key items; give --range MIN MAX"
+        )
+    for key in keys:
+        absent = [i for i in key.items if i not in data.columns]
+        if absent:
+            raise InputError(
+                args.data, f"scale {key.name!r} names columns not in the data: {', '.join(absent)}"
+            )
+    from psychometrics import reliability as rel_mod
+
+    item_missing = "pairwise" if args.missing == "pairwise" else "listwise"
+    omega_missing = "ml" if args.missing == "ml" else "listwise"
+    out: dict = {"scales": {}}
+    lines: list[str] = []
+    for key in keys:
+        scored = data
+        if key.reverse:
+            low, high = args.range
+            scored = reverse_key(data, key.reverse, low=low, high=high)
+        alpha = rel_mod.cronbach_alpha(scored, key.items, missing=item_missing)
+        half = rel_mod.split_half(scored, key.items, missing=item_missing)
+        entry = {"key": key.to_dict(), "alpha": alpha.to_dict(), "split_half": half.to_dict()}
+        omega_line = "omega total: not computed (--no-omega)"
+        if not args.no_omega:
+            omega_line, entry["omega"] = _omega(scored, key, omega_missing)
+        out["scales"][key.name] = entry
+        reversed_note = f"; reverse-keyed: {', '.join(key.reverse)}" if key.reverse else ""
+        items_table = alpha.items.copy()
+        items_table.index = [f"-{i}" if i in key.reverse else i for i in items_table.index]
+        lines += [
+            f"Scale {key.name} ({alpha.n_items} items{reversed_note})",
+            f"  Cronbach's alpha     {alpha.alpha:.4f}  "
+            f"{alpha.ci_level:.0%} CI [{alpha.ci_lower:.4f}, {alpha.ci_upper:.4f}] (Feldt)"
+            f"  n = {alpha.n}, {alpha.missing}",
+            f"  standardised alpha   {alpha.std_alpha:.4f}  "
+            f"(mean inter-item r {alpha.average_r:.4f})",
+            f"  split half (odd-even) r = {half.r_halves:.4f}, "
+            f"Spearman-Brown {half.spearman_brown:.4f}, "
+            f"Guttman {half.guttman_split_half:.4f}  n = {half.n}",
+            f"  {omega_line}",
+            _indent(_table(items_table)),
+            "",
+        ]
+    return out, "\n".join(lines).rstrip()
+
+
+def _omega(scored, key, missing):
+    from psychometrics import reliability as rel_mod
+
+    if len(key.items) < 3:
+        return "omega total: needs at least 3 items", None
+    try:
+        res = rel_mod.omega_total(scored, key.items, missing=missing)
+    except ImportError:
+        return "omega total: CFA engine not available", None
+    line = (
+        f"omega total          {res.omega:.4f}  n = {res.n}, {res.missing}\n"
+        f"    (one-factor CFA, model-implied variance; with the observed variance "
+        f"{_fmt(res.omega_observed)})"
+    )
+    return line, res.to_dict()
+
+
+def run_efa(args, data):
+    from psychometrics import efa as efa_mod
+
+    items = _item_list(args.items)
+    k = efa_mod.kmo(data, items, missing=args.missing)
+    b = efa_mod.bartlett_sphericity(data, items, missing=args.missing)
+    pa = efa_mod.parallel_analysis(
+        data, items, n_iter=args.iterations, rng=args.seed, missing=args.missing
+    )
+    n_factors = args.factors if args.factors is not None else max(pa.n_factors, 1)
+    res = efa_mod.efa(
+        data, n_factors, items, method=args.method, rotation=args.rotation, missing=args.missing
+    )
+    out = {
+        "kmo": k.to_dict(),
+        "bartlett": b.to_dict(),
+        "parallel_analysis": pa.to_dict(),
+        "seed": args.seed,
+        "efa": res.to_dict(),
+    }
+    chosen = "given" if args.factors is not None else "from parallel analysis (FA eigenvalues)"
+    loadings = res.loadings.copy()
+    loadings["h2"] = res.communalities
+    loadings["u2"] = res.uniquenesses
+    lines = [
+        f"n = {res.n} ({res.missing})",
+        f"KMO overall {k.overall:.4f}",
+        _indent(_table(k.per_item.to_frame())),
+        f"Bartlett's test of sphericity: chi2 = {b.chi2:.4f}, df = {b.df}, p = {b.p_value:.4g}",
+        "",
+        f"Parallel analysis ({pa.n_iter} random normal data sets, {pa.percentile:g}th percentile,"
+        f" seed {args.seed}): {pa.n_factors} factor(s), {pa.n_components} component(s)",
+        _indent(_table(pa.table)),
+        "",
+        f"EFA: {n_factors} factor(s) {chosen}, {res.method} extraction, {res.rotation} rotation"
+        + ("" if res.converged else "  (optimiser did NOT converge)"),
+        _indent(_table(loadings)),
+        "",
+        _indent(_table(res.variance)),
+    ]
+    if res.phi is not None:
+        lines += ["", "  Factor correlations", _indent(_table(res.phi))]
+    return out, "\n".join(lines)
+
+
+def _read_model(path: str) -> str:
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(path, "no such file")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read the model ({exc})") from None
+    if not text.strip():
+        raise InputError(path, "the model file is empty")
+    return text
+
+
+def _cfa_engine():
+    try:
+        from psychometrics import cfa as cfa_mod
+    except ImportError:
+        raise InputError("psychometrics.cfa", "the CFA engine is not installed") from None
+    return cfa_mod
+
+
+def run_cfa(args, data):
+    cfa_mod = _cfa_engine()
+
+    model = _read_model(args.model)
+    kwargs = {}
+    if args.missing is not None:
+        kwargs["missing"] = args.missing
+    if args.group is not None:
+        _check_group(args, data)
+        kwargs["group"] = args.group
+    res = _with_model(args.model, lambda: cfa_mod.cfa(model, data, **kwargs))
+    fit = res.fit_measures()
+    mi = res.modification_indices()
+    if "mi" in getattr(mi, "columns", []):
+        mi = mi.sort_values("mi", ascending=False)
+    out = res.to_dict()
+    lines = [
+        "Fit measures",
+        _indent("\n".join(f"{k:<16} {_fmt(v)}" for k, v in fit.items())),
+        "",
+        "Estimates",
+        _indent(_table(res.estimates, index=False)),
+        "",
+        "Composite reliability",
+        _indent(_plain(res.composite_reliability())),
+        "",
+        "Largest modification indices",
+        _indent(_table(mi.head(10), index=False)),
+    ]
+    return out, "\n".join(lines)
+
+
+def run_invariance(args, data):
+    cfa_mod = _cfa_engine()
+
+    model = _read_model(args.model)
+    _check_group(args, data)
+    res = _with_model(args.model, lambda: cfa_mod.invariance(model, data, group=args.group))
+    return res.to_dict(), "Measurement invariance across " + args.group + "\n" + _table(
+        res.table, index=True
+    )
+
+
+def _check_group(args, data):
+    if args.group not in data.columns:
+        raise InputError(args.data, f"group column {args.group!r} is not in the data")
+
+
+def _with_model(model_path, fit):
+    from psychometrics.syntax import ModelSyntaxError
+
+    try:
+        return fit()
+    except ModelSyntaxError as exc:
+        raise InputError(model_path, str(exc)) from None
+
+
+COMMANDS = {
+    "describe": run_describe,
+    "reliability": run_reliability,
+    "efa": run_efa,
+    "cfa": run_cfa,
+    "invariance": run_invariance,
+}
+
+
+# --------------------------------------------------------------------------- output
+def _fmt(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return "NA" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def _table(frame: pd.DataFrame, index: bool = True) -> str:
+    if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
+        index = False  # row numbers carry no information
+    return frame.to_string(index=index, float_format=lambda v: f"{v:.4f}", na_rep="NA")
+
+
+def _plain(value) -> str:
+    if isinstance(value, pd.DataFrame):
+        return _table(value)
+    if isinstance(value, pd.Series):
+        return _table(value.to_frame())
+    if isinstance(value, dict):
+        return "\n".join(f"{k:<16} {_plain(v)}" for k, v in value.items())
+    return _fmt(value)
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return _jsonable(value.to_dict(orient="records"))
+    if isinstance(value, pd.Series):
+        return _jsonable(value.to_dict())
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if not math.isfinite(float(value)) else float(value)
+    return value
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = parser.prog
+    try:
+        data = read_data(args.data)
+        try:
+            result, text = COMMANDS[args.command](args, data)
+        except ValueError as exc:  # includes ModelSyntaxError raised outside _with_model
+            raise InputError(
+                args.data, str(exc).splitlines()[0] if str(exc) else "bad input"
+            ) from None
+    except InputError as exc:
+        sys.stderr.write(f"{prog} {args.command}: error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # never a traceback on the command line
+        sys.stderr.write(f"{prog} {args.command}: internal error: {type(exc).__name__}: {exc}\n")
+        return EXIT_FAILURE
+    if args.json:
+        document = {"command": args.command, "data": args.data, "result": _jsonable(result)}
+        sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0

@@ -1,0 +1,60 @@
+"""Participants (known only by the hash of their secret link) and their consent decisions."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+from survey.models.study import Study
+from survey.models.types import UTCDateTime, utcnow
+
+
+def new_item_order_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+class ConsentDecision:
+    """Allowed values of the decision column (plain strings, as stored)."""
+
+    GIVEN = "given"
+    DECLINED = "declined"
+
+
+class Participant(db.Model):
+    """A pseudonymous participant of one study. No personal data, no IP, no user agent."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    # SHA-256 (hex) of the secret token; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Research data is never deleted: an exclusion is a flag with its reason.
+    excluded: Mapped[bool] = mapped_column(default=False)
+    exclusion_reason: Mapped[str | None] = mapped_column(Text)
+    item_order_seed: Mapped[int] = mapped_column(default=new_item_order_seed)
+
+    study: Mapped[Study] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Participant {self.id} of study {self.study_id}>"
+
+
+class ConsentRecord(db.Model):
+    """One consent decision on one version of a study's consent text (append-only)."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (CheckConstraint("decision IN ('given', 'declined')", name="decision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    consent_version: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    participant: Mapped[Participant] = relationship()

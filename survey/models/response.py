@@ -1,0 +1,75 @@
+"""What a participant answered at one wave: the session, its page visits and the answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.extensions import db
+from survey.models.instrument import InstrumentVersion
+from survey.models.participant import Participant
+from survey.models.study import Wave
+from survey.models.types import UTCDateTime, utcnow
+
+
+class ResponseSession(db.Model):
+    """A participant answering the study's instrument at one wave (at most one per wave).
+
+    ``instrument_version_id`` pins the exact version the answers were given to.
+    """
+
+    __tablename__ = "response_sessions"
+    __table_args__ = (UniqueConstraint("participant_id", "wave_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    instrument_version_id: Mapped[int] = mapped_column(
+        ForeignKey("instrument_versions.id"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Key of the page shown last.
+    current_page: Mapped[str | None] = mapped_column(String(64))
+
+    participant: Mapped[Participant] = relationship()
+    wave: Mapped[Wave] = relationship()
+    instrument_version: Mapped[InstrumentVersion] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ResponseSession {self.id} participant={self.participant_id} wave={self.wave_id}>"
+
+
+class PageVisit(db.Model):
+    """When a page was shown and submitted: the timings careless-response checks use."""
+
+    __tablename__ = "page_visits"
+    __table_args__ = (UniqueConstraint("session_id", "page_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("response_sessions.id"))
+    page_key: Mapped[str] = mapped_column(String(64))
+    first_shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submit_count: Mapped[int] = mapped_column(default=0)
+
+
+class Answer(db.Model):
+    """One item's answer in one session; a resubmitted page updates it in place.
+
+    ``value`` is ``None`` when an optional item was left unanswered on a submitted page.
+    """
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("session_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("response_sessions.id"))
+    item_id: Mapped[str] = mapped_column(String(64))
+    page_key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[int | None]
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

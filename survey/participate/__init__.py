@@ -1,0 +1,1 @@
+"""The participant area: public pages reached through a secret link, no account."""
