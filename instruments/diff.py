@@ -116,8 +116,9 @@ class WordDiff:
         return tuple(w for op, words in self.ops if op == "insert" for w in words.split())
 
     def replacements(self) -> tuple[tuple[str, str], ...] | None:
-        """The ``(old word, new word)`` pairs when every change replaces exactly one word by
-        one word; ``None`` when some change inserts or deletes words."""
+        """The ``(old word, new word)`` pairs, in order, when every changed run replaces
+        as many words as it removes (``a b -> x y`` pairs ``a`` with ``x`` and ``b`` with
+        ``y``); ``None`` when some change inserts or deletes words."""
         pairs: list[tuple[str, str]] = []
         ops = list(self.ops)
         index = 0
@@ -130,9 +131,9 @@ class WordDiff:
             if op != "delete" or following is None or following[0] != "insert":
                 return None
             old_words, new_words = words.split(), following[1].split()
-            if len(old_words) != 1 or len(new_words) != 1:
+            if len(old_words) != len(new_words):
                 return None
-            pairs.append((old_words[0], new_words[0]))
+            pairs.extend(zip(old_words, new_words, strict=True))
             index += 2
         return tuple(pairs)
 
@@ -714,7 +715,10 @@ def _plain(value: Any) -> Any:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = " ".join(str(value).split())
+    """A text quoted and cut to ``limit`` characters; anything else as is."""
+    if not isinstance(value, str):
+        return str(value)
+    text = " ".join(value.split())
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 

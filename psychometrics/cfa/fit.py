@@ -79,7 +79,7 @@ def fit_measures(*, logl: float, h1_logl: float, baseline_logl: float, npar: int
     else:
         tli = rmsea = np.nan
     lo, hi, p_close = rmsea_interval(chisq, df, n, n_groups)
-    return {
+    out = {
         "npar": npar, "nobs": n, "logl": logl, "unrestricted_logl": h1_logl,
         "aic": -2.0 * logl + 2.0 * npar, "bic": -2.0 * logl + npar * np.log(n),
         "bic2": -2.0 * logl + npar * np.log((n + 2.0) / 24.0),
@@ -88,3 +88,5 @@ def fit_measures(*, logl: float, h1_logl: float, baseline_logl: float, npar: int
         "cfi": cfi, "tli": tli, "rmsea": rmsea, "rmsea_ci_lower": lo, "rmsea_ci_upper": hi,
         "rmsea_pvalue": p_close, "srmr": srmr_value,
     }
+    return {k: int(v) if k in ("npar", "nobs", "df", "baseline_df") else float(v)
+            for k, v in out.items()}

@@ -333,6 +333,8 @@ def build_model(parsed: ParsedModel, *, n_groups: int = 1, std_lv: bool = False,
                 if name not in user_mean:
                     add(name, "~1", "", g, NU, ov_index[name], 0, None, None, False, False)
             free_means = (g > 0 and "intercepts" in group_equal and "means" not in group_equal)
+            # As lavaan: with equal intercepts every factor mean is free in groups 2, 3, ...
+            # (with higher-order factors this is not identified and the SEs warn so).
             for name in latent:
                 if name not in user_mean:
                     add(name, "~1", "", g, ALPHA, lv_index[name], 0, None,

@@ -117,34 +117,25 @@ def _scale_epc(spec: ModelSpec, mats, mat, row, col, epc):
     psi_d = np.diag(mats.psi)
     theta_d = np.diag(mats.theta)
     sigma_d = np.diag(mats.sigma)
+    observed = np.array(spec.observed, dtype=object)
+    latent = np.array(spec.latent, dtype=object)
+    lam, beta, theta = mat == LAMBDA, mat == BETA, mat == THETA
+    psi = ~(lam | beta | theta)
+    lhs = np.where(theta, observed[np.where(theta, col, 0)], latent[np.where(theta, 0, col)])
+    rhs = np.where(lam | theta, observed[np.where(lam | theta, row, 0)],
+                   latent[np.where(lam | theta, 0, row)])
+    op = np.where(lam | beta, "=~", "~~")
+    r, c = row, col
     sepc_lv = epc.copy()
     sepc_all = epc.copy()
-    lhs, op, rhs = [], [], []
-    for k in range(mat.size):
-        r, c = row[k], col[k]
-        if mat[k] == LAMBDA:
-            lhs.append(spec.latent[c])
-            op.append("=~")
-            rhs.append(spec.observed[r])
-            sepc_lv[k] = epc[k] * np.sqrt(phi_d[c])
-            sepc_all[k] = sepc_lv[k] / np.sqrt(sigma_d[r])
-        elif mat[k] == BETA:
-            lhs.append(spec.latent[c])
-            op.append("=~")
-            rhs.append(spec.latent[r])
-            sepc_lv[k] = sepc_all[k] = epc[k] * np.sqrt(phi_d[c] / phi_d[r])
-        elif mat[k] == THETA:
-            lhs.append(spec.observed[c])
-            op.append("~~")
-            rhs.append(spec.observed[r])
-            if r == c:
-                sepc_all[k] = epc[k] / sigma_d[r]
-            else:
-                sepc_all[k] = epc[k] / np.sqrt(theta_d[r] * theta_d[c])
-        else:
-            lhs.append(spec.latent[c])
-            op.append("~~")
-            rhs.append(spec.latent[r])
-            scale = phi_d[r] if r == c else np.sqrt(psi_d[r] * psi_d[c])
-            sepc_lv[k] = sepc_all[k] = epc[k] / scale
-    return lhs, op, rhs, sepc_lv, sepc_all
+    sepc_lv[lam] = epc[lam] * np.sqrt(phi_d[c[lam]])
+    sepc_all[lam] = sepc_lv[lam] / np.sqrt(sigma_d[r[lam]])
+    sepc_lv[beta] = sepc_all[beta] = epc[beta] * np.sqrt(phi_d[c[beta]] / phi_d[r[beta]])
+    var = theta & (r == c)
+    cov = theta & (r != c)
+    sepc_all[var] = epc[var] / sigma_d[r[var]]
+    sepc_all[cov] = epc[cov] / np.sqrt(theta_d[r[cov]] * theta_d[c[cov]])
+    scale = np.where(r == c, phi_d[np.where(psi, r, 0)],
+                     np.sqrt(psi_d[np.where(psi, r, 0)] * psi_d[np.where(psi, c, 0)]))
+    sepc_lv[psi] = sepc_all[psi] = epc[psi] / scale[psi]
+    return list(lhs), list(op), list(rhs), sepc_lv, sepc_all

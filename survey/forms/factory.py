@@ -79,11 +79,19 @@ class PageForm(FlaskForm):
     """
 
     entry_ids: tuple[str, ...] = ()
+    # The page's entries in the order shown; make_page_form sets it per participant.
+    display_order: tuple[Entry, ...] = ()
     # Names a browser may send that are not answers.
     allowed_extra_names = frozenset({"csrf_token"})
 
-    def process(self, formdata: Any = None, obj: Any = None, data: Any = None,
-                extra_filters: Any = None, **kwargs: Any) -> None:
+    def process(
+        self,
+        formdata: Any = None,
+        obj: Any = None,
+        data: Any = None,
+        extra_filters: Any = None,
+        **kwargs: Any,
+    ) -> None:
         formdata = self.meta.wrap_formdata(self, formdata)
         self.submitted_names = frozenset(formdata.keys()) if formdata is not None else frozenset()
         super().process(formdata, obj, data=data, extra_filters=extra_filters, **kwargs)
@@ -127,7 +135,10 @@ def page_form_class(definition: InstrumentDefinition, page: Page) -> type[PageFo
 
 
 def _build_class(definition: InstrumentDefinition, page: Page) -> type[PageForm]:
-    attributes: dict[str, Any] = {"entry_ids": tuple(entry.id for entry in page.entries)}
+    attributes: dict[str, Any] = {
+        "entry_ids": tuple(entry.id for entry in page.entries),
+        "display_order": page.entries,
+    }
     for entry in page.entries:
         if hasattr(PageForm, entry.id):
             raise ValueError(f"item id {entry.id!r} clashes with a form attribute")

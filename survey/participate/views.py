@@ -7,7 +7,9 @@ response; the rules live in survey.services.participation.
 from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.exceptions import NotFound
 
+from survey.errors import handle_http_exception
 from survey.extensions import db
 from survey.models import ConsentDecision
 from survey.participate.forms import ConsentForm, page_form
@@ -80,8 +82,9 @@ def page(token: str, number: int):
     if request.method == "GET":
         participation.show_page(session, view.page.key)
         form = page_form(view, participation.saved_answers(session, view.page.key))
+        html = _render_page(invitation, view, form, token)
         db.session.commit()
-        return _render_page(invitation, view, form, token)
+        return html
 
     form = page_form(view)
     if form.validate_on_submit():
@@ -132,7 +135,7 @@ def unknown_token(_error: UnknownToken):
 
 @bp.errorhandler(UnknownPage)
 def unknown_page(_error: UnknownPage):
-    return render_template("participate/unknown_link.html"), 404
+    return handle_http_exception(NotFound())
 
 
 @bp.errorhandler(StudyUnavailable)

@@ -27,8 +27,13 @@ pytestmark = pytest.mark.browser
 
 VIEWPORT = {"width": 360, "height": 800}
 TOTAL_PAGES = 10
-SCALE_LABELS = ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree",
-                "Strongly agree"]
+SCALE_LABELS = [
+    "Strongly disagree",
+    "Disagree",
+    "Neither agree nor disagree",
+    "Agree",
+    "Strongly agree",
+]
 # Option index chosen for the n-th ordinary item (cycled), so every value is used.
 ANSWER_CYCLE = (3, 1, 4, 0, 2)
 ATTENTION_RE = re.compile(r"choose '([^']+)'", re.IGNORECASE)

@@ -357,3 +357,16 @@ def test_all_errors_are_value_errors():
     for error in (DataError, ModelIdentificationError, NonPositiveDefiniteError,
                   ModelSyntaxError):
         assert issubclass(error, ValueError)
+
+
+def test_non_convergence_is_reported_not_raised(hs, monkeypatch):
+    import functools
+
+    from psychometrics.cfa import fitting
+
+    monkeypatch.setattr(fitting, "fisher_scoring",
+                        functools.partial(fitting.fisher_scoring, max_iter=2))
+    res = cfa(HS_MODEL, hs)
+    assert not res.converged
+    assert res.iterations == 2
+    assert any("did not converge" in w for w in res.warnings)

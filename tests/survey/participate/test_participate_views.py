@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -369,3 +370,24 @@ def test_shuffled_items_keep_their_order_across_reloads(client, make_study, make
         assert first == again
         orders.add(tuple(first))
     assert len(orders) > 1
+
+
+def test_simultaneous_submissions_of_a_page_store_one_row_per_item(
+    app, make_study, small, answers_for
+):
+    info = make_study(small)
+    consent(app.test_client(), info.token)
+    page = small.pages()[0]
+
+    def submit_once(value: int) -> int:
+        return submit(app.test_client(), info.token, 1, answers_for(page, value)).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(submit_once, [1, 2, 3, 1, 2, 3]))
+    assert statuses == [302] * 6
+    counts = row_counts(app)
+    assert counts["answers"] == len(page.entries)
+    assert counts["page_visits"] == 1
+    assert counts["response_sessions"] == 1
+    with app.app_context():
+        assert db.session.scalar(select(PageVisit.submit_count)) == 6
