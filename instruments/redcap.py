@@ -340,21 +340,20 @@ def to_redcap_csv(
                 if entry.position != index:
                     tags.append(("POSITION", entry.position))
             tags.append(("SCALE", entry.scale))
-            if entry.id != entry.id.lower().upper():
+            if entry.id != entry.id.upper():  # the import upper-cases the field name
                 tags.append(("ID", entry.id))
             if entry.type != DEFAULT_ITEM_TYPE:
                 tags.append(("TYPE", entry.type))
             row(entry.id.lower(), "radio", entry.text, **cells, **{ANNOTATION: _tags(tags)})
 
-    names: dict[str, str] = {}
+    names: set[str] = set()
     for cells in rows:
-        name = cells[NAME]
-        if name in names:
+        if cells[NAME] in names:
             raise ValueError(
-                f"REDCap field names are lower case, and {name!r} would name two fields; "
-                "rename one of the ids"
+                f"REDCap field names are lower case, and {cells[NAME]!r} would name two "
+                "fields; rename one of the ids"
             )
-        names[name] = name
+        names.add(cells[NAME])
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -437,9 +436,8 @@ def from_redcap_csv(
     try:
         return parse_definition(mapping, source_name)
     except InstrumentValidationError as error:
-        raise InstrumentValidationError(
-            Problem(source_name, reader.locate(p.key), p.message) for p in error.problems
-        ) from None
+        located = [Problem(source_name, reader.locate(p.key), p.message) for p in error.problems]
+        raise InstrumentValidationError(sorted(located, key=_row_order)) from None
 
 
 def _decode(data: str | bytes, name: str) -> tuple[str | None, list[Problem]]:

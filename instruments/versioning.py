@@ -364,7 +364,13 @@ def classify(
     for item in diff.items_removed:
         add(("major", f"item {item.id} removed"))
     for change in diff.rekeyed:
-        add(("major", f"item {change.subject} re-keyed (reverse {change.old} -> {change.new})"))
+        add(
+            (
+                "major",
+                f"item {change.subject} re-keyed "
+                f"(reverse {_flag(change.old)} -> {_flag(change.new)})",
+            )
+        )
     for move in diff.moved:
         if move.old_id != move.new_id:
             add(
@@ -481,3 +487,7 @@ def propose_next_version(old: InstrumentDefinition, new: InstrumentDefinition) -
         level=level,
         reasons=[f"{lv}: {text}" for lv, text in ordered],
     )
+
+
+def _flag(value: object) -> str:
+    return str(value).lower()  # as written in the file: true / false

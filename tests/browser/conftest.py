@@ -5,9 +5,9 @@ setup`` command (Alembic migrations, IEM-DP 1.0.0, the demo study) run in a subp
 The app is served by werkzeug's WSGI server in a background thread on a free loopback
 port, with CSRF protection on and the environment ignored.
 
-Chromium is Debian's (``/usr/bin/chromium``); Playwright's own browser download is not
-used. Without it the tests are skipped, unless ``CI=true``: CI installs Chromium, so a
-missing browser there is a failure, not a skip.
+Chromium is Debian's (``/usr/bin/chromium``, or ``$CHROMIUM_PATH``); Playwright's own
+browser download is not used. Without it the tests are skipped, unless ``CI=true``: CI
+installs Chromium, so a missing browser there is a failure, not a skip.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from survey.config import PROJECT_DIR, Config
 
-CHROMIUM = Path("/usr/bin/chromium")
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -136,9 +136,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture(scope="module")
 def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    return CHROMIUM
+    path = Path(os.environ.get("CHROMIUM_PATH") or DEFAULT_CHROMIUM)
+    if not path.is_file():
+        _missing(f"no Chromium at {path} (apt-get install chromium, or set CHROMIUM_PATH)")
+    return path
 
 
 @pytest.fixture(scope="module")

@@ -353,8 +353,9 @@ def test_items_of_a_subconstruct_must_be_consecutive(rows):
         f"row 8: {ANNOTATION}: @IEMDP-SUB",
         f"row 10: {ANNOTATION}: @IEMDP-SUB",
     ], [str(p) for p in problems]
-    assert "items of subconstruct AA_X must be in consecutive rows of one page (it starts at "
-    "row 4)" in problems[0].message
+    assert (
+        "items of subconstruct AA_X must be in consecutive rows of one page (it starts at row 4)"
+    ) in problems[0].message
 
 
 def test_first_item_needs_a_page(rows):
@@ -459,3 +460,29 @@ def test_too_few_items_in_a_subconstruct(rows):
     (problem,) = problems_of(csv_of(rows))
     assert problem.key == f"row {row_number(rows, 'bb_z_1')}: {ANNOTATION}: @IEMDP-SUB"
     assert "a subconstruct needs at least 3" in problem.message
+
+
+def test_extra_cells_past_the_header(rows):
+    text = csv_of(rows).replace("\r\naa_x_2,", "\r\naa_x_2,", 1)
+    lines = text.split("\r\n")
+    index = next(i for i, line in enumerate(lines) if line.startswith("aa_x_2,"))
+    lines[index] += ",surprise"
+    (problem,) = problems_of("\r\n".join(lines))
+    assert problem.key == f"row {row_number(rows, 'aa_x_2')}"
+    assert "more than the header's 18" in problem.message
+
+
+def test_instrument_row_problems_found_by_the_loader(rows):
+    rows[1][ANNOTATION] = rows[1][ANNOTATION].replace("@IEMDP-FORMAT=1", "@IEMDP-FORMAT=2")
+    rows[1][LABEL] = " "
+    problems = problems_of(csv_of(rows))
+    assert [p.key for p in problems] == [
+        f"row 3: {LABEL}",
+        f"row 3: {ANNOTATION}: @IEMDP-FORMAT",
+    ], [str(p) for p in problems]
+    assert problems[1].message.startswith("unsupported format 2")
+
+
+def test_instrument_row_cells_must_be_empty(edit, rows):
+    (problem,) = problems_of(edit("instrument_info", section="Intro"))
+    assert problem.key == f"row 3: {SECTION}"

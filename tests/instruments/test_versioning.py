@@ -279,7 +279,7 @@ def test_major_for_a_rekeyed_item(small, make, new):
     item_of(new, "AA_X_1")["reverse"] = True
     proposal = propose(small, make, new)
     assert proposal.level == "major"
-    assert proposal.reasons == ["major: item AA_X_1 re-keyed (reverse False -> True)"]
+    assert proposal.reasons == ["major: item AA_X_1 re-keyed (reverse false -> true)"]
 
 
 def test_major_for_a_moved_item(small, make, new):
