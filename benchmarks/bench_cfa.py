@@ -377,9 +377,11 @@ def run_factor_analyzer(df: pd.DataFrame, repeats: int, s: np.ndarray,
         # factor_analyzer's objective, -logL, is clipped at 0 ("error = 0.0 if error < 0.0").
         with np.errstate(all="ignore"):
             unclipped = (n * s.shape[0] / 2 * math.log(2 * math.pi) + n / 2 * (
-                math.log(np.linalg.det(sigma)) + np.trace(model.cov_ @ np.linalg.inv(sigma))))
+                np.log(np.linalg.det(sigma)) + np.trace(model.cov_ @ np.linalg.inv(sigma))))
+        unclipped_text = (f"{unclipped:.6g}" if math.isfinite(unclipped)
+                          else "undefined (det(Sigma) <= 0)")
         notes = [f"own log_likelihood_ = {model.log_likelihood_!r}; its objective -logL is "
-                 f"clipped at 0, and unclipped it is {unclipped:.6g} at the solution",
+                 f"clipped at 0, and unclipped it is {unclipped_text} at the solution",
                  f"implied covariance: smallest eigenvalue {eig_min:.3g}; "
                  f"{n_neg} negative error variances"]
         failed = [str(w.message) for w in caught if "converge" in str(w.message)]

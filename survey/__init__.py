@@ -11,8 +11,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from survey.config import DevelopmentConfig, TestConfig
-from survey.extensions import csrf, db, migrate
+from survey.config import DevelopmentConfig, ProductionConfig, TestConfig
+from survey.extensions import csrf, db, limiter, migrate
 
 __all__ = ["create_app"]
 
@@ -23,8 +23,9 @@ def create_app(
     """Build the application.
 
     ``config`` is a configuration class (e.g. :class:`survey.config.TestConfig`) or a
-    mapping of overrides. A mapping is applied last, over :class:`DevelopmentConfig` and the
-    environment, or over :class:`TestConfig` alone when it sets ``TESTING``.
+    mapping of overrides. A mapping is applied last, over :class:`DevelopmentConfig` (or
+    :class:`ProductionConfig` when ``SURVEY_CONFIG=production``) and the environment, or
+    over :class:`TestConfig` alone when it sets ``TESTING``.
     """
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     _configure(app, config)
@@ -32,11 +33,22 @@ def create_app(
 
     import survey.models  # noqa: F401  (registers the tables on db.metadata)
     from survey import errors
+    from survey.admin.instruments.views import bp as instruments_admin_bp
+    from survey.admin.views import bp as admin_bp
+    from survey.auth.views import bp as auth_bp
     from survey.cli import register_cli
     from survey.participate.views import bp as participate_bp
+    from survey.research.views import bp as research_bp
     from survey.templating import init_templating
 
     app.register_blueprint(participate_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(research_bp)
+    app.register_blueprint(admin_bp)
+    # More blueprints of the admin area (below /admin/..., each gated by its own
+    # before_request with survey.auth.access.require_role_for_blueprint) register here:
+    # the instrument versions (survey.admin.instruments.views.bp).
+    app.register_blueprint(instruments_admin_bp)
     errors.register_error_handlers(app)
     init_templating(app)
     register_cli(app)
@@ -46,7 +58,7 @@ def create_app(
 def _configure(app: Flask, config: type | Mapping[str, Any] | None) -> None:
     if config is None or isinstance(config, Mapping):
         overrides = dict(config or {})
-        app.config.from_object(TestConfig if overrides.get("TESTING") else DevelopmentConfig)
+        app.config.from_object(TestConfig if overrides.get("TESTING") else _environment_config())
     else:
         overrides = {}
         app.config.from_object(config)
@@ -65,10 +77,25 @@ def _configure(app: Flask, config: type | Mapping[str, Any] | None) -> None:
         app.config["SECRET_KEY"] = _persistent_secret_key(
             Path(app.instance_path) / app.config["SECRET_KEY_FILE"]
         )
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+
+
+def _environment_config() -> type:
+    """The configuration class named by ``SURVEY_CONFIG`` (read when the app is created)."""
+    name = os.environ.get("SURVEY_CONFIG", "development").strip().lower()
+    classes = {"development": DevelopmentConfig, "production": ProductionConfig}
+    if name not in classes:
+        raise RuntimeError(f"SURVEY_CONFIG={name!r}: use one of {', '.join(classes)}")
+    return classes[name]
 
 
 def _load_environment(app: Flask) -> None:
-    for name, key in (("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"), ("SECRET_KEY", "SECRET_KEY")):
+    for name, key in (
+        ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI"),
+        ("SECRET_KEY", "SECRET_KEY"),
+        ("REDIS_URL", "REDIS_URL"),
+    ):
         if os.environ.get(name):
             app.config[key] = os.environ[name]
     app.config.from_prefixed_env("SURVEY")
@@ -100,9 +127,13 @@ def _persistent_secret_key(path: Path) -> str:
 
 
 def _init_extensions(app: Flask) -> None:
+    from survey.auth.access import init_login_manager
+
     db.init_app(app)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"], render_as_batch=True)
     csrf.init_app(app)
+    limiter.init_app(app)
+    init_login_manager(app)
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":

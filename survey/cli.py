@@ -15,14 +15,16 @@ from instruments.loader import (
     load_instrument,
     validate_file,
 )
+from survey.auth import passwords
 from survey.extensions import db
-from survey.models import WaveStatus
-from survey.services import instruments, studies
-from survey.services.errors import UnknownStudy, VersionConflict
+from survey.models import Role, User, WaveStatus
+from survey.services import accounts, instruments, studies, versions
+from survey.services.errors import UnknownStudy, VersionConflict, VersionFrozen, VersionIsDraft
 
 instruments_cli = AppGroup("instruments", help="Validate instrument files and load them.")
 studies_cli = AppGroup("studies", help="Manage studies and their participants.")
 demo_cli = AppGroup("demo", help="A ready-to-try demo study.")
+users_cli = AppGroup("users", help="Staff accounts (admins and researchers).")
 
 DEMO_SLUG = "iemdp-demo"
 DEMO_NAME = "IEM-DP demo"
@@ -36,6 +38,8 @@ a random code without your name, e-mail or IP address, who can see them, how lon
 kept, and that you can stop at any time without any effect on your therapy.
 
 Do you agree to take part?"""
+DEMO_ADMIN = "admin@demo.local"
+DEMO_RESEARCHER = "researcher@demo.local"
 DEMO_URGENT_HELP = (
     "This is a demo study. If you are in crisis or thinking about harming yourself, call your "
     "local emergency number now (112 in the EU, 999 in the UK, 911 in the US), or a crisis "
@@ -44,13 +48,86 @@ DEMO_URGENT_HELP = (
 
 
 def register_cli(app: Flask) -> None:
-    for group in (instruments_cli, studies_cli, demo_cli):
+    for group in (instruments_cli, studies_cli, demo_cli, users_cli):
         app.cli.add_command(group)
 
 
 def participant_link(token: str, base_url: str | None = None) -> str:
     base = base_url or current_app.config["PARTICIPANT_BASE_URL"]
     return f"{base.rstrip('/')}/p/{token}"
+
+
+def login_link(base_url: str | None = None) -> str:
+    base = base_url or current_app.config["PARTICIPANT_BASE_URL"]
+    return f"{base.rstrip('/')}/login"
+
+
+# -- users -----------------------------------------------------------------------------------
+def _checked_password(value: str) -> str:
+    # Called by click.prompt: a UsageError shows the message and asks again.
+    try:
+        passwords.check_policy(value)
+    except passwords.WeakPassword as error:
+        raise click.UsageError(str(error)) from None
+    return value
+
+
+def prompt_password() -> str:
+    """Ask twice with hidden input; never an option, so no password lands in shell history."""
+    return click.prompt(
+        "Password",
+        hide_input=True,
+        confirmation_prompt="Repeat the password",
+        value_proc=_checked_password,
+    )
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(Role.ALL),
+    required=True,
+    help="admin (everything) or researcher (own studies).",
+)
+def create_user_command(email: str, role: str) -> None:
+    """Create the user EMAIL with ROLE; asks for the password (twice, hidden)."""
+    try:
+        email = accounts.check_email(email)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    if accounts.find_user(email) is not None:
+        raise click.ClickException(
+            f"a user with the e-mail address {email!r} exists "
+            f"(new password: flask users set-password {email})"
+        )
+    password = prompt_password()
+    try:
+        user = accounts.create_user(email, password, role, via="cli")
+    except (accounts.AccountError, passwords.WeakPassword) as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+def set_password_command(email: str) -> None:
+    """Give the user EMAIL a new password (asked twice, hidden); ends their sessions."""
+    try:
+        user = accounts.get_user(email)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    accounts.set_password(user, prompt_password(), via="cli")
+    db.session.commit()
+    click.echo(f"New password set for {user.email}.")
+
+
+@users_cli.command("list")
+def list_users_command() -> None:
+    """Print every user: e-mail, role, active or not."""
+    for user in accounts.list_users():
+        click.echo(f"{user.email}\t{user.role}\t{'active' if user.active else 'deactivated'}")
 
 
 # -- instruments -----------------------------------------------------------------------------
@@ -94,6 +171,66 @@ def load_command(path: Path) -> None:
     click.echo(f"{what}: {definition.key} {version.version}, sha256 {version.content_hash}")
 
 
+def _stored_version(key: str, version: str):
+    found = instruments.find_version(key, version)
+    if found is None:
+        raise click.ClickException(f"no instrument version {key} {version}")
+    return found
+
+
+@instruments_cli.command("export")
+@click.argument("key")
+@click.argument("version")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(versions.FORMATS),
+    default="yaml",
+    show_default=True,
+    help="yaml: an instrument file; redcap: a REDCap data dictionary (CSV).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (default: standard output).",
+)
+def export_command(key: str, version: str, fmt: str, output: Path | None) -> None:
+    """Export instrument KEY version VERSION (recorded in the audit log)."""
+    exported = versions.export_version(_stored_version(key, version), fmt, actor=None)
+    db.session.commit()
+    if output is None:
+        click.echo(exported.data.decode("utf-8"), nl=False)
+    else:
+        output.write_bytes(exported.data)
+        click.echo(f"Wrote {output} ({len(exported.data)} bytes)", err=True)
+
+
+@instruments_cli.command("diff")
+@click.argument("key")
+@click.argument("old")
+@click.argument("new")
+def diff_command(key: str, old: str, new: str) -> None:
+    """What changed from version OLD to version NEW of instrument KEY."""
+    before, after = _stored_version(key, old), _stored_version(key, new)
+    click.echo(versions.diff(before, after).summary())
+    identical = versions.identical_items(before, after)
+    click.echo(f"identical items ({len(identical)}): {', '.join(identical) or 'none'}")
+
+
+@instruments_cli.command("retire")
+@click.argument("key")
+@click.argument("version")
+def retire_command(key: str, version: str) -> None:
+    """Retire a published version: no new study can use it; running studies continue."""
+    try:
+        retired = versions.retire(_stored_version(key, version), actor=None)
+    except (VersionFrozen, VersionIsDraft) as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Retired {key} {retired.version}; studies using it continue.")
+
+
 # -- studies ---------------------------------------------------------------------------------
 @studies_cli.command("add-participants")
 @click.argument("slug")
@@ -120,9 +257,16 @@ def add_participants_command(slug: str, count: int, base_url: str | None) -> Non
 def demo_setup_command(base_url: str | None) -> None:
     """Migrate the database, load IEM-DP 1.0.0, create the demo study, print a new link.
 
-    Safe to run again: the study is reused and a new demo participant is added.
+    Also creates the demo accounts admin@demo.local and researcher@demo.local (the demo
+    study's owner) with generated passwords, printed this once. Safe to run again: the
+    study and the accounts are reused and a new demo participant is added.
     """
     flask_migrate.upgrade()
+    demo_users = {
+        role: _demo_user(email, role)
+        for email, role in ((DEMO_ADMIN, Role.ADMIN), (DEMO_RESEARCHER, Role.RESEARCHER))
+    }
+    researcher = demo_users[Role.RESEARCHER][0]
     try:
         definition = load_instrument(instrument_path("iemdp", "1.0.0"))
         version, _created = instruments.import_definition(definition)
@@ -137,10 +281,32 @@ def demo_setup_command(base_url: str | None) -> None:
             consent_text=DEMO_CONSENT_TEXT,
             consent_version=DEMO_CONSENT_VERSION,
             urgent_help_note=DEMO_URGENT_HELP,
+            owner=researcher,
         )
         studies.add_wave(study, key="baseline", label="Baseline", status=WaveStatus.OPEN)
         studies.add_wave(study, key="week-4", label="Week 4", status=WaveStatus.CLOSED)
+    elif study.owner is None:
+        study.owner = researcher
     _participant, token = studies.add_participant(study)
     db.session.commit()
     click.echo(f"Demo study: {study.name} ({study.slug})")
     click.echo(f"Participant link: {participant_link(token, base_url)}")
+    for role, label in ((Role.ADMIN, "Admin"), (Role.RESEARCHER, "Researcher")):
+        user, password = demo_users[role]
+        if password is not None:
+            click.echo(f"{label} login: {login_link(base_url)}  {user.email} / {password}")
+        else:
+            click.echo(
+                f"{label} login: {login_link(base_url)}  {user.email} exists already (its "
+                f"password was printed when it was created; to set a new one: "
+                f"flask users set-password {user.email})"
+            )
+
+
+def _demo_user(email: str, role: str) -> tuple[User, str | None]:
+    """The demo account, created with a generated password (returned) when missing."""
+    user = accounts.find_user(email)
+    if user is not None:
+        return user, None
+    password = passwords.generate_password()
+    return accounts.create_user(email, password, role, via="demo setup"), password

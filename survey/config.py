@@ -14,6 +14,12 @@ Environment variables read by ``create_app``:
 ``SECRET_KEY``
     the key signing sessions and CSRF tokens. Without it, the development default is a
     random key generated once and kept in ``instance/secret_key``.
+``REDIS_URL``
+    e.g. ``redis://localhost:6379/0``: shared storage for the login rate limit (and, later,
+    the job queue). Without it the counts live in each process's memory.
+``SURVEY_CONFIG``
+    ``production`` selects :class:`ProductionConfig` (secure cookies; use it behind HTTPS,
+    e.g. ``SURVEY_CONFIG=production gunicorn wsgi:app``); default ``development``.
 """
 
 from __future__ import annotations
@@ -40,10 +46,27 @@ class Config:
 
     MIGRATIONS_DIR = str(PROJECT_DIR / "migrations")
 
-    # Participant pages are reached by a secret link: keep cookies first-party and
-    # out of scripts.
+    # Participant pages are reached by a secret link and staff log in: keep cookies
+    # first-party, out of scripts, and (outside development) on HTTPS only.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    # Flask-Login's remember-me cookie (the login form offers no remember-me; set anyway).
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    # Uploads (instrument files) and forms: refuse anything larger with 413.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    # Failed logins allowed per e-mail address and remote address, and per remote address
+    # alone (Flask-Limiter notation); only failed attempts count.
+    LOGIN_FAILURE_LIMIT = "5 per 15 minutes"
+    LOGIN_FAILURE_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    # A profile of argon2.profiles (argon2id, RFC 9106's second recommendation).
+    PASSWORD_HASH_PROFILE = "RFC_9106_LOW_MEMORY"
+    # None: memory:// (one process), or REDIS_URL when that is set.
+    RATELIMIT_STORAGE_URI: str | None = None
+    REDIS_URL: str | None = None
     # A participant may leave a page open for a long break; the form must still submit.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
 
@@ -57,7 +80,14 @@ class Config:
 
 
 class DevelopmentConfig(Config):
-    """The default: a SQLite file at ``instance/survey.sqlite3`` (WAL mode)."""
+    """The default: a SQLite file at ``instance/survey.sqlite3`` (WAL mode), plain HTTP."""
+
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+class ProductionConfig(Config):
+    """Behind HTTPS: cookies are sent over HTTPS only (``SURVEY_CONFIG=production``)."""
 
 
 class TestConfig(Config):
@@ -69,3 +99,8 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     PARTICIPANT_BASE_URL = "http://localhost"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Hashing with 64 MiB per login would make the suite slow; still argon2id.
+    PASSWORD_HASH_PROFILE = "CHEAPEST"

@@ -26,8 +26,14 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 DATABASES = ["sqlite", "postgresql"] if TEST_DATABASE_URL else ["sqlite"]
 
 
+# Trigger functions the migrations create in schema public (dropping a table drops its
+# triggers, not the functions they call).
+OWN_FUNCTION_PATTERNS = ("%\\_append\\_only", "%\\_immutable")
+
+
 def empty_postgresql(url: str) -> None:
-    """Drop every table of the test database, alembic_version included."""
+    """Drop every table of the test database, alembic_version included, and the trigger
+    functions of the migrations."""
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
@@ -35,6 +41,17 @@ def empty_postgresql(url: str) -> None:
             metadata.reflect(connection)
             metadata.drop_all(connection)
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            functions = connection.execute(
+                text(
+                    "SELECT p.oid::regprocedure::text FROM pg_proc p "
+                    "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = 'public' AND p.prorettype = 'trigger'::regtype "
+                    "AND (p.proname LIKE :first OR p.proname LIKE :second)"
+                ),
+                {"first": OWN_FUNCTION_PATTERNS[0], "second": OWN_FUNCTION_PATTERNS[1]},
+            ).scalars()
+            for signature in list(functions):
+                connection.execute(text(f"DROP FUNCTION IF EXISTS {signature}"))
     finally:
         engine.dispose()
 

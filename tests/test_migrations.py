@@ -19,6 +19,8 @@ TABLES = {
     "response_sessions",
     "page_visits",
     "answers",
+    "users",
+    "audit_events",
 }
 
 

@@ -17,10 +17,19 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from .information import Vectors, quad_diag, rank2_information, rank2_information_diag
-from .model import BETA, LAMBDA, NU, PSI, THETA, ModelSpec, derivative_vectors
+from .information import (
+    Indexed,
+    Vectors,
+    indexed_information,
+    indexed_information_diag,
+    quad_diag,
+    rank2_information,
+    rank2_information_diag,
+)
+from .model import BETA, LAMBDA, NU, PSI, THETA, ModelSpec, derivative_index
 
-__all__ = ["CompleteData", "Estimate", "Objective", "fisher_scoring", "start_values"]
+__all__ = ["CompleteData", "Estimate", "Objective", "derivative", "fisher_scoring",
+           "start_values"]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -87,11 +96,31 @@ class CompleteData:
     def h1_moments(self) -> tuple[np.ndarray, np.ndarray]:
         return self.cov, self.mean
 
-    def information(self, sigma_inv: np.ndarray, a: Vectors, b: Vectors | None = None,
-                    diag: bool = False) -> np.ndarray:
+    @staticmethod
+    def derivatives(mats, matrix, row, col, means: bool) -> Indexed:
+        return derivative_index(mats, matrix, row, col, means=means)
+
+    def information(self, sigma_inv: np.ndarray, a: Indexed | Vectors,
+                    b: Indexed | Vectors | None = None, diag: bool = False) -> np.ndarray:
+        if isinstance(a, Indexed):
+            if diag:
+                return indexed_information_diag(sigma_inv, a)
+            return indexed_information(sigma_inv, a, b)
         if diag:
             return rank2_information_diag(sigma_inv, a)
         return rank2_information(sigma_inv, a, a if b is None else b)
+
+
+def derivative(vec: Indexed | Vectors, grad_sigma: np.ndarray,
+               grad_mu: np.ndarray | None) -> np.ndarray:
+    """dF/dk for every entry k described by ``vec`` from dF/dSigma and dF/dmu."""
+    if isinstance(vec, Indexed):
+        return vec.derivative(grad_sigma, grad_mu)
+    u, v, s, w = vec
+    out = 2.0 * s * quad_diag(u, grad_sigma, v)
+    if w is not None and grad_mu is not None:
+        out += w.T @ grad_mu
+    return out
 
 
 @dataclass
@@ -116,8 +145,8 @@ class Objective:
     def vectors(self, mats, group: int) -> tuple[Vectors, np.ndarray]:
         rows = self._free_rows[group]
         t = self.spec.table
-        vec = derivative_vectors(mats, t.matrix[rows], t.row[rows], t.col[rows],
-                                 means=self.spec.meanstructure)
+        vec = self.groups[group].derivatives(mats, t.matrix[rows], t.row[rows], t.col[rows],
+                                             means=self.spec.meanstructure)
         return vec, t.free[rows]
 
     def value(self, theta: np.ndarray) -> float:
@@ -143,10 +172,7 @@ class Objective:
             f, grad_sigma, grad_mu, context = out
             total += self.weights[g] * f
             vec, idx = self.vectors(mats, g)
-            u, v, s, w = vec
-            ge = 2.0 * s * quad_diag(u, grad_sigma, v)
-            if w is not None and grad_mu is not None:
-                ge += w.T @ grad_mu
+            ge = derivative(vec, grad_sigma, grad_mu)
             grad += self.weights[g] * np.bincount(idx, weights=ge, minlength=q)
             if information:
                 block = self.weights[g] * self.groups[g].information(context, vec)
@@ -163,16 +189,19 @@ def _accumulate(target: np.ndarray, idx: np.ndarray, block: np.ndarray) -> None:
         target += agg @ block @ agg.T
 
 
-def _scoring_step(info: np.ndarray, grad: np.ndarray) -> np.ndarray | None:
-    """-info^-1 grad; near-singular information (e.g. at starting values where a factor is
-    locally unidentified) gets a Levenberg-Marquardt ridge on the correlation scale."""
+def _scoring_step(info: np.ndarray, grad: np.ndarray, damping: float = 0.0
+                  ) -> np.ndarray | None:
+    """-(info + damping D)^-1 grad, with D = diag(info) (Levenberg-Marquardt on the correlation
+    scale of the information). Near-singular information (e.g. at starting values where a factor
+    is locally unidentified) gets the smallest ridge that makes it safely positive definite."""
     d = np.sqrt(np.abs(np.diag(info)))
     d[d == 0] = 1.0
     scaled = info / np.outer(d, d)
     eye = np.eye(info.shape[0])
     for ridge in (0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0):
         try:
-            chol = linalg.cholesky(scaled + ridge * eye, lower=True, check_finite=False)
+            chol = linalg.cholesky(scaled + (ridge + damping) * eye, lower=True,
+                                   check_finite=False)
         except linalg.LinAlgError:
             continue
         if ridge == 0.0 and float(np.min(np.diag(chol))) ** 2 < 1e-12:
@@ -183,7 +212,14 @@ def _scoring_step(info: np.ndarray, grad: np.ndarray) -> np.ndarray | None:
 
 def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 500,
                    tol: float = 1e-8, trace: list | None = None) -> Estimate:
-    """Minimise F by Fisher scoring with step halving.
+    """Minimise F by Fisher scoring with a backtracking line search and adaptive damping.
+
+    Each iteration tries the scoring step -I^-1 g and backtracks (halving, at most four times)
+    until F decreases by at least a small fraction of what the linear model predicts (Armijo).
+    When no such step is found the information is damped towards its diagonal
+    (Levenberg-Marquardt, which turns the step towards scaled steepest descent and shortens it),
+    and the damping is relaxed again after full steps, so that near the optimum the iteration is
+    plain Fisher scoring with its fast local convergence.
 
     Converged when the largest absolute gradient element of F is below ``tol`` (F is per
     observation, so N * tol bounds the score of the log-likelihood), or when F and theta stop
@@ -194,27 +230,39 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
     if not np.isfinite(f):
         return Estimate(theta, f, 0, False, "the starting values imply a covariance matrix "
                         "that is not positive definite")
+    damping = 0.0
     for it in range(1, max_iter + 1):
-        step = _scoring_step(info, grad)
-        if step is None or not np.all(np.isfinite(step)):
-            return Estimate(theta, f, it, False, "the information matrix is singular")
-        factor = 1.0
         while True:
-            candidate = theta + factor * step
-            f_new = objective.value(candidate)
-            if np.isfinite(f_new) and f_new <= f + 1e-14 * max(1.0, abs(f)):
+            step = _scoring_step(info, grad, damping)
+            if step is None or not np.all(np.isfinite(step)):
+                return Estimate(theta, f, it, False, "the information matrix is singular")
+            slope = float(grad @ step)
+            factor = 1.0
+            accepted = False
+            for _ in range(5):
+                candidate = theta + factor * step
+                f_new = objective.value(candidate)
+                if np.isfinite(f_new) and (
+                        f_new <= f + 1e-4 * factor * min(slope, 0.0)
+                        or (f_new <= f + 1e-14 * max(1.0, abs(f)) and factor == 1.0)):
+                    accepted = True
+                    break
+                factor *= 0.5
+            if accepted:
                 break
-            factor *= 0.5
-            if factor < 1e-10:
+            if damping > 1e8 or float(np.max(np.abs(step))) < 1e-14:
                 converged = float(np.max(np.abs(grad))) < 1e-6
                 msg = ("converged" if converged else
                        "no step decreased the discrepancy function")
                 return Estimate(theta, f, it, converged, msg)
+            damping = max(1e-3, 10.0 * damping)
+        if factor == 1.0:
+            damping = 0.0 if damping < 1e-6 else 0.1 * damping
         theta = candidate
         f_old = f
         f, grad, info = objective.evaluate(theta)
         if trace is not None:
-            trace.append((f, float(np.max(np.abs(grad))), factor))
+            trace.append((f, float(np.max(np.abs(grad))), factor, damping))
         if float(np.max(np.abs(grad))) < tol:
             return Estimate(theta, f, it, True, "converged")
         if float(np.max(np.abs(factor * step))) < tol and abs(f_old - f) < 1e-15:
@@ -224,66 +272,24 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
 
 
 def start_values(spec: ModelSpec, covs: list[np.ndarray], means: list[np.ndarray]) -> np.ndarray:
-    """Starting values: one-factor principal-axis loadings per factor, half-sized residuals."""
+    """Starting values, built from the sample moments level by level.
+
+    First-order factors (those measured by observed variables) get one-factor principal-axis
+    loadings on their indicators, scaled to the marker, and half-sized residual variances.
+    Their covariances with every other variable then follow from the indicators'
+    cross-covariances, cov(eta_j, x) ~ mean_i cov(y_i, x) / lambda_ij, which gives a covariance
+    matrix of the first-order factors. Higher-order factors are started from that matrix the
+    same way (two indicators: equal standardised loadings sqrt|r| with the sign of r), their
+    disturbance variances as what the loadings leave unexplained, and so on up the levels. Signs
+    therefore come from the data: a first-order factor that correlates negatively with its
+    construct's marker starts with a negative loading.
+    """
     t = spec.table
     value = np.where(np.isnan(t.value), 0.0, t.value)
     start = np.full(len(t), np.nan)
     for g in range(spec.n_groups):
-        cov, mean = covs[g], means[g]
         rows = np.flatnonzero(t.group == g)
-        phi = np.ones(spec.m)
-        loading = {}
-        for j in range(spec.m):
-            ind = [i for i in rows if t.matrix[i] == LAMBDA and t.col[i] == j]
-            if not ind:
-                continue
-            items = t.row[ind]
-            sub = cov[np.ix_(items, items)]
-            if len(items) >= 2:
-                vals, vecs = np.linalg.eigh(sub)
-                lvec = np.sqrt(max(vals[-1], 1e-6)) * vecs[:, -1]
-                lvec *= np.sign(lvec.sum()) or 1.0
-                lvec = np.where(np.abs(lvec) < 1e-3, 1e-3, lvec)
-            else:
-                lvec = np.sqrt(np.diag(sub))
-            fixed = [k for k, i in enumerate(ind) if t.free[i] < 0 and value[i] != 0]
-            if fixed:
-                k = fixed[0]
-                scale = value[ind[k]] / lvec[k]
-            else:
-                scale = 1.0
-            phi[j] = 1.0 / scale**2
-            for k, i in enumerate(ind):
-                loading[i] = lvec[k] * scale
-        lam_rows = rows[t.matrix[rows] == LAMBDA]
-        explained = np.zeros(spec.p)
-        np.add.at(explained, t.row[lam_rows],
-                  np.array([loading.get(i, 1.0) for i in lam_rows]) ** 2 * phi[t.col[lam_rows]])
-        has_items = np.zeros(spec.m, dtype=bool)
-        has_items[t.col[lam_rows]] = True
-        for i in rows:
-            mat, r, c = t.matrix[i], t.row[i], t.col[i]
-            if mat == LAMBDA:
-                start[i] = loading.get(i, 1.0)
-            elif mat == THETA:
-                if r == c:
-                    start[i] = float(np.clip(cov[r, r] - explained[r], 0.1 * cov[r, r],
-                                             0.9 * cov[r, r]))
-                else:
-                    start[i] = 0.0
-            elif mat == PSI:
-                if r != c:
-                    start[i] = _start_covariance(t, rows, loading, cov, r, c, phi)
-                elif not has_items[r]:
-                    start[i] = 0.5 * float(np.mean(phi[has_items])) if has_items.any() else 1.0
-                else:
-                    start[i] = phi[r] if spec.exogenous[r] else 0.5 * phi[r]
-            elif mat == BETA:
-                start[i] = 1.0
-            elif mat == NU:
-                start[i] = mean[r]
-            else:
-                start[i] = 0.0
+        _group_start(spec, rows, value, covs[g], means[g], start)
     user_start = ~np.isnan(t.value) & (t.free >= 0)
     start[user_start] = t.value[user_start]
     theta = np.zeros(spec.n_free)
@@ -292,15 +298,149 @@ def start_values(spec: ModelSpec, covs: list[np.ndarray], means: list[np.ndarray
     return theta / np.maximum(counts, 1)
 
 
+def _one_factor(sub: np.ndarray, principal_component: bool) -> np.ndarray:
+    """Loadings of a one-factor model with unit factor variance for covariance matrix ``sub``."""
+    k = sub.shape[0]
+    if k == 1:
+        return np.sqrt(np.maximum(np.diag(sub), 1e-6))
+    if principal_component:
+        vals, vecs = np.linalg.eigh(sub)
+        lvec = np.sqrt(max(vals[-1], 1e-6)) * vecs[:, -1]
+        lvec *= np.sign(lvec.sum()) or 1.0
+        return np.where(np.abs(lvec) < 1e-3, 1e-3, lvec)
+    sd = np.sqrt(np.maximum(np.diag(sub), 1e-12))
+    corr = sub / np.outer(sd, sd)
+    if k == 2:
+        # A two-indicator factor is not identified on its own: equal standardised loadings
+        # reproduce the correlation exactly.
+        r = float(np.clip(corr[0, 1], -0.95, 0.95))
+        size = np.sqrt(max(abs(r), 0.05))
+        return sd * size * np.array([1.0, np.sign(r) or 1.0])
+    # Principal axis with squared multiple correlations as communalities.
+    try:
+        smc = 1.0 - 1.0 / np.diag(np.linalg.inv(corr))
+    except np.linalg.LinAlgError:
+        smc = np.full(k, 0.5)
+    reduced = corr.copy()
+    np.fill_diagonal(reduced, np.clip(smc, 0.05, 0.95))
+    vals, vecs = np.linalg.eigh(reduced)
+    lvec = np.sqrt(max(vals[-1], 1e-6)) * vecs[:, -1]
+    lvec *= np.sign(lvec.sum()) or 1.0
+    lvec = np.clip(lvec, -0.95, 0.95)
+    lvec = np.where(np.abs(lvec) < 0.05, np.where(lvec < 0, -0.05, 0.05), lvec)
+    return sd * lvec
+
+
+def _group_start(spec: ModelSpec, rows: np.ndarray, value: np.ndarray, cov: np.ndarray,
+                 mean: np.ndarray, start: np.ndarray) -> None:
+    t = spec.table
+    p, m = spec.p, spec.m
+    lam_rows = rows[t.matrix[rows] == LAMBDA]
+    beta_rows = rows[t.matrix[rows] == BETA]
+    # Indicators of each factor, as nodes: observed variable i is node i, factor j is p + j.
+    indicators: list[list[tuple[int, int]]] = [[] for _ in range(m)]  # (table row, node)
+    for i in lam_rows:
+        indicators[t.col[i]].append((i, t.row[i]))
+    for i in beta_rows:
+        indicators[t.col[i]].append((i, p + t.row[i]))
+    # Covariances among all nodes; NaN where not (yet) known.
+    nodes = np.full((p + m, p + m), np.nan)
+    nodes[:p, :p] = cov
+    known = np.zeros(p + m, dtype=bool)
+    known[:p] = True
+    phi = np.ones(m)
+    loading: dict[int, float] = {}
+    resolved = np.zeros(m, dtype=bool)
+    while not resolved.all():
+        ready = [j for j in range(m) if not resolved[j]
+                 and all(known[node] for _, node in indicators[j])]
+        if not ready:  # a cycle among the factors: give up on the rest
+            ready = [j for j in range(m) if not resolved[j]]
+        for j in ready:
+            resolved[j] = True
+            ind = [(i, node) for i, node in indicators[j] if known[node]]
+            if not ind:
+                continue
+            items = np.array([node for _, node in ind])
+            sub = nodes[np.ix_(items, items)]
+            first_order = bool(np.all(items < p))
+            lvec = _one_factor(sub, principal_component=first_order)
+            fixed = [k for k, (i, _) in enumerate(ind) if t.free[i] < 0 and value[i] != 0]
+            scale = value[ind[fixed[0]][0]] / lvec[fixed[0]] if fixed else 1.0
+            phi[j] = 1.0 / scale**2
+            lvec = lvec * scale
+            for k, (i, _) in enumerate(ind):
+                loading[i] = lvec[k]
+            # Covariances of factor j with every other known node.
+            node = p + j
+            nodes[node, node] = phi[j]
+            others = np.flatnonzero(known)
+            others = others[~np.isin(others, items)]
+            if others.size:
+                ratio = nodes[np.ix_(items, others)] / lvec[:, None]
+                ok = np.isfinite(ratio)
+                count = ok.sum(axis=0)
+                est = np.where(count > 0, np.where(ok, ratio, 0.0).sum(axis=0)
+                               / np.maximum(count, 1), np.nan)
+                nodes[node, others] = est
+                nodes[others, node] = est
+            known[node] = True
+    _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, nodes)
+
+
+def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, nodes) -> None:
+    t = spec.table
+    p, m = spec.p, spec.m
+    lam_rows = rows[t.matrix[rows] == LAMBDA]
+    explained = np.zeros(p)
+    np.add.at(explained, t.row[lam_rows],
+              np.array([loading.get(i, 1.0) for i in lam_rows]) ** 2 * phi[t.col[lam_rows]])
+    # Variance of each factor explained by the factors above it.
+    explained_lv = np.zeros(m)
+    for i in rows[t.matrix[rows] == BETA]:
+        explained_lv[t.row[i]] += loading.get(i, 1.0) ** 2 * phi[t.col[i]]
+    has_items = np.array([any(node < p for _, node in indicators[j]) for j in range(m)])
+    has_ind = np.array([bool(indicators[j]) for j in range(m)])
+    for i in rows:
+        mat, r, c = t.matrix[i], t.row[i], t.col[i]
+        if mat in (LAMBDA, BETA):
+            start[i] = loading.get(i, 1.0)
+        elif mat == THETA:
+            if r == c:
+                start[i] = float(np.clip(cov[r, r] - explained[r], 0.1 * cov[r, r],
+                                         0.9 * cov[r, r]))
+            else:
+                start[i] = 0.0
+        elif mat == PSI:
+            if r != c:
+                start[i] = _start_covariance(t, rows, loading, cov, r, c, phi, has_items, nodes,
+                                             p)
+            elif not has_ind[r]:
+                start[i] = 0.5 * float(np.mean(phi[has_items])) if has_items.any() else 1.0
+            elif spec.exogenous[r]:
+                start[i] = phi[r]
+            elif explained_lv[r] > 0:
+                start[i] = float(np.clip(phi[r] - explained_lv[r], 0.1 * phi[r], 0.9 * phi[r]))
+            else:
+                start[i] = 0.5 * phi[r]
+        elif mat == NU:
+            start[i] = mean[r]
+        else:
+            start[i] = 0.0
+
+
 def _start_covariance(t, rows, loading: dict, cov: np.ndarray, a: int, b: int,
-                      phi: np.ndarray) -> float:
+                      phi: np.ndarray, has_items: np.ndarray, nodes: np.ndarray, p: int) -> float:
     """Factor covariance implied by the indicators' cross-covariances, shrunk to |r| <= .9."""
-    ia = [i for i in rows if t.matrix[i] == LAMBDA and t.col[i] == a]
-    ib = [i for i in rows if t.matrix[i] == LAMBDA and t.col[i] == b]
-    if not ia or not ib:
-        return 0.0
-    la = np.array([loading.get(i, 1.0) for i in ia])
-    lb = np.array([loading.get(i, 1.0) for i in ib])
-    est = float(np.mean(cov[np.ix_(t.row[ia], t.row[ib])] / np.outer(la, lb)))
     bound = 0.9 * np.sqrt(phi[a] * phi[b])
+    if has_items[a] and has_items[b]:
+        ia = [i for i in rows if t.matrix[i] == LAMBDA and t.col[i] == a]
+        ib = [i for i in rows if t.matrix[i] == LAMBDA and t.col[i] == b]
+        la = np.array([loading.get(i, 1.0) for i in ia])
+        lb = np.array([loading.get(i, 1.0) for i in ib])
+        est = float(np.mean(cov[np.ix_(t.row[ia], t.row[ib])] / np.outer(la, lb)))
+    else:
+        est = float(nodes[p + a, p + b])
+        if not np.isfinite(est):
+            return 0.0
     return float(np.clip(est, -bound, bound))

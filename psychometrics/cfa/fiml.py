@@ -21,6 +21,7 @@ from scipy import linalg
 
 from .estimation import LOG_2PI
 from .information import Vectors, rank2_information, rank2_information_diag
+from .model import derivative_vectors
 
 __all__ = ["MissingData"]
 
@@ -159,6 +160,10 @@ class MissingData:
 
     def h1_moments(self) -> tuple[np.ndarray, np.ndarray]:
         return self.h1_cov, self.h1_mean
+
+    @staticmethod
+    def derivatives(mats, matrix, row, col, means: bool) -> Vectors:
+        return derivative_vectors(mats, matrix, row, col, means=means)
 
     def information(self, inverses, a: Vectors, b: Vectors | None = None,
                     diag: bool = False) -> np.ndarray:

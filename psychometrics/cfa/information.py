@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-__all__ = ["Vectors", "quad_diag", "rank2_information", "rank2_information_diag"]
+__all__ = ["Indexed", "Vectors", "indexed_information", "indexed_information_diag", "quad_diag",
+           "rank2_information", "rank2_information_diag"]
 
 Vectors = tuple  # (U, V, s, W): sparse p x K, sparse p x K, K-vector, sparse p x K or None
 
@@ -60,4 +61,66 @@ def rank2_information_diag(sinv: np.ndarray, a: Vectors) -> np.ndarray:
     out = s * s * (uv * uv + quad_diag(u, sinv, u) * quad_diag(v, sinv, v))
     if w is not None:
         out += quad_diag(w, sinv, w)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Index form for complete data
+# --------------------------------------------------------------------------------------------
+#
+# In a CFA every u_k, v_k and w_k is (a multiple of) a column of the p x B basis
+# E = [I_p | Lambda Phi | Lambda (I - B)^-1] (see :func:`psychometrics.cfa.model.derivative_index`),
+# so every product u_k' S v_l is an entry of the small B x B Gram matrix G = E' S E and the
+# information is assembled by gathering entries of G:
+#
+#     I_kl = s_k s_l [G(a_k, b_l) G(b_k, a_l) + G(a_k, a_l) G(b_k, b_l)] + c_k c_l G(w_k, w_l).
+
+
+class Indexed:
+    """Derivatives of (Sigma, mu) as column indices into a basis ``E`` (p x B).
+
+    dSigma/dk = s_k (E[:, a_k] E[:, b_k]' + E[:, b_k] E[:, a_k]'), dmu/dk = c_k E[:, w_k];
+    ``c`` is ``None`` without a mean structure.
+    """
+
+    __slots__ = ("a", "b", "basis", "c", "s", "w")
+
+    def __init__(self, basis: np.ndarray, a: np.ndarray, b: np.ndarray, s: np.ndarray,
+                 w: np.ndarray, c: np.ndarray | None):
+        self.basis, self.a, self.b, self.s, self.w, self.c = basis, a, b, s, w, c
+
+    def gram(self, mat: np.ndarray) -> np.ndarray:
+        return self.basis.T @ mat @ self.basis
+
+    def derivative(self, grad_sigma: np.ndarray, grad_mu: np.ndarray | None) -> np.ndarray:
+        """dF/dk for every entry from dF/dSigma (symmetric form) and dF/dmu."""
+        out = 2.0 * self.s * self.gram(grad_sigma)[self.a, self.b]
+        if self.c is not None and grad_mu is not None:
+            out += self.c * (self.basis.T @ grad_mu)[self.w]
+        return out
+
+
+def indexed_information(sinv: np.ndarray, x: Indexed, y: Indexed | None = None,
+                        gram: np.ndarray | None = None) -> np.ndarray:
+    """Information block between the entries described by ``x`` and ``y`` (same basis)."""
+    y = x if y is None else y
+    g = x.gram(sinv) if gram is None else gram
+    ga = g[x.a]
+    gb = g[x.b]
+    out = ga[:, y.b] * gb[:, y.a]
+    out += ga[:, y.a] * gb[:, y.b]
+    out *= x.s[:, None]
+    out *= y.s[None, :]
+    if x.c is not None and y.c is not None:
+        out += np.outer(x.c, y.c) * g[np.ix_(x.w, y.w)]
+    return out
+
+
+def indexed_information_diag(sinv: np.ndarray, x: Indexed,
+                             gram: np.ndarray | None = None) -> np.ndarray:
+    g = x.gram(sinv) if gram is None else gram
+    gab = g[x.a, x.b]
+    out = x.s * x.s * (gab * gab + g[x.a, x.a] * g[x.b, x.b])
+    if x.c is not None:
+        out += x.c * x.c * g[x.w, x.w]
     return out

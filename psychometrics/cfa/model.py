@@ -27,7 +27,7 @@ from .errors import ModelIdentificationError
 
 __all__ = [
     "ALPHA", "BETA", "LAMBDA", "NU", "PSI", "THETA", "GROUP_EQUAL_TYPES",
-    "Matrices", "ModelSpec", "build_model", "derivative_vectors",
+    "Matrices", "ModelSpec", "build_model", "derivative_index", "derivative_vectors",
 ]
 
 LAMBDA, BETA, THETA, PSI, NU, ALPHA = range(6)
@@ -403,3 +403,42 @@ def _check_single_indicators(spec: ModelSpec, parsed: ParsedModel) -> None:
             raise ModelIdentificationError(
                 f"factor {name!r} has a single indicator ({only!r}) and is not identified; fix "
                 f"the indicator's residual variance (e.g. '{only} ~~ 0*{only}') or add indicators")
+
+
+def derivative_index(mats: Matrices, matrix: np.ndarray, row: np.ndarray, col: np.ndarray,
+                     means: bool = True):
+    """:func:`derivative_vectors` as column indices into the basis [I_p | Lambda Phi | L].
+
+    L = Lambda (I - B)^-1. Returns an :class:`~psychometrics.cfa.information.Indexed`.
+    """
+    from .information import Indexed
+
+    p, m = mats.lam.shape
+    lam_phi, total = p, p + m  # offsets of the Lambda Phi and L blocks
+    basis = np.concatenate([np.eye(p), mats.lam @ mats.phi, mats.loadings], axis=1)
+    k = len(matrix)
+    a = np.zeros(k, dtype=np.intp)
+    b = np.zeros(k, dtype=np.intp)
+    w = np.zeros(k, dtype=np.intp)
+    s = np.ones(k)
+    c = np.zeros(k)
+    eta_mean = mats.ib @ mats.alpha
+    sel = matrix == LAMBDA
+    a[sel], b[sel], w[sel] = row[sel], lam_phi + col[sel], row[sel]
+    c[sel] = eta_mean[col[sel]]
+    sel = matrix == BETA
+    a[sel], b[sel], w[sel] = total + row[sel], lam_phi + col[sel], total + row[sel]
+    c[sel] = eta_mean[col[sel]]
+    sel = matrix == THETA
+    a[sel], b[sel] = row[sel], col[sel]
+    s[sel] = np.where(row[sel] == col[sel], 0.5, 1.0)
+    sel = matrix == PSI
+    a[sel], b[sel] = total + row[sel], total + col[sel]
+    s[sel] = np.where(row[sel] == col[sel], 0.5, 1.0)
+    sel = matrix == NU
+    s[sel] = 0.0
+    w[sel], c[sel] = row[sel], 1.0
+    sel = matrix == ALPHA
+    s[sel] = 0.0
+    w[sel], c[sel] = total + row[sel], 1.0
+    return Indexed(basis, a, b, s, w, c if means else None)

@@ -9,7 +9,8 @@ For a fixed parameter c with derivative d_c = dF/dc of the discrepancy function 
 
 with I the expected information per observation (summed over missing-data patterns with
 ``missing="ml"``). Candidates are lavaan's: loadings of every factor on every indicator,
-residual covariances between indicators, and all fixed parameters; constraints whose release
+residual covariances between indicators, covariances between factors (with higher-order factors,
+between disturbances), and all fixed parameters; constraints whose release
 leaves the model unidentified have V_c = 0 and are dropped.
 sepc.lv and sepc.all scale the EPC as :mod:`psychometrics.cfa.standardized` scales estimates.
 """
@@ -20,9 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
-from .estimation import Objective
-from .information import quad_diag
-from .model import BETA, LAMBDA, PSI, THETA, ModelSpec, derivative_vectors
+from .estimation import Objective, derivative
+from .model import BETA, LAMBDA, PSI, THETA, ModelSpec
 
 __all__ = ["modification_indices"]
 
@@ -44,6 +44,14 @@ def _candidates(spec: ModelSpec, group: int) -> tuple[np.ndarray, np.ndarray, np
         for r in range(c + 1, p):
             if (THETA, r, c) not in present:
                 mats.append(THETA)
+                rows.append(r)
+                cols.append(c)
+    # Covariances between factors that the model leaves out: with higher-order factors, the
+    # disturbances of first-order factors (with each other and with other constructs).
+    for c in range(m):
+        for r in range(c + 1, m):
+            if (PSI, r, c) not in present:
+                mats.append(PSI)
                 rows.append(r)
                 cols.append(c)
     # Identification constraints are candidates too; where freeing one leaves the model
@@ -78,13 +86,9 @@ def modification_indices(objective: Objective, theta: np.ndarray, info: np.ndarr
             continue
         out = objective.groups[g].terms(mats.sigma, mats.mu if spec.meanstructure else None)
         _, grad_sigma, grad_mu, context = out
-        cand = derivative_vectors(mats, mat, row, col, means=spec.meanstructure)
-        u, v, s, _ = cand
+        cand = objective.groups[g].derivatives(mats, mat, row, col, means=spec.meanstructure)
         weight = objective.weights[g]
-        d = 2.0 * s * quad_diag(u, grad_sigma, v)
-        if cand[3] is not None:
-            d += cand[3].T @ grad_mu
-        d *= weight
+        d = weight * derivative(cand, grad_sigma, grad_mu)
         free_vec, idx = objective.vectors(mats, g)
         block = weight * objective.groups[g].information(context, cand, free_vec)
         i21 = np.zeros((mat.size, q))

@@ -1,13 +1,17 @@
 """The database models, one module per aggregate; importing this package registers them all."""
 
+from survey.models.audit import AuditAction, AuditEvent
 from survey.models.instrument import Instrument, InstrumentVersion, VersionStatus
 from survey.models.participant import ConsentDecision, ConsentRecord, Participant
 from survey.models.response import Answer, PageVisit, ResponseSession
 from survey.models.study import Study, StudyStatus, Wave, WaveStatus
 from survey.models.types import UTCDateTime, utcnow
+from survey.models.user import Role, User
 
 __all__ = [
     "Answer",
+    "AuditAction",
+    "AuditEvent",
     "ConsentDecision",
     "ConsentRecord",
     "Instrument",
@@ -15,9 +19,11 @@ __all__ = [
     "PageVisit",
     "Participant",
     "ResponseSession",
+    "Role",
     "Study",
     "StudyStatus",
     "UTCDateTime",
+    "User",
     "VersionStatus",
     "Wave",
     "WaveStatus",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from survey.extensions import db
 from survey.models.instrument import InstrumentVersion
 from survey.models.types import UTCDateTime, utcnow
+from survey.models.user import User
 
 
 class StudyStatus:
@@ -45,8 +46,12 @@ class Study(db.Model):
     urgent_help_note: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=StudyStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The researcher running the study (admins see every study); None for studies made
+    # from the command line without an owner.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     instrument_version: Mapped[InstrumentVersion] = relationship()
+    owner: Mapped[User | None] = relationship()
     waves: Mapped[list[Wave]] = relationship(
         back_populates="study", order_by="Wave.position"
     )

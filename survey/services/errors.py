@@ -63,6 +63,65 @@ class VersionNotPublished(SurveyError):
     """A study can only use a published instrument version."""
 
 
+class VersionFrozen(SurveyError):
+    """A published or retired instrument version never changes; ``version`` says which."""
+
+    def __init__(self, message: str, *, version: Any = None):
+        self.version = version
+        super().__init__(message)
+
+
+class VersionPublished(VersionFrozen):
+    """The version is published: its content is frozen (make a new version from it)."""
+
+
+class VersionRetired(VersionFrozen, VersionNotPublished):
+    """The version is retired: frozen, and not usable for new studies."""
+
+
+class VersionIsDraft(SurveyError):
+    """The operation needs a published (or retired) version, not a draft."""
+
+
+class InvalidDefinition(SurveyError):
+    """Instrument content the loader rejects; ``problems`` lists every problem
+    (:class:`instruments.loader.Problem`: file, dotted key, message)."""
+
+    def __init__(self, problems: Any, message: str | None = None):
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = message or f"{count} problem{'' if count == 1 else 's'} in the instrument"
+        super().__init__("\n".join([head, *(str(problem) for problem in self.problems)]))
+
+
+class InvalidVersionNumber(SurveyError):
+    """A version number that is malformed, taken, or too low for the changes made."""
+
+
+class NoChanges(SurveyError):
+    """A draft with the same content as the version it was made from: nothing to publish."""
+
+
+class DraftChanged(SurveyError):
+    """The draft was changed by someone else since the editor was opened."""
+
+
+class UploadTooLarge(SurveyError):
+    """An upload over the size limit; refused before it is parsed."""
+
+    def __init__(self, size: int, limit: int):
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"the file is {_megabytes(size)} ({size:,} bytes); the limit is "
+            f"{_megabytes(limit)} ({limit:,} bytes). Nothing was imported."
+        )
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
 class PageNotReached(SurveyError):
     """A page after the first unsubmitted one was requested; ``allowed`` is that page's number."""
 

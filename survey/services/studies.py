@@ -12,13 +12,14 @@ from survey.models import (
     Participant,
     Study,
     StudyStatus,
+    User,
     VersionStatus,
     Wave,
     WaveStatus,
     utcnow,
 )
 from survey.services import tokens
-from survey.services.errors import UnknownStudy, VersionNotPublished
+from survey.services.errors import UnknownStudy, VersionNotPublished, VersionRetired
 
 
 def find_study(slug: str) -> Study | None:
@@ -41,9 +42,16 @@ def create_study(
     consent_version: str,
     urgent_help_note: str,
     status: str = StudyStatus.OPEN,
+    owner: User | None = None,
     now: datetime | None = None,
 ) -> Study:
-    """A study pinned to a published instrument version."""
+    """A study pinned to a published instrument version, run by ``owner``."""
+    if instrument_version.status == VersionStatus.RETIRED:
+        raise VersionRetired(
+            f"instrument version {instrument_version.version} is retired: studies already "
+            "using it continue, but a new study needs a version that is published",
+            version=instrument_version,
+        )
     if instrument_version.status != VersionStatus.PUBLISHED:
         raise VersionNotPublished(
             f"instrument version {instrument_version.version} is {instrument_version.status}; "
@@ -57,6 +65,7 @@ def create_study(
         consent_version=consent_version,
         urgent_help_note=urgent_help_note,
         status=status,
+        owner=owner,
         created_at=now or utcnow(),
     )
     db.session.add(study)

@@ -155,3 +155,50 @@ def make_definition():
 def answers_for():
     """``page_answers`` as a fixture: ``answers_for(page, value)`` → form data."""
     return page_answers
+
+
+# -- staff accounts --------------------------------------------------------------------------
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(app):
+    """Create (and commit) a staff user; returns its id. ``make_user(email, role)``."""
+    from survey.extensions import db
+    from survey.services import accounts
+
+    def make(email: str, role: str = "researcher", password: str = STAFF_PASSWORD) -> int:
+        with app.app_context():
+            user = accounts.create_user(email, password, role, via="test")
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def login():
+    """``login(client, email, password=STAFF_PASSWORD)`` → the response of the POST."""
+
+    def log_in(client, email: str, password: str = STAFF_PASSWORD):
+        return client.post("/login", data={"email": email, "password": password})
+
+    return log_in
+
+
+@pytest.fixture
+def admin_client(app, make_user, login):
+    """A test client logged in as admin@example.org (an admin)."""
+    make_user("admin@example.org", "admin")
+    client = app.test_client()
+    assert login(client, "admin@example.org").status_code == 302
+    return client
+
+
+@pytest.fixture
+def researcher_client(app, make_user, login):
+    """A test client logged in as researcher@example.org (a researcher)."""
+    make_user("researcher@example.org", "researcher")
+    client = app.test_client()
+    assert login(client, "researcher@example.org").status_code == 302
+    return client

@@ -87,7 +87,8 @@ write_oracle <- function(x, name) {
   message("wrote ", path)
 }
 
-# Write a data set once; then read it back so that every fit uses exactly the committed numbers.
+# Write a data set (an existing file is kept when overwrite = FALSE). Callers read the CSV back
+# and fit that, so the oracles hold for exactly the committed numbers (15 significant digits).
 write_data <- function(d, name, overwrite = TRUE) {
   path <- file.path(DATA_DIR, name)
   if (overwrite || !file.exists(path)) {

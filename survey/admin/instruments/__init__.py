@@ -1,0 +1,1 @@
+"""The instrument-version console of the admin area: /admin/instruments/..."""

@@ -1,0 +1,141 @@
+"""Forms of the instrument-version console. Each edit form carries ``base_hash``: the draft's
+content hash when the form was opened, so a save never overwrites someone else's newer one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+
+
+class DraftForm(FlaskForm):
+    base_hash = HiddenField()
+
+
+class NewVersionForm(FlaskForm):
+    level = RadioField("Kind of change you plan", choices=[], validate_choice=False)
+    version = StringField(
+        "Or type a version number",
+        validators=[Optional()],
+        description="MAJOR.MINOR.PATCH, above the version you start from and not used yet.",
+    )
+    submit = SubmitField("Create the draft")
+
+    def set_choices(self, choices: Iterable[tuple[str, str]]) -> None:
+        explanations = {
+            "patch": "typo-level wording fixes, title, intro, citation",
+            "minor": "items added or reworded, order changed, attention checks",
+            "major": "items removed, re-keyed or moved, response scale changed",
+        }
+        self.level.choices = [
+            SelectChoice(level, f"{number} ({level}: {explanations[level]})")
+            for level, number in choices
+        ]
+
+
+class MetadataForm(DraftForm):
+    title = StringField("Title", validators=[DataRequired("Enter a title.")])
+    citation = TextAreaField("Citation", validators=[DataRequired("Enter a citation.")])
+    intro = TextAreaField(
+        "Introduction shown to participants", validators=[DataRequired("Enter an introduction.")]
+    )
+    shuffle_items = BooleanField("Shuffle the items within a page")
+    submit = SubmitField("Save")
+
+
+class ItemForm(DraftForm):
+    text = TextAreaField("Item text", validators=[DataRequired("Enter the item's text.")])
+    reverse = BooleanField("Reverse-keyed (worded toward the low pole of its subconstruct)")
+    optional = BooleanField("Optional (participants may skip it)")
+    position = IntegerField(
+        "Position within its subconstruct",
+        validators=[
+            InputRequired("Enter a position."),
+            NumberRange(min=1, message="Positions start at 1."),
+        ],
+    )
+    submit = SubmitField("Save item")
+
+
+class NewItemForm(DraftForm):
+    subconstruct = SelectField("Subconstruct", choices=[], validate_choice=True)
+    text = TextAreaField("Item text", validators=[DataRequired("Enter the item's text.")])
+    reverse = BooleanField("Reverse-keyed (worded toward the low pole of its subconstruct)")
+    optional = BooleanField("Optional (participants may skip it)")
+    submit = SubmitField("Add item")
+
+
+class CheckForm(DraftForm):
+    text = TextAreaField("Text", validators=[DataRequired("Enter the text.")])
+    expected = SelectField("Expected answer", coerce=int, choices=[])
+    page = SelectField("Shown on the page of", choices=[])
+    position = IntegerField(
+        "Position on that page (0 = first)",
+        validators=[
+            InputRequired("Enter a position."),
+            NumberRange(min=0, message="Positions start at 0."),
+        ],
+    )
+    optional = BooleanField("Optional (participants may skip it)")
+    submit = SubmitField("Save attention check")
+
+
+class ScalesForm(DraftForm):
+    submit = SubmitField("Save response scales")
+
+
+def scales_form(keys: Iterable[str], **kwargs) -> ScalesForm:
+    """A form with one text area per response scale (a fresh subclass per draft)."""
+    fields = {
+        f"scale_{key}": TextAreaField(
+            f"Options of {key}",
+            description="One option per line: value, label (e.g. 1, Strongly disagree).",
+        )
+        for key in keys
+    }
+    return type("DraftScalesForm", (ScalesForm,), fields)(**kwargs)
+
+
+class YamlForm(DraftForm):
+    content = TextAreaField("Instrument file (YAML)", validators=[DataRequired("Enter the file.")])
+    submit = SubmitField("Save")
+
+
+class ConfirmForm(FlaskForm):
+    """A button behind CSRF protection (remove item, retire, discard)."""
+
+    base_hash = HiddenField()
+    submit = SubmitField("Confirm")
+
+
+class PublishForm(FlaskForm):
+    version = StringField("Version number", validators=[DataRequired("Enter the version number.")])
+    submit = SubmitField("Publish")
+
+
+class ImportForm(FlaskForm):
+    file = FileField("File", validators=[FileRequired("Choose a file to import.")])
+    format = RadioField(
+        "Format",
+        choices=[
+            SelectChoice("auto", "Detect from the file name (.yaml / .yml or .csv)"),
+            SelectChoice("yaml", "Instrument file (YAML)"),
+            SelectChoice("redcap", "REDCap data dictionary (CSV)"),
+        ],
+        default="auto",
+    )
+    publish = BooleanField("Publish immediately (otherwise it is imported as a draft)")
+    submit = SubmitField("Import")

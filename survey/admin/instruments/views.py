@@ -1,0 +1,746 @@
+"""The instrument-version console (/admin/instruments/...): versions, draft editor,
+publishing, retiring, diffs, import and export. Admins only.
+
+Views read the form, call one service of :mod:`survey.services.versions`, commit once and
+redirect or re-render with every problem next to its field. A published or retired version
+is refused with 409 and a message (the service raises; :func:`refused` renders).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func, select
+from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms import Field
+
+from instruments.loader import Problem
+from instruments.versioning import parse_version
+from survey.admin.instruments.forms import (
+    CheckForm,
+    ConfirmForm,
+    ImportForm,
+    ItemForm,
+    MetadataForm,
+    NewItemForm,
+    NewVersionForm,
+    PublishForm,
+    YamlForm,
+    scales_form,
+)
+from survey.auth.access import current_staff_user, require_role_for_blueprint, roles_required
+from survey.errors import handle_http_exception
+from survey.extensions import db
+from survey.models import InstrumentVersion, Role, Study, User, VersionStatus
+from survey.services import versions
+from survey.services.errors import (
+    DraftChanged,
+    InvalidDefinition,
+    InvalidVersionNumber,
+    NoChanges,
+    UploadTooLarge,
+    VersionConflict,
+    VersionFrozen,
+    VersionIsDraft,
+)
+from survey.services.instruments import definition_of
+
+bp = Blueprint(
+    "instruments_admin", __name__, url_prefix="/admin/instruments", template_folder="../templates"
+)
+# Every view is decorated too; the gate also covers requests refused before a view runs.
+bp.before_request(require_role_for_blueprint(Role.ADMIN))
+
+admin_only = roles_required(Role.ADMIN)
+
+
+@bp.after_request
+def private_page(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _actor() -> User | None:
+    return current_staff_user()
+
+
+def _version(version_id: int) -> InstrumentVersion:
+    return versions.get_version(version_id) or abort(404)
+
+
+def _draft(version_id: int) -> InstrumentVersion:
+    version = _version(version_id)
+    versions.require_draft(version)  # VersionFrozen -> 409 (see refused)
+    return version
+
+
+# -- refusals ------------------------------------------------------------------------------
+@bp.errorhandler(VersionFrozen)
+@bp.errorhandler(DraftChanged)
+@bp.errorhandler(VersionIsDraft)
+def refused(error: Exception):
+    db.session.rollback()
+    version = getattr(error, "version", None)
+    if version is None and request.view_args and "version_id" in request.view_args:
+        version = versions.get_version(request.view_args["version_id"])
+    return (
+        render_template("admin/instruments/refused.html", message=str(error), version=version),
+        409,
+    )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge):
+    user = current_staff_user()
+    if user is None or not user.is_admin:
+        return handle_http_exception(error)
+    size = request.content_length or 0
+    message = str(UploadTooLarge(size, versions.MAX_UPLOAD_BYTES))
+    if request.endpoint == "instruments_admin.import_upload":
+        form = ImportForm(formdata=None)
+        form.file.errors = [message]
+        return render_template("admin/instruments/import.html", form=form, problems=()), 413
+    return render_template("admin/instruments/refused.html", message=message, version=None), 413
+
+
+# -- problems next to their fields ---------------------------------------------------------
+def attach_problems(problems: Iterable[Problem], fields: Mapping[str, Field]) -> list[str]:
+    """Put each problem on the field whose key is the longest prefix of the problem's key;
+    return the rest (``"key: message"``) for the summary."""
+    rest = []
+    for problem in problems:
+        matches = [
+            key
+            for key in fields
+            if problem.key == key or problem.key.startswith((f"{key}.", f"{key}["))
+        ]
+        if matches:
+            field = fields[max(matches, key=len)]
+            field.errors = [*field.errors, problem.message]
+        else:
+            rest.append(f"{problem.key}: {problem.message}" if problem.key else problem.message)
+    return rest
+
+
+def _hash(form: Any) -> str | None:
+    return form.base_hash.data or None
+
+
+def _saved(version: InstrumentVersion, changed: bool, what: str) -> Response:
+    db.session.commit()
+    flash(f"Saved: {what}." if changed else f"No change: {what} was already like that.")
+    return redirect(url_for(".edit", version_id=version.id))
+
+
+# -- lists and pages -----------------------------------------------------------------------
+@bp.get("/")
+@admin_only
+def index():
+    instruments = versions.list_instruments()
+    return render_template(
+        "admin/instruments/index.html",
+        instruments=[(i, versions.versions_of(i)) for i in instruments],
+    )
+
+
+@bp.get("/key/<instrument_key>")
+@admin_only
+def instrument(instrument_key: str):
+    found = versions.find_instrument(instrument_key) or abort(404)
+    return render_template(
+        "admin/instruments/instrument.html",
+        instrument=found,
+        versions=versions.versions_of(found),
+    )
+
+
+def _study_count(version: InstrumentVersion) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Study).where(Study.instrument_version_id == version.id)
+    )
+
+
+@bp.get("/versions/<int:version_id>")
+@admin_only
+def version(version_id: int):
+    found = _version(version_id)
+    return render_template(
+        "admin/instruments/version.html",
+        version=found,
+        definition=definition_of(found),
+        others=[v for v in versions.versions_of(found.instrument) if v.id != found.id],
+        base=versions.base_of(found),
+        studies=_study_count(found),
+        usable=versions.usable_for_new_study(found),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.get("/versions/<int:version_id>/compare")
+@admin_only
+def compare(version_id: int):
+    found = _version(version_id)
+    other = request.args.get("other", type=int)
+    if other is None or versions.get_version(other) is None:
+        flash("Choose a version to compare with.")
+        return redirect(url_for(".version", version_id=found.id))
+    return redirect(url_for(".diff", version_id=found.id, other_version_id=other))
+
+
+@bp.get("/diff/<int:version_id>/<int:other_version_id>")
+@admin_only
+def diff(version_id: int, other_version_id: int):
+    old, new = _version(version_id), _version(other_version_id)
+    if old.instrument_id != new.instrument_id:
+        abort(404)
+    identical = versions.identical_items(old, new)
+    return render_template(
+        "admin/instruments/diff.html",
+        old=old,
+        new=new,
+        diff=versions.diff(old, new),
+        identical=identical,
+        new_items=len(definition_of(new).items),
+    )
+
+
+@bp.get("/diff/<int:version_id>/<int:other_version_id>/json")
+@admin_only
+def diff_json(version_id: int, other_version_id: int):
+    old, new = _version(version_id), _version(other_version_id)
+    if old.instrument_id != new.instrument_id:
+        abort(404)
+    body = versions.diff(old, new).to_dict()
+    body["identical_items"] = versions.identical_items(old, new)
+    body["old_hash"], body["new_hash"] = old.content_hash, new.content_hash
+    return jsonify(body)
+
+
+# -- new version, publish, retire, discard -------------------------------------------------
+@bp.route("/versions/<int:version_id>/new-version", methods=["GET", "POST"])
+@admin_only
+def new_version(version_id: int):
+    source = _version(version_id)
+    if source.status == VersionStatus.DRAFT:
+        raise VersionIsDraft(
+            f"{source.instrument.key} {source.version} is a draft: publish or discard it first"
+        )
+    form = NewVersionForm()
+    form.set_choices(versions.number_choices(source))
+    if request.method == "GET":
+        form.level.data = "patch"
+    elif form.validate_on_submit():
+        typed = (form.version.data or "").strip() or None
+        try:
+            draft, _ = versions.create_draft_from(
+                source, actor=_actor(), new_version=typed, level=form.level.data or "patch"
+            )
+        except InvalidVersionNumber as error:
+            (form.version if typed else form.level).errors = [str(error)]
+        else:
+            db.session.commit()
+            flash(
+                f"Draft {draft.version} created from {source.version}. Edit it, then publish: "
+                "the console proposes the number again from your changes."
+            )
+            return redirect(url_for(".edit", version_id=draft.id))
+    status = 400 if form.errors else 200
+    return render_template("admin/instruments/new_version.html", form=form, source=source), status
+
+
+@bp.route("/versions/<int:version_id>/publish", methods=["GET", "POST"])
+@admin_only
+def publish(version_id: int):
+    draft = _draft(version_id)
+    form = PublishForm()
+    problems: list[str] = []
+    proposal = None
+    try:
+        proposal = versions.publication_proposal(draft)
+    except NoChanges as error:
+        problems.append(str(error))
+    except InvalidDefinition as error:  # never expected: drafts are saved valid
+        problems.extend(str(problem) for problem in error.problems)
+    if request.method == "GET":
+        form.version.data = _suggested_number(draft, proposal)
+    elif form.validate_on_submit() and not problems:
+        try:
+            published, _ = versions.publish(draft, actor=_actor(), version=form.version.data)
+        except InvalidVersionNumber as error:
+            form.version.errors = [str(error)]
+        except (NoChanges, InvalidDefinition) as error:
+            problems.append(str(error))
+        else:
+            db.session.commit()
+            flash(
+                f"Published {published.instrument.key} {published.version} "
+                f"(sha256 {published.content_hash})."
+            )
+            return redirect(url_for(".version", version_id=published.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template(
+        "admin/instruments/publish.html",
+        form=form,
+        draft=draft,
+        base=versions.base_of(draft),
+        proposal=proposal,
+        problems=problems,
+    ), status
+
+
+def _suggested_number(draft: InstrumentVersion, proposal: Any) -> str:
+    """The draft's number, or the proposal when the changes need a higher one."""
+    if proposal is None:
+        return draft.version
+
+    def core(number: str) -> tuple[int, int, int]:
+        v = parse_version(number)
+        return v.major, v.minor, v.patch
+
+    return proposal.version if core(draft.version) < core(proposal.version) else draft.version
+
+
+@bp.route("/versions/<int:version_id>/retire", methods=["GET", "POST"])
+@admin_only
+def retire(version_id: int):
+    found = _version(version_id)
+    if found.status != VersionStatus.PUBLISHED:
+        versions.retire(found, actor=_actor())  # raises the matching refusal
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        versions.retire(found, actor=_actor())
+        db.session.commit()
+        flash(
+            f"Retired {found.instrument.key} {found.version}: no new study can use it; "
+            "the studies using it continue."
+        )
+        return redirect(url_for(".version", version_id=found.id))
+    return render_template(
+        "admin/instruments/retire.html", version=found, form=form, studies=_study_count(found)
+    )
+
+
+@bp.post("/versions/<int:version_id>/discard")
+@admin_only
+def discard(version_id: int):
+    draft = _draft(version_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    key, number = draft.instrument.key, draft.version
+    versions.discard_draft(draft, actor=_actor())
+    db.session.commit()
+    flash(f"Discarded the draft {key} {number}.")
+    return redirect(url_for(".instrument", instrument_key=key))
+
+
+# -- draft editor --------------------------------------------------------------------------
+@bp.route("/versions/<int:version_id>/edit", methods=["GET", "POST"])
+@admin_only
+def edit(version_id: int):
+    draft = _draft(version_id)
+    content = draft.content
+    form = MetadataForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "title": content["title"],
+            "citation": content["citation"],
+            "intro": content["intro"],
+            "shuffle_items": content["shuffle_items"],
+            "base_hash": draft.content_hash,
+        }
+    )
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            changed = versions.edit_metadata(
+                draft,
+                title=form.title.data,
+                citation=form.citation.data,
+                intro=form.intro.data,
+                shuffle_items=form.shuffle_items.data,
+                actor=_actor(),
+                expected_hash=_hash(form),
+            )
+        except InvalidDefinition as error:
+            problems = attach_problems(
+                error.problems,
+                {
+                    "title": form.title,
+                    "citation": form.citation,
+                    "intro": form.intro,
+                    "shuffle_items": form.shuffle_items,
+                },
+            )
+        else:
+            return _saved(draft, changed, "title, citation and introduction")
+    status = 400 if form.errors or problems else 200
+    return render_template(
+        "admin/instruments/edit.html",
+        draft=draft,
+        definition=definition_of(draft),
+        form=form,
+        problems=problems,
+        base=versions.base_of(draft),
+        confirm=ConfirmForm(data={"base_hash": draft.content_hash}),
+    ), status
+
+
+def _item_or_404(draft: InstrumentVersion, item_id: str) -> tuple[Any, int]:
+    """The item and its 1-based position within its subconstruct."""
+    definition = definition_of(draft)
+    for item in definition.items:
+        if item.id == item_id:
+            siblings = definition.subconstruct(item.subconstruct).items
+            return item, [i.id for i in siblings].index(item_id) + 1
+    abort(404)
+
+
+@bp.route("/versions/<int:version_id>/items/<item_id>", methods=["GET", "POST"])
+@admin_only
+def item(version_id: int, item_id: str):
+    draft = _draft(version_id)
+    found, position = _item_or_404(draft, item_id)
+    form = ItemForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "text": found.text,
+            "reverse": found.reverse,
+            "optional": found.optional,
+            "position": position,
+            "base_hash": draft.content_hash,
+        }
+    )
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            changed = versions.edit_item(
+                draft,
+                item_id,
+                text=form.text.data,
+                reverse=form.reverse.data,
+                optional=form.optional.data,
+                position=form.position.data,
+                actor=_actor(),
+                expected_hash=_hash(form),
+            )
+        except InvalidDefinition as error:
+            path = versions.entry_path(draft.content, item_id) or "?"
+            problems = attach_problems(
+                error.problems,
+                {
+                    f"{path}.text": form.text,
+                    f"{path}.reverse": form.reverse,
+                    f"{path}.optional": form.optional,
+                },
+            )
+        else:
+            return _saved(draft, changed, f"item {item_id}")
+    status = 400 if form.errors or problems else 200
+    return render_template(
+        "admin/instruments/item.html", draft=draft, item=found, form=form, problems=problems
+    ), status
+
+
+@bp.route("/versions/<int:version_id>/items/new", methods=["GET", "POST"])
+@admin_only
+def new_item(version_id: int):
+    draft = _draft(version_id)
+    definition = definition_of(draft)
+    form = NewItemForm(data=None if request.method == "POST" else {"base_hash": draft.content_hash})
+    form.subconstruct.choices = [
+        (sub.code, f"{sub.code} – {sub.name}") for sub in definition.subconstructs
+    ]
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            new_id = versions.add_item(
+                draft,
+                form.subconstruct.data,
+                text=form.text.data,
+                reverse=form.reverse.data,
+                optional=form.optional.data,
+                actor=_actor(),
+                expected_hash=_hash(form),
+            )
+        except InvalidDefinition as error:
+            problems = attach_problems(error.problems, {})
+        else:
+            return _saved(draft, True, f"new item {new_id}")
+    status = 400 if form.errors or problems else 200
+    return render_template(
+        "admin/instruments/item_new.html", draft=draft, form=form, problems=problems
+    ), status
+
+
+@bp.post("/versions/<int:version_id>/items/<item_id>/remove")
+@admin_only
+def remove_item(version_id: int, item_id: str):
+    draft = _draft(version_id)
+    _item_or_404(draft, item_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        changed = versions.remove_item(draft, item_id, actor=_actor(), expected_hash=_hash(form))
+    except InvalidDefinition as error:
+        db.session.rollback()
+        for problem in error.problems:
+            flash(f"Item {item_id} was not removed: {problem.key}: {problem.message}")
+        return redirect(url_for(".edit", version_id=draft.id))
+    return _saved(draft, changed, f"item {item_id} removed")
+
+
+@bp.route("/versions/<int:version_id>/checks/<item_id>", methods=["GET", "POST"])
+@admin_only
+def check(version_id: int, item_id: str):
+    draft = _draft(version_id)
+    definition = definition_of(draft)
+    found = next((c for c in definition.attention_checks if c.id == item_id), None)
+    if found is None:
+        abort(404)
+    form = CheckForm(
+        data=None
+        if request.method == "POST"
+        else {
+            "text": found.text,
+            "expected": found.expected,
+            "page": found.page,
+            "position": found.position,
+            "optional": found.optional,
+            "base_hash": draft.content_hash,
+        }
+    )
+    form.expected.choices = [
+        (option.value, f"{option.value} – {option.label}")
+        for option in definition.scale(found.scale).options
+    ]
+    form.page.choices = [(c.code, f"{c.code} – {c.name}") for c in definition.constructs]
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            changed = versions.edit_attention_check(
+                draft,
+                item_id,
+                text=form.text.data,
+                expected=form.expected.data,
+                page=form.page.data,
+                position=form.position.data,
+                optional=form.optional.data,
+                actor=_actor(),
+                expected_hash=_hash(form),
+            )
+        except InvalidDefinition as error:
+            path = versions.entry_path(draft.content, item_id) or "?"
+            problems = attach_problems(
+                error.problems,
+                {f"{path}.{name}": form[name] for name in ("text", "expected", "page", "position")},
+            )
+        else:
+            return _saved(draft, changed, f"attention check {item_id}")
+    status = 400 if form.errors or problems else 200
+    return render_template(
+        "admin/instruments/check.html", draft=draft, check=found, form=form, problems=problems
+    ), status
+
+
+def _options_text(options: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{option['value']}, {option['label']}" for option in options)
+
+
+def _parse_options(text: str) -> tuple[list[tuple[int, str]], list[str]]:
+    options, errors = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        value, sep, label = line.partition(",")
+        try:
+            parsed = int(value.strip())
+        except ValueError:
+            parsed = None
+        if not sep or parsed is None or not label.strip():
+            errors.append(f"line {number}: write value, label (e.g. 1, Strongly disagree)")
+            continue
+        options.append((parsed, label.strip()))
+    return options, errors
+
+
+@bp.route("/versions/<int:version_id>/scales", methods=["GET", "POST"])
+@admin_only
+def scales(version_id: int):
+    draft = _draft(version_id)
+    scale_options = draft.content["response_scales"]
+    data = None
+    if request.method == "GET":
+        data = {f"scale_{key}": _options_text(opts) for key, opts in scale_options.items()}
+        data["base_hash"] = draft.content_hash
+    form = scales_form(scale_options, data=data)
+    problems: list[str] = []
+    if form.validate_on_submit():
+        parsed: dict[str, list[tuple[int, str]]] = {}
+        for key in scale_options:
+            options, errors = _parse_options(form[f"scale_{key}"].data or "")
+            form[f"scale_{key}"].errors = errors
+            parsed[key] = options
+        if not form.errors:
+            try:
+                changed = _save_scales(draft, parsed, _hash(form))
+            except InvalidDefinition as error:
+                problems = attach_problems(
+                    error.problems,
+                    {f"response_scales.{key}": form[f"scale_{key}"] for key in scale_options},
+                )
+            else:
+                return _saved(draft, changed, "response scales")
+    status = 400 if form.errors or problems else 200
+    return render_template(
+        "admin/instruments/scales.html",
+        draft=draft,
+        form=form,
+        fields=[form[f"scale_{key}"] for key in scale_options],
+        problems=problems,
+    ), status
+
+
+def _save_scales(
+    draft: InstrumentVersion, parsed: dict[str, list[tuple[int, str]]], expected: str | None
+) -> bool:
+    """All scales in one edit (one validation, one audit event)."""
+    mapping = dict(draft.content)
+    mapping["response_scales"] = {
+        key: [{"value": value, "label": label} for value, label in options]
+        for key, options in parsed.items()
+    }
+    return versions.update_draft(
+        draft, mapping, actor=_actor(), expected_hash=expected, edit="response scales"
+    )
+
+
+@bp.route("/versions/<int:version_id>/yaml", methods=["GET", "POST"])
+@admin_only
+def yaml_editor(version_id: int):
+    draft = _draft(version_id)
+    form = YamlForm(
+        data=None
+        if request.method == "POST"
+        else {"content": versions.draft_yaml(draft), "base_hash": draft.content_hash}
+    )
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            changed = versions.replace_with_yaml(
+                draft, form.content.data, actor=_actor(), expected_hash=_hash(form)
+            )
+        except InvalidDefinition as error:
+            problems = [str(problem) for problem in error.problems]
+            form.content.errors = [f"{len(problems)} problem(s): see the list above."]
+        else:
+            return _saved(draft, changed, "the whole instrument (YAML)")
+    status = 400 if form.errors or problems else 200
+    return render_template(
+        "admin/instruments/yaml.html", draft=draft, form=form, problems=problems
+    ), status
+
+
+# -- import and export ---------------------------------------------------------------------
+@bp.get("/versions/<int:version_id>/export/<fmt>")
+@admin_only
+def export(version_id: int, fmt: str):
+    found = _version(version_id)
+    if fmt not in versions.FORMATS:
+        abort(404)
+    exported = versions.export_version(found, fmt, actor=_actor())
+    db.session.commit()
+    return Response(
+        exported.data,
+        mimetype=exported.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{exported.filename}"'},
+    )
+
+
+def _upload_bytes(storage: Any) -> tuple[bytes | None, int]:
+    """The upload's bytes, or None when it is over the limit (then only its size is
+    measured, never read into memory)."""
+    stream = storage.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    if size > versions.MAX_UPLOAD_BYTES:
+        return None, size
+    return stream.read(), size
+
+
+def _format_of(choice: str, filename: str) -> str | None:
+    if choice in versions.FORMATS:
+        return choice
+    name = filename.lower()
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    if name.endswith(".csv"):
+        return "redcap"
+    return None
+
+
+@bp.route("/import", methods=["GET", "POST"], endpoint="import_upload")
+@admin_only
+def import_upload():
+    form = ImportForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        storage = form.file.data
+        filename = os.path.basename(storage.filename or "upload")
+        data, size = _upload_bytes(storage)
+        fmt = _format_of(form.format.data, filename)
+        if data is None:
+            form.file.errors = [str(UploadTooLarge(size, versions.MAX_UPLOAD_BYTES))]
+        elif fmt is None:
+            form.format.errors = [
+                f"Cannot tell the format from the name {filename!r}: choose it here."
+            ]
+        else:
+            try:
+                imported, created = versions.import_version(
+                    data,
+                    fmt=fmt,
+                    actor=_actor(),
+                    source_name=filename,
+                    publish=form.publish.data,
+                )
+            except UploadTooLarge as error:
+                form.file.errors = [str(error)]
+            except InvalidDefinition as error:
+                problems = [str(problem) for problem in error.problems]
+                form.file.errors = [
+                    f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in the file "
+                    "(listed above); nothing was imported."
+                ]
+            except VersionConflict as error:
+                form.file.errors = [str(error)]
+            else:
+                db.session.commit()
+                what = f"{imported.instrument.key} {imported.version}"
+                flash(
+                    f"Imported {what} as {imported.status}."
+                    if created
+                    else f"{what} is already here with the same content; nothing changed."
+                )
+                return redirect(url_for(".version", version_id=imported.id))
+    too_large = any("the limit is" in message for message in form.file.errors)
+    status = 413 if too_large else (400 if form.errors or problems else 200)
+    db.session.rollback()
+    return render_template("admin/instruments/import.html", form=form, problems=problems), status

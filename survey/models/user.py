@@ -1,0 +1,64 @@
+"""Staff accounts (admins and researchers). Participants have no account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column, validates
+
+from survey.extensions import db
+from survey.models.types import UTCDateTime, utcnow
+
+
+class Role:
+    """Allowed values of the role column (plain strings, as stored)."""
+
+    ADMIN = "admin"
+    RESEARCHER = "researcher"
+
+    ALL = (ADMIN, RESEARCHER)
+
+
+class User(db.Model, UserMixin):
+    """A staff member who logs in with e-mail and password (argon2id hash only)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'researcher')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    # Accounts are deactivated, never deleted: the audit log refers to them.
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("email")
+    def _lower_email(self, _key: str, email: str) -> str:
+        return email.strip().lower()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def has_role(self, *roles: str) -> bool:
+        """Whether the user holds one of ``roles``; an admin holds every researcher right."""
+        return self.role in roles or (self.role == Role.ADMIN and Role.RESEARCHER in roles)
+
+    def get_id(self) -> str:
+        # The session refers to the user *and* a fingerprint of the password hash, so
+        # setting a new password ends every existing session (survey.auth.login_manager).
+        from survey.auth.passwords import session_fingerprint
+
+        return f"{self.id}:{session_fingerprint(self.password_hash)}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"

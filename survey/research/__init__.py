@@ -1,0 +1,1 @@
+"""The research area (/research/...): a researcher's own studies (admins see all)."""

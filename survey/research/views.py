@@ -1,0 +1,105 @@
+"""The research area: dashboard of own studies, a study's progress, new study, answers CSV.
+
+Researchers and admins only (a before_request gate covers every view); a researcher sees
+only the studies they own, admins see all.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
+
+from survey.auth.access import current_staff_user, require_role_for_blueprint, researcher_owns
+from survey.extensions import db
+from survey.models import InstrumentVersion, Role, Study, User
+from survey.research.forms import NewStudyForm
+from survey.services import answer_export, research
+from survey.services.errors import VersionNotPublished
+
+bp = Blueprint("research", __name__, url_prefix="/research", template_folder="templates")
+bp.before_request(require_role_for_blueprint(Role.RESEARCHER))
+
+
+@bp.after_request
+def private_page(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _user() -> User:
+    user = current_staff_user()
+    assert user is not None  # the blueprint gate let only staff in
+    return user
+
+
+def _own_study(study_id: int) -> Study:
+    study = db.session.get(Study, study_id)
+    if study is None:
+        abort(404)
+    if not researcher_owns(study):
+        abort(403)
+    return study
+
+
+@bp.get("/")
+def dashboard():
+    user = _user()
+    return render_template(
+        "research/dashboard.html", studies=research.studies_for(user), show_owner=user.is_admin
+    )
+
+
+@bp.route("/studies/new", methods=["GET", "POST"])
+def new_study():
+    form = NewStudyForm()
+    form.set_versions(research.versions_for_new_study())
+    if not form.is_submitted():
+        form.urgent_help_note.data = current_app.config["URGENT_HELP_NOTE"]
+    status = 200
+    if form.validate_on_submit():
+        version = db.session.get(InstrumentVersion, form.instrument_version.data)
+        try:
+            if version is None:
+                raise VersionNotPublished("no such instrument version")
+            study = research.create_study(
+                owner=_user(),
+                name=form.name.data or "",
+                slug=form.slug.data or "",
+                instrument_version=version,
+                consent_text=form.consent_text.data or "",
+                consent_version=form.consent_version.data or "",
+                urgent_help_note=form.urgent_help_note.data or "",
+                first_wave_label=form.first_wave_label.data or "",
+            )
+        except VersionNotPublished as error:
+            form.instrument_version.errors = [*form.instrument_version.errors, str(error)]
+            status = 422
+        except (research.InvalidSlug, research.SlugTaken) as error:
+            form.slug.errors = [*form.slug.errors, str(error)]
+            status = 422
+        else:
+            db.session.commit()
+            return redirect(url_for(".study", study_id=study.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("research/new_study.html", form=form), status
+
+
+@bp.get("/studies/<int:study_id>")
+def study(study_id: int):
+    study = _own_study(study_id)
+    return render_template("research/study.html", progress=research.study_progress(study))
+
+
+@bp.get("/studies/<int:study_id>/answers.csv")
+def answers_csv(study_id: int):
+    study = _own_study(study_id)
+    export = answer_export.export_answers(study, actor=_user())
+    db.session.commit()
+    return Response(
+        export.text,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "X-Content-SHA256": export.sha256,
+        },
+    )

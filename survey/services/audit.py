@@ -1,0 +1,189 @@
+"""The audit log: record an action, query the log, export it as CSV.
+
+``record`` adds and flushes, never commits: the event is stored in the same transaction
+as the change it describes, or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from survey.extensions import db
+from survey.models import AuditEvent, User, utcnow
+from survey.services.csv_format import csv_text
+
+CSV_COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_email",
+    "action",
+    "target_type",
+    "target_id",
+    "hash_before",
+    "hash_after",
+    "details",
+)
+# No password (or anything named like one) may enter the log, not even by mistake.
+_FORBIDDEN_DETAIL = "password"
+
+
+def content_hash(data: Any) -> str:
+    """SHA-256 (hex) of ``data`` as canonical JSON (sorted keys, no spaces, UTF-8)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """SHA-256 (hex) of ``text`` as UTF-8: what `sha256sum` prints for a downloaded file."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None,
+    target_type: str,
+    target_id: str | int | None = None,
+    hash_before: str | None = None,
+    hash_after: str | None = None,
+    details: dict | None = None,
+    actor_email: str | None = None,
+    now: datetime | None = None,
+) -> AuditEvent:
+    """Add one event to the log (flushed, not committed) and return it.
+
+    ``actor_email`` defaults to the actor's address; pass it without an actor for events
+    whose actor is not known (a failed login records the address that was tried).
+    """
+    details = dict(details or {})
+    _check_details(details)
+    event = AuditEvent(
+        occurred_at=now or utcnow(),
+        actor_id=actor.id if actor is not None else None,
+        actor_email=actor_email if actor_email is not None else (actor.email if actor else None),
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        hash_before=hash_before,
+        hash_after=hash_after,
+        details=details,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _check_details(details: Any) -> None:
+    if isinstance(details, dict):
+        for key, value in details.items():
+            if _FORBIDDEN_DETAIL in str(key).lower():
+                raise ValueError(f"audit details must not hold a password (key {key!r})")
+            _check_details(value)
+    elif isinstance(details, list | tuple):
+        for value in details:
+            _check_details(value)
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What an admin filters the log by; every field is optional.
+
+    ``actor`` matches a part of the actor's e-mail address (case-insensitive); the target
+    type and id match exactly; the dates are inclusive days in UTC.
+    """
+
+    actor: str | None = None
+    action: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def statement(self) -> Select[tuple[AuditEvent]]:
+        query = select(AuditEvent)
+        if self.actor:
+            pattern = f"%{_escape_like(self.actor.strip().lower())}%"
+            query = query.where(func.lower(AuditEvent.actor_email).like(pattern, escape="\\"))
+        if self.action:
+            query = query.where(AuditEvent.action == self.action)
+        if self.target_type:
+            query = query.where(AuditEvent.target_type == self.target_type)
+        if self.target_id:
+            query = query.where(AuditEvent.target_id == str(self.target_id))
+        if self.date_from:
+            query = query.where(AuditEvent.occurred_at >= _start_of(self.date_from))
+        if self.date_to:
+            query = query.where(AuditEvent.occurred_at < _start_of(self.date_to + timedelta(1)))
+        return query
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def query_events(
+    event_filter: EventFilter | None = None, *, limit: int | None = None, **fields: Any
+) -> list[AuditEvent]:
+    """Events matching the filter, newest first (at most ``limit``).
+
+    Pass an :class:`EventFilter` or its fields as keywords:
+    ``query_events(action="version_published", target_type="instrument_version")``.
+    """
+    if event_filter is None:
+        event_filter = EventFilter(**fields)
+    elif fields:
+        raise TypeError("pass an EventFilter or filter keywords, not both")
+    query = event_filter.statement().order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def known_actions() -> list[str]:
+    """Every action that occurs in the log, sorted (for the filter's choices)."""
+    return list(db.session.scalars(select(AuditEvent.action).distinct().order_by("action")))
+
+
+def events_csv(events: Iterable[AuditEvent]) -> str:
+    """The events as CSV, one row each, in the order given; details as JSON."""
+    return csv_text(CSV_COLUMNS, (_csv_row(event) for event in events))
+
+
+def _csv_row(event: AuditEvent) -> Sequence[object]:
+    return (
+        event.id,
+        event.occurred_at.isoformat(),
+        event.actor_id,
+        event.actor_email,
+        event.action,
+        event.target_type,
+        event.target_id,
+        event.hash_before,
+        event.hash_after,
+        json.dumps(event.details or {}, sort_keys=True, ensure_ascii=False),
+    )
+
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "EventFilter",
+    "content_hash",
+    "events_csv",
+    "known_actions",
+    "query_events",
+    "record",
+    "text_hash",
+]
