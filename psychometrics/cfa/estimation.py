@@ -7,7 +7,14 @@ https://doi.org/10.1007/BF02289343), summed over groups with weights N_g / N:
 
 with S the covariance matrix with divisor N (the mean term only with a mean structure). Each
 iteration takes the Fisher-scoring step theta <- theta - I(theta)^-1 g(theta) with the analytic
-gradient g and the expected information I, halving the step while F does not decrease.
+gradient g and the expected information I, with a backtracking line search and, where that fails,
+Levenberg-Marquardt damping (see :func:`fisher_scoring`).
+
+Starting values matter more than the optimiser for higher-order models: the ML function of a
+construct with two first-order indicators has an improper local minimum with a negative construct
+variance, reached when its second loading starts with the wrong sign (e.g. +1 when the two
+subconstructs correlate negatively). :func:`start_values` therefore takes every loading's sign
+and size from the sample moments, level by level.
 """
 
 from __future__ import annotations
@@ -181,7 +188,9 @@ class Objective:
 
 
 def _accumulate(target: np.ndarray, idx: np.ndarray, block: np.ndarray) -> None:
-    if np.unique(idx).size == idx.size:
+    if idx.size == target.shape[0] and np.array_equal(idx, np.arange(idx.size)):
+        target += block
+    elif np.unique(idx).size == idx.size:
         target[np.ix_(idx, idx)] += block
     else:
         agg = np.zeros((target.shape[0], idx.size))
@@ -189,25 +198,36 @@ def _accumulate(target: np.ndarray, idx: np.ndarray, block: np.ndarray) -> None:
         target += agg @ block @ agg.T
 
 
-def _scoring_step(info: np.ndarray, grad: np.ndarray, damping: float = 0.0
-                  ) -> np.ndarray | None:
-    """-(info + damping D)^-1 grad, with D = diag(info) (Levenberg-Marquardt on the correlation
-    scale of the information). Near-singular information (e.g. at starting values where a factor
-    is locally unidentified) gets the smallest ridge that makes it safely positive definite."""
-    d = np.sqrt(np.abs(np.diag(info)))
-    d[d == 0] = 1.0
-    scaled = info / np.outer(d, d)
-    eye = np.eye(info.shape[0])
-    for ridge in (0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0):
-        try:
-            chol = linalg.cholesky(scaled + (ridge + damping) * eye, lower=True,
-                                   check_finite=False)
-        except linalg.LinAlgError:
-            continue
-        if ridge == 0.0 and float(np.min(np.diag(chol))) ** 2 < 1e-12:
-            continue
-        return -linalg.cho_solve((chol, True), grad / d, check_finite=False) / d
-    return None
+class _Factor:
+    """Cholesky factor of (info + damping D) on the correlation scale of the information,
+    D = diag(info) (Levenberg-Marquardt). Near-singular information (e.g. at starting values
+    where a factor is locally unidentified) gets the smallest ridge that makes it safely
+    positive definite; ``chol`` is None when none does."""
+
+    def __init__(self, info: np.ndarray, damping: float = 0.0):
+        d = np.sqrt(np.abs(np.diag(info)))
+        d[d == 0] = 1.0
+        self.d = d
+        self.chol = None
+        scaled = info / np.outer(d, d)
+        diag = np.einsum("ii->i", scaled)
+        base = diag.copy()
+        for ridge in (0.0, 1e-8, 1e-6, 1e-4, 1e-2, 1.0):
+            diag[:] = base + ridge + damping
+            try:
+                chol = linalg.cholesky(scaled, lower=True, check_finite=False)
+            except linalg.LinAlgError:
+                continue
+            if ridge == 0.0 and float(np.min(np.diag(chol))) ** 2 < 1e-12:
+                continue
+            self.chol = chol
+            return
+
+    def step(self, grad: np.ndarray) -> np.ndarray | None:
+        """-(info + damping D)^-1 grad."""
+        if self.chol is None:
+            return None
+        return -linalg.cho_solve((self.chol, True), grad / self.d, check_finite=False) / self.d
 
 
 def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 500,
@@ -219,7 +239,9 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
     When no such step is found the information is damped towards its diagonal
     (Levenberg-Marquardt, which turns the step towards scaled steepest descent and shortens it),
     and the damping is relaxed again after full steps, so that near the optimum the iteration is
-    plain Fisher scoring with its fast local convergence.
+    plain Fisher scoring with its fast local convergence. Close to the optimum (largest
+    gradient element below 1e-4) the information changes little between iterations and its
+    factorisation is reused; it is recomputed whenever a full step fails.
 
     Converged when the largest absolute gradient element of F is below ``tol`` (F is per
     observation, so N * tol bounds the score of the log-likelihood), or when F and theta stop
@@ -231,9 +253,14 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
         return Estimate(theta, f, 0, False, "the starting values imply a covariance matrix "
                         "that is not positive definite")
     damping = 0.0
+    factorised: _Factor | None = None
     for it in range(1, max_iter + 1):
         while True:
-            step = _scoring_step(info, grad, damping)
+            if factorised is None:
+                if info is None:
+                    f, grad, info = objective.evaluate(theta)
+                factorised = _Factor(info, damping)
+            step = factorised.step(grad)
             if step is None or not np.all(np.isfinite(step)):
                 return Estimate(theta, f, it, False, "the information matrix is singular")
             slope = float(grad @ step)
@@ -248,19 +275,28 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
                     accepted = True
                     break
                 factor *= 0.5
-            if accepted:
+            if accepted and (factor == 1.0 or info is not None):
                 break
-            if damping > 1e8 or float(np.max(np.abs(step))) < 1e-14:
-                converged = float(np.max(np.abs(grad))) < 1e-6
-                msg = ("converged" if converged else
-                       "no step decreased the discrepancy function")
-                return Estimate(theta, f, it, converged, msg)
-            damping = max(1e-3, 10.0 * damping)
-        if factor == 1.0:
+            factorised = None
+            if not accepted and info is not None:
+                # The information is current: damp it.
+                if damping > 1e8 or float(np.max(np.abs(step))) < 1e-14:
+                    converged = float(np.max(np.abs(grad))) < 1e-6
+                    msg = ("converged" if converged else
+                           "no step decreased the discrepancy function")
+                    return Estimate(theta, f, it, converged, msg)
+                damping = max(1e-3, 10.0 * damping)
+            # else: a reused factorisation did not give a full step; recompute it.
+        if factor == 1.0 and damping > 0.0:
             damping = 0.0 if damping < 1e-6 else 0.1 * damping
+            factorised = None
         theta = candidate
         f_old = f
-        f, grad, info = objective.evaluate(theta)
+        reuse = (factor == 1.0 and damping == 0.0 and factorised is not None
+                 and float(np.max(np.abs(grad))) < 1e-4)
+        f, grad, info = objective.evaluate(theta, information=not reuse)
+        if not reuse:
+            factorised = None
         if trace is not None:
             trace.append((f, float(np.max(np.abs(grad))), factor, damping))
         if float(np.max(np.abs(grad))) < tol:
@@ -413,8 +449,8 @@ def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, no
                 start[i] = 0.0
         elif mat == PSI:
             if r != c:
-                start[i] = _start_covariance(t, rows, loading, cov, r, c, phi, has_items, nodes,
-                                             p)
+                start[i] = _start_covariance(t, indicators, loading, cov, r, c, phi, has_items,
+                                             nodes, p)
             elif not has_ind[r]:
                 start[i] = 0.5 * float(np.mean(phi[has_items])) if has_items.any() else 1.0
             elif spec.exogenous[r]:
@@ -429,13 +465,17 @@ def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, no
             start[i] = 0.0
 
 
-def _start_covariance(t, rows, loading: dict, cov: np.ndarray, a: int, b: int,
+def _start_covariance(t, indicators: list, loading: dict, cov: np.ndarray, a: int, b: int,
                       phi: np.ndarray, has_items: np.ndarray, nodes: np.ndarray, p: int) -> float:
     """Factor covariance implied by the indicators' cross-covariances, shrunk to |r| <= .9."""
     bound = 0.9 * np.sqrt(phi[a] * phi[b])
-    if has_items[a] and has_items[b]:
-        ia = [i for i in rows if t.matrix[i] == LAMBDA and t.col[i] == a]
-        ib = [i for i in rows if t.matrix[i] == LAMBDA and t.col[i] == b]
+    items_a = {node for _, node in indicators[a] if node < p}
+    shared = has_items[a] and has_items[b] and any(
+        node in items_a for _, node in indicators[b])
+    if shared:
+        # An item of both factors: average over all pairs of their items.
+        ia = [i for i, node in indicators[a] if node < p]
+        ib = [i for i, node in indicators[b] if node < p]
         la = np.array([loading.get(i, 1.0) for i in ia])
         lb = np.array([loading.get(i, 1.0) for i in ib])
         est = float(np.mean(cov[np.ix_(t.row[ia], t.row[ib])] / np.outer(la, lb)))

@@ -23,8 +23,9 @@ def _numeric_block(frame: pd.DataFrame, observed: Sequence[str]) -> np.ndarray:
     absent = [v for v in observed if v not in frame.columns]
     if absent:
         raise DataError(f"variables named in the model are not in the data: {', '.join(absent)}")
-    bad = [v for v in observed if not pd.api.types.is_numeric_dtype(frame[v])
-           or pd.api.types.is_bool_dtype(frame[v])]
+    dtypes = frame.dtypes
+    bad = [v for v in observed if not pd.api.types.is_numeric_dtype(dtypes[v])
+           or pd.api.types.is_bool_dtype(dtypes[v])]
     if bad:
         raise DataError(f"variables must be numeric: {', '.join(bad)}")
     return frame.loc[:, list(observed)].to_numpy(dtype=float, na_value=np.nan)
@@ -151,7 +152,10 @@ def _inverse_or_none(info: np.ndarray) -> np.ndarray | None:
     # The smallest pivot bounds the smallest eigenvalue of the correlation-scaled matrix.
     if float(np.min(np.diag(chol))) ** 2 < 1e-10:
         return None
-    inv = linalg.cho_solve((chol, True), np.eye(info.shape[0]), check_finite=False)
+    inv, status = linalg.lapack.dpotri(chol, lower=True)
+    if status != 0:
+        return None
+    inv = np.tril(inv) + np.tril(inv, -1).T
     return inv / np.outer(d, d)
 
 

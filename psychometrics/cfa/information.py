@@ -105,12 +105,14 @@ def indexed_information(sinv: np.ndarray, x: Indexed, y: Indexed | None = None,
     """Information block between the entries described by ``x`` and ``y`` (same basis)."""
     y = x if y is None else y
     g = x.gram(sinv) if gram is None else gram
-    ga = g[x.a]
-    gb = g[x.b]
-    out = ga[:, y.b] * gb[:, y.a]
-    out += ga[:, y.a] * gb[:, y.b]
-    out *= x.s[:, None]
-    out *= y.s[None, :]
+    # Gather the (few) columns of y first, then rows: contiguous and several times faster
+    # than gathering rows of G for every entry of x.
+    gya = np.ascontiguousarray(g[:, y.a])
+    gyb = g[:, y.b] * y.s  # the scale of y's entries folded into the gathered columns
+    out = gyb[x.a] * gya[x.b]
+    out += gya[x.a] * gyb[x.b]
+    if np.any(x.s != 1.0):
+        out *= x.s[:, None]
     if x.c is not None and y.c is not None:
         out += np.outer(x.c, y.c) * g[np.ix_(x.w, y.w)]
     return out

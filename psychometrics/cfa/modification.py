@@ -30,37 +30,37 @@ __all__ = ["modification_indices"]
 def _candidates(spec: ModelSpec, group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t = spec.table
     in_group = t.group == group
-    present = {(mat, r, c) for mat, r, c in zip(t.matrix[in_group], t.row[in_group],
-                                                t.col[in_group], strict=True)}
-    mats, rows, cols = [], [], []
     p, m = spec.p, spec.m
-    for j in range(m):
-        for i in range(p):
-            if (LAMBDA, i, j) not in present:
-                mats.append(LAMBDA)
-                rows.append(i)
-                cols.append(j)
-    for c in range(p):
-        for r in range(c + 1, p):
-            if (THETA, r, c) not in present:
-                mats.append(THETA)
-                rows.append(r)
-                cols.append(c)
+    present = {code: np.zeros((p, m) if code == LAMBDA else (p, p) if code == THETA
+                              else (m, m), dtype=bool) for code in (LAMBDA, THETA, PSI)}
+    for code, mask in present.items():
+        rows = in_group & (t.matrix == code)
+        mask[t.row[rows], t.col[rows]] = True
+    mats, rows, cols = [], [], []
+    # Loadings of every factor on every indicator (factor by factor).
+    j, i = np.nonzero(~present[LAMBDA].T)
+    mats.append(np.full(i.size, LAMBDA))
+    rows.append(i)
+    cols.append(j)
+    # Residual covariances between indicators (column by column of the lower triangle).
+    c, r = np.nonzero(np.triu(~present[THETA].T, k=1))
+    mats.append(np.full(r.size, THETA))
+    rows.append(r)
+    cols.append(c)
     # Covariances between factors that the model leaves out: with higher-order factors, the
     # disturbances of first-order factors (with each other and with other constructs).
-    for c in range(m):
-        for r in range(c + 1, m):
-            if (PSI, r, c) not in present:
-                mats.append(PSI)
-                rows.append(r)
-                cols.append(c)
+    c, r = np.nonzero(np.triu(~present[PSI].T, k=1))
+    mats.append(np.full(r.size, PSI))
+    rows.append(r)
+    cols.append(c)
     # Identification constraints are candidates too; where freeing one leaves the model
     # unidentified its score test has no variance and the row is dropped (as lavaan does).
     fixed = np.flatnonzero(in_group & (t.free < 0) & np.isin(t.matrix, (LAMBDA, BETA, THETA, PSI)))
-    mats.extend(t.matrix[fixed])
-    rows.extend(t.row[fixed])
-    cols.extend(t.col[fixed])
-    return np.array(mats, dtype=int), np.array(rows, dtype=int), np.array(cols, dtype=int)
+    mats.append(t.matrix[fixed])
+    rows.append(t.row[fixed])
+    cols.append(t.col[fixed])
+    return (np.concatenate(mats).astype(int), np.concatenate(rows).astype(int),
+            np.concatenate(cols).astype(int))
 
 
 def modification_indices(objective: Objective, theta: np.ndarray, info: np.ndarray,
@@ -91,10 +91,13 @@ def modification_indices(objective: Objective, theta: np.ndarray, info: np.ndarr
         d = weight * derivative(cand, grad_sigma, grad_mu)
         free_vec, idx = objective.vectors(mats, g)
         block = weight * objective.groups[g].information(context, cand, free_vec)
-        i21 = np.zeros((mat.size, q))
-        if np.unique(idx).size == idx.size:
+        if idx.size == q and np.array_equal(idx, np.arange(q)):
+            i21 = block
+        elif np.unique(idx).size == idx.size:
+            i21 = np.zeros((mat.size, q))
             i21[:, idx] = block
         else:
+            i21 = np.zeros((mat.size, q))
             for k, column in enumerate(idx):
                 i21[:, column] += block[:, k]
         i22 = weight * objective.groups[g].information(context, cand, diag=True)

@@ -18,8 +18,9 @@ differentiation (Squire & Trapp, 1998, https://doi.org/10.1137/S003614459631241X
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
-from .model import ALPHA, BETA, LAMBDA, NU, PSI, THETA, ModelSpec
+from .model import ALPHA, BETA, LAMBDA, NU, PSI, THETA, ModelSpec, derivative_index
 
 __all__ = ["standardize", "std_all_se"]
 
@@ -33,36 +34,78 @@ def standardize(spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         return _standardize(spec, x)
 
 
-def _standardize(spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _scales(spec: ModelSpec, x: np.ndarray, g: int) -> tuple[np.ndarray, ...]:
+    """diag(Phi), diag(Psi), diag(Theta) and diag(Sigma) of group ``g`` from row values ``x``."""
     t = spec.table
     batch = x.shape[:-1]
     p, m = spec.p, spec.m
+    idx = spec.group_rows[g]
+    lam = np.zeros(batch + (p, m), x.dtype)
+    psi = np.zeros(batch + (m, m), x.dtype)
+    rows = idx[LAMBDA]
+    lam[..., t.row[rows], t.col[rows]] = x[..., rows]
+    rows = idx[PSI]
+    psi[..., t.row[rows], t.col[rows]] = x[..., rows]
+    psi[..., t.col[rows], t.row[rows]] = x[..., rows]
+    theta_diag = np.zeros(batch + (p,), x.dtype)
+    rows = idx[THETA][t.row[idx[THETA]] == t.col[idx[THETA]]]
+    theta_diag[..., t.row[rows]] = x[..., rows]
+    if spec.has_beta:
+        beta = np.zeros(batch + (m, m), x.dtype)
+        rows = idx[BETA]
+        beta[..., t.row[rows], t.col[rows]] = x[..., rows]
+        ib = np.linalg.inv(np.eye(m) - beta)
+        phi = ib @ psi @ np.swapaxes(ib, -1, -2)
+        loadings = lam @ ib
+    else:
+        phi, loadings = psi, lam
+    phi_d = np.diagonal(phi, axis1=-2, axis2=-1)
+    psi_d = np.diagonal(psi, axis1=-2, axis2=-1)
+    sigma_d = np.sum((loadings @ psi) * loadings, axis=-1) + theta_diag
+    return phi_d, psi_d, theta_diag, sigma_d
+
+
+def _scale_jacobians(spec: ModelSpec, theta: np.ndarray, g: int) -> tuple[np.ndarray, ...]:
+    """Derivatives (q x m, q x m, q x p, q x p) of the :func:`_scales` of group ``g`` with
+    respect to the free parameters, analytically:
+
+    dSigma_ii/dk = 2 s_k u_ki v_ki (the rank-two form of
+    :func:`psychometrics.cfa.model.derivative_index`), dPhi_jj/dpsi_rc = 2 s IB_jr IB_jc and
+    dPhi_jj/dB_rc = 2 IB_jr Phi_cj with IB = (I - B)^-1.
+    """
+    t = spec.table
+    q, p, m = spec.n_free, spec.p, spec.m
+    mats = spec.matrices(spec.row_values(theta), g)
+    rows = spec.free_rows(g)
+    free = t.free[rows]
+    mat, r, c = t.matrix[rows], t.row[rows], t.col[rows]
+    vec = derivative_index(mats, mat, r, c, means=False)
+    j_sigma = np.zeros((q, p))
+    np.add.at(j_sigma, free, 2.0 * vec.s[:, None] * (vec.basis[:, vec.a] * vec.basis[:, vec.b]).T)
+    j_theta = np.zeros((q, p))
+    j_psi = np.zeros((q, m))
+    j_phi = np.zeros((q, m))
+    sel = (mat == THETA) & (r == c)
+    np.add.at(j_theta, (free[sel], r[sel]), 1.0)
+    sel = (mat == PSI) & (r == c)
+    np.add.at(j_psi, (free[sel], r[sel]), 1.0)
+    ib = mats.ib
+    sel = mat == PSI
+    scale = np.where(r[sel] == c[sel], 1.0, 2.0)
+    np.add.at(j_phi, free[sel], scale[:, None] * (ib[:, r[sel]] * ib[:, c[sel]]).T)
+    sel = mat == BETA
+    np.add.at(j_phi, free[sel], 2.0 * (ib[:, r[sel]] * mats.phi[c[sel], :].T).T)
+    return j_phi, j_psi, j_theta, j_sigma
+
+
+def _standardize(spec: ModelSpec, x: np.ndarray, scales: list | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    t = spec.table
     std_lv = np.array(x, copy=True)
     std_all = np.array(x, copy=True)
     for g in range(spec.n_groups):
         idx = spec.group_rows[g]
-        lam = np.zeros(batch + (p, m), x.dtype)
-        psi = np.zeros(batch + (m, m), x.dtype)
-        rows = idx[LAMBDA]
-        lam[..., t.row[rows], t.col[rows]] = x[..., rows]
-        rows = idx[PSI]
-        psi[..., t.row[rows], t.col[rows]] = x[..., rows]
-        psi[..., t.col[rows], t.row[rows]] = x[..., rows]
-        theta_diag = np.zeros(batch + (p,), x.dtype)
-        rows = idx[THETA][t.row[idx[THETA]] == t.col[idx[THETA]]]
-        theta_diag[..., t.row[rows]] = x[..., rows]
-        if spec.has_beta:
-            beta = np.zeros(batch + (m, m), x.dtype)
-            rows = idx[BETA]
-            beta[..., t.row[rows], t.col[rows]] = x[..., rows]
-            ib = np.linalg.inv(np.eye(m) - beta)
-            phi = ib @ psi @ np.swapaxes(ib, -1, -2)
-            loadings = lam @ ib
-        else:
-            phi, loadings = psi, lam
-        phi_d = np.diagonal(phi, axis1=-2, axis2=-1)
-        psi_d = np.diagonal(psi, axis1=-2, axis2=-1)
-        sigma_d = np.sum((loadings @ psi) * loadings, axis=-1) + theta_diag
+        phi_d, psi_d, theta_diag, sigma_d = _scales(spec, x, g) if scales is None else scales[g]
 
         rows = idx[LAMBDA]
         r, c = t.row[rows], t.col[rows]
@@ -99,7 +142,19 @@ def std_all_se(spec: ModelSpec, theta: np.ndarray, vcov: np.ndarray) -> np.ndarr
     if q == 0 or not np.all(np.isfinite(vcov)):
         return np.full(len(spec.table), np.nan)
     h = 1e-30
-    perturbed = theta + 1j * h * np.eye(q)
-    jac = standardize(spec, spec.row_values(perturbed))[1].imag.T / h  # rows x q
-    var = np.sum((jac @ vcov) * jac, axis=1)
+    perturbed = spec.row_values(theta + 1j * h * np.eye(q))
+    # The scales enter to first order through their analytic Jacobians (cheaper than carrying
+    # q complex copies of the model matrices through the products).
+    x = spec.row_values(theta)
+    scales = [tuple(value + 1j * h * jac for value, jac in
+                    zip(_scales(spec, x, g), _scale_jacobians(spec, theta, g), strict=True))
+              for g in range(spec.n_groups)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jac = _standardize(spec, perturbed, scales)[1].imag.T / h  # rows x q
+    # Each standardised value depends on a handful of parameters: a sparse product.
+    if np.count_nonzero(jac) < 0.2 * jac.size:
+        jac_s = sparse.csr_matrix(jac)
+        var = np.asarray(jac_s.multiply(np.asarray(jac_s @ vcov)).sum(axis=1)).ravel()
+    else:
+        var = np.sum((jac @ vcov) * jac, axis=1)
     return np.sqrt(np.maximum(var, 0.0))

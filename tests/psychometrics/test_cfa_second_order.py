@@ -172,3 +172,27 @@ def test_instrument_measurement_model_converges_on_its_own_population():
     est = res.estimates.set_index(["lhs", "rhs"])["est"]
     assert est["UT", "UT_LAP"] < 0
     assert elapsed < 3.0
+
+
+@pytest.mark.parametrize("loading_scale", [10.0, 0.2])
+def test_fisher_scoring_recovers_from_poor_starting_values(oracle, data, loading_scale):
+    from psychometrics.cfa.estimation import CompleteData, Objective, fisher_scoring
+    from psychometrics.cfa.model import LAMBDA, THETA
+
+    parsed = parse_model(oracle["marker"]["model"])
+    spec = build_model(parsed)
+    x = data[list(parsed.observed)].to_numpy()
+    cov = np.cov(x, rowvar=False, bias=True)
+    objective = Objective(spec, [CompleteData(len(x), cov, x.mean(axis=0),
+                                              float(np.linalg.slogdet(cov)[1]))])
+    theta = start_values(spec, [cov], [x.mean(axis=0)])
+    t = spec.table
+    free = t.free >= 0
+    theta[t.free[free & (t.matrix == LAMBDA)]] *= loading_scale
+    theta[t.free[free & (t.matrix == THETA) & (t.row == t.col)]] *= 0.2
+    trace = []
+    estimate = fisher_scoring(objective, theta, trace=trace)
+    assert estimate.converged
+    assert any(step < 1.0 for _, _, step, _ in trace)  # the line search was needed
+    chisq = 2 * len(x) * estimate.fmin
+    assert chisq == pytest.approx(oracle["marker"]["fit_measures"]["chisq"], rel=1e-6)
