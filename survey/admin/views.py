@@ -21,13 +21,18 @@ from flask import (
 from sqlalchemy import func, select
 
 from survey.admin.forms import AuditFilterForm, CreateUserForm, UserActiveForm
-from survey.auth.access import current_staff_user, require_role_for_blueprint
+from survey.auth.access import (
+    current_staff_user,
+    register_staff_error_pages,
+    require_role_for_blueprint,
+)
 from survey.extensions import db
 from survey.models import AuditAction, AuditEvent, Role, Study, User
 from survey.services import accounts, audit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 bp.before_request(require_role_for_blueprint(Role.ADMIN))
+register_staff_error_pages(bp)
 
 # The audit page shows this many events; the CSV export holds every matching one.
 AUDIT_PAGE_LIMIT = 500

@@ -14,8 +14,9 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, redirect, request, url_for
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
 from survey.auth.passwords import session_fingerprint
 from survey.extensions import db, login_manager
@@ -115,6 +116,25 @@ def require_study_access(study: Study) -> None:
     """Abort with 403 unless the logged-in user owns ``study`` (admins always do)."""
     if not researcher_owns(study):
         abort(403)
+
+
+STAFF_MESSAGES = {
+    403: ("Not available", "Your account does not give access to this page."),
+    404: ("Page not found", "There is no such page, or what it showed no longer exists."),
+}
+
+
+def staff_error_page(error: HTTPException) -> Any:
+    """An error page of the staff areas, in their layout (navigation, logout):
+    ``bp.register_error_handler(403, staff_error_page)``."""
+    code = error.code or 500
+    title, message = STAFF_MESSAGES.get(code, (error.name, error.description or ""))
+    return render_template("staff/error.html", status=code, title=title, message=message), code
+
+
+def register_staff_error_pages(blueprint: Blueprint) -> None:
+    for code in STAFF_MESSAGES:
+        blueprint.register_error_handler(code, staff_error_page)
 
 
 def safe_next_url(target: str | None) -> str | None:

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
 
-from survey.auth.access import current_staff_user, require_role_for_blueprint, researcher_owns
+from survey.auth.access import (
+    current_staff_user,
+    register_staff_error_pages,
+    require_role_for_blueprint,
+    researcher_owns,
+)
 from survey.extensions import db
 from survey.models import InstrumentVersion, Role, Study, User
 from survey.research.forms import NewStudyForm
@@ -17,6 +22,7 @@ from survey.services.errors import VersionNotPublished
 
 bp = Blueprint("research", __name__, url_prefix="/research", template_folder="templates")
 bp.before_request(require_role_for_blueprint(Role.RESEARCHER))
+register_staff_error_pages(bp)
 
 
 @bp.after_request

@@ -41,7 +41,12 @@ from survey.admin.instruments.forms import (
     YamlForm,
     scales_form,
 )
-from survey.auth.access import current_staff_user, require_role_for_blueprint, roles_required
+from survey.auth.access import (
+    current_staff_user,
+    register_staff_error_pages,
+    require_role_for_blueprint,
+    roles_required,
+)
 from survey.errors import handle_http_exception
 from survey.extensions import db
 from survey.models import InstrumentVersion, Role, Study, User, VersionStatus
@@ -63,6 +68,7 @@ bp = Blueprint(
 )
 # Every view is decorated too; the gate also covers requests refused before a view runs.
 bp.before_request(require_role_for_blueprint(Role.ADMIN))
+register_staff_error_pages(bp)  # 403 and 404 in the staff layout
 
 admin_only = roles_required(Role.ADMIN)
 

@@ -83,7 +83,7 @@ def test_another_researchers_study_is_forbidden(app, researcher_client, two_stud
     _mine, theirs = two_studies
     response = researcher_client.get(f"/research/studies/{theirs.study_id}{suffix}")
     assert response.status_code == 403
-    assert "This page is not available to you." in response.get_data(as_text=True)
+    assert "Your account does not give access to this page." in response.get_data(as_text=True)
     with app.app_context():
         assert (
             db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export_downloaded"))
