@@ -65,6 +65,14 @@ def home_for(user: User) -> str:
     return url_for("admin.dashboard") if user.is_admin else url_for("research.dashboard")
 
 
+@bp.get("/")
+def home():
+    """The site root: staff go to their area, everyone else to the login page (participants
+    arrive through their own links, never through the root)."""
+    user = current_staff_user()
+    return redirect(home_for(user) if user is not None else url_for(".login"))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_FAILURE_LIMIT"],

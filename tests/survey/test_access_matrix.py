@@ -57,6 +57,7 @@ POST_ONLY = everyone(405)
 RULES: dict[str, Expect] = {
     "static": everyone(200),
     "auth.login": Expect(200, 200, 302, 302, login_redirect=False),
+    "auth.home": everyone(302),  # staff to their area, everyone else to the login page
     "auth.logout": POST_ONLY,
     "participate.entry": everyone(200),  # the consent page of the link
     "participate.consent": everyone(200),  # POST only; a GET of its URL is the entry page

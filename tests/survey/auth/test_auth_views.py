@@ -68,6 +68,14 @@ def test_login_follows_a_local_next_only(client, make_user, login):
         client.post("/logout")
 
 
+def test_site_root_sends_staff_home_and_everyone_else_to_login(
+    client, researcher_client, admin_client
+):
+    assert client.get("/").headers["Location"] == "/login"
+    assert researcher_client.get("/").headers["Location"] == "/research/"
+    assert admin_client.get("/").headers["Location"] == "/admin/"
+
+
 def test_logged_in_user_opening_login_goes_home(researcher_client):
     response = researcher_client.get("/login")
     assert response.status_code == 302
