@@ -22,3 +22,50 @@ def test_reports_problems_and_fails(tmp_path: Path, capsys):
     captured = capsys.readouterr()
     assert f"{bad}: titel: unknown key" in captured.err
     assert "ok " in captured.out
+
+
+def test_model_prints_the_lavaan_syntax(capsys):
+    assert main(["model", str(instrument_path("iemdp", "1.0.0"))]) == 0
+    captured = capsys.readouterr()
+    assert "OE_BEN =~ OE_BEN_1 + OE_BEN_2 + OE_BEN_3" in captured.out
+    assert "OE =~" in captured.out
+    assert "reverse-keyed" in captured.err
+    assert main(["model", str(instrument_path("iemdp", "1.0.0")), "--first-order"]) == 0
+    assert "OE =~" not in capsys.readouterr().out
+
+
+def test_scales_prints_reliability_arguments_with_keying(capsys):
+    assert main(["scales", str(instrument_path("iemdp", "1.0.0"))]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[:3] == ["--range", "1", "5"]
+    assert out.count("--scale") == 24
+    assert "OE_BEN=OE_BEN_1,OE_BEN_2,-OE_BEN_3" in out
+    # one reverse-keyed item per subconstruct in IEM-DP 1.0.0
+    assert all(arg.count(",-") + arg.startswith("-") == 1 for arg in out if "=" in arg)
+
+
+def test_key_reverse_keys_the_data_and_keeps_other_columns(tmp_path: Path, capsys):
+    iemdp = load_instrument(instrument_path("iemdp", "1.0.0"))
+    raw = tmp_path / "answers.csv"
+    row = {"participant": "p1", **{item.id: 5 for item in iemdp.items}}
+    raw.write_text(",".join(row) + "\n" + ",".join(map(str, row.values())) + "\n")
+    assert main(["key", str(instrument_path("iemdp", "1.0.0")), str(raw)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header, values = lines[0].split(","), lines[1].split(",")
+    keyed = dict(zip(header, values, strict=True))
+    assert keyed["participant"] == "p1"
+    assert float(keyed["OE_BEN_1"]) == 5 and float(keyed["OE_BEN_3"]) == 1
+
+
+def test_bridge_commands_fail_with_one_line(tmp_path: Path, capsys):
+    path = str(instrument_path("iemdp", "1.0.0"))
+    assert main(["key", path, str(tmp_path / "absent.csv")]) == 1
+    assert capsys.readouterr().err.strip().endswith("absent.csv: no such file")
+    partial = tmp_path / "partial.csv"
+    partial.write_text("OE_BEN_1\n3\n")
+    assert main(["key", path, str(partial)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "partial.csv: frame has no column for 71 item(s)" in err and "\n" not in err
+    assert main(["model", str(tmp_path / "nope.yaml")]) == 1
+    assert "nope.yaml" in capsys.readouterr().err
+    assert main(["scales"]) == 1
