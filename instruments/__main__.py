@@ -21,7 +21,8 @@ instrument files, so an analysis of raw answers reads, for example::
     python -m instruments model iemdp/1.0.0.yaml > iemdp.lav
     python -m instruments key iemdp/1.0.0.yaml answers.csv > keyed.csv
     python -m psychometrics cfa --data keyed.csv --model iemdp.lav
-    python -m psychometrics reliability --data answers.csv $(python -m instruments scales iemdp/1.0.0.yaml)
+    python -m psychometrics reliability --data answers.csv \\
+        $(python -m instruments scales iemdp/1.0.0.yaml)
 """
 
 from __future__ import annotations
