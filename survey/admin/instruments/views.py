@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import Field
 
@@ -106,6 +107,18 @@ def refused(error: Exception):
         render_template("admin/instruments/refused.html", message=str(error), version=version),
         409,
     )
+
+
+@bp.errorhandler(IntegrityError)
+def concurrent_change(_error: IntegrityError):
+    # The services check numbers before they claim them; only another admin's change
+    # committed in between (the same version number, say) reaches the database's constraint.
+    db.session.rollback()
+    message = (
+        "Another change was saved at the same moment (for example, the same version number "
+        "by another admin). Reload the page and try again."
+    )
+    return render_template("admin/instruments/refused.html", message=message, version=None), 409
 
 
 @bp.errorhandler(RequestEntityTooLarge)

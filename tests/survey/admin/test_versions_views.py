@@ -270,3 +270,52 @@ def test_exports_download_and_are_audited(db_session, console, published):
     assert [e.details["format"] for e in exports] == ["yaml", "redcap"]
     assert all(e.hash_after == published.content_hash for e in exports)
     assert db_session.scalar(select(func.count()).select_from(InstrumentVersion)) == 1
+
+
+def test_a_version_number_claimed_concurrently_gives_409_and_saves_nothing(
+    app, db_session, console, published
+):
+    """Another admin commits 1.1.0 between our check of the number and our insert: the
+    database's unique constraint refuses ours, and the page says so (never a 500)."""
+    from sqlalchemy import create_engine, event, insert
+    from sqlalchemy.orm import Session
+
+    other_admin = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    claimed = []
+
+    def claim_first(session, _context, _instances):
+        if claimed:
+            return
+        claimed.append(True)
+        with other_admin.begin() as connection:
+            connection.execute(
+                insert(InstrumentVersion).values(
+                    instrument_id=published.instrument_id,
+                    version="1.1.0",
+                    status=VersionStatus.DRAFT,
+                    content=published.content,
+                    content_hash=published.content_hash,
+                    created_at=published.created_at,
+                )
+            )
+
+    events_before = db_session.scalar(select(func.count(AuditEvent.id)))
+    event.listen(Session, "before_flush", claim_first)
+    try:
+        response = console.post(
+            f"{BASE}/versions/{published.id}/new-version", data={"level": "", "version": "1.1.0"}
+        )
+    finally:
+        event.remove(Session, "before_flush", claim_first)
+        other_admin.dispose()
+    assert claimed
+    assert response.status_code == 409
+    assert "Another change was saved at the same moment" in page(response)
+    db_session.expire_all()
+    numbers = db_session.scalars(
+        select(InstrumentVersion.version).where(
+            InstrumentVersion.instrument_id == published.instrument_id
+        )
+    ).all()
+    assert sorted(numbers) == ["1.0.0", "1.1.0"]  # ours was not added next to theirs
+    assert db_session.scalar(select(func.count(AuditEvent.id))) == events_before
