@@ -227,11 +227,6 @@ def _implied_cov_of(res: Any, items: list[str]) -> tuple[np.ndarray | None, str]
             return value.loc[items, items].to_numpy(), name
         if value is not None:
             return np.asarray(value, dtype=float), name
-    # No public accessor (yet): the result keeps per-group matrices in ``_implied``.
-    implied, spec = getattr(res, "_implied", None), getattr(res, "spec", None)
-    if implied and spec is not None and hasattr(implied[0], "sigma"):
-        order = [list(spec.observed).index(i) for i in items]
-        return np.asarray(implied[0].sigma)[np.ix_(order, order)], "_implied[0].sigma (private)"
     return None, ""
 
 

@@ -84,6 +84,14 @@ class CFAResult:
         self.warnings.extend(self._heywood_warnings())
 
     # -- tables ----------------------------------------------------------------------------
+    def implied_covariance(self, group: int = 1) -> pd.DataFrame:
+        """The model-implied covariance matrix of the observed variables, Sigma(theta) =
+        Lambda Psi Lambda' + Theta, of ``group`` (1-based, as in :attr:`estimates`)."""
+        if not 1 <= group <= len(self._implied):
+            raise ValueError(f"group must be between 1 and {len(self._implied)}, not {group}")
+        names = list(self.spec.observed)
+        return pd.DataFrame(np.array(self._implied[group - 1].sigma), index=names, columns=names)
+
     def _estimate_table(self) -> pd.DataFrame:
         spec, t = self.spec, self.spec.table
         x = spec.row_values(self.theta)

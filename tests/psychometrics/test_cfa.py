@@ -370,3 +370,13 @@ def test_non_convergence_is_reported_not_raised(hs, monkeypatch):
     assert not res.converged
     assert res.iterations == 2
     assert any("did not converge" in w for w in res.warnings)
+
+
+def test_hs_implied_covariance_matches_lavaan(hs_fit):
+    reference = load("cfa_hs_full.json")["fit"]["implied_cov"]
+    names = reference["names"]
+    expected = np.array(reference["values"], dtype=float).reshape(len(names), len(names))
+    ours = hs_fit.implied_covariance().loc[names, names].to_numpy()
+    np.testing.assert_allclose(ours, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="group must be between 1 and 1"):
+        hs_fit.implied_covariance(group=2)
