@@ -1,6 +1,7 @@
 """Run every benchmark in this folder (``make bench``); results go to benchmarks/results/.
 
-Arguments are passed on to each benchmark, e.g. ``--repeats 1 --skip-r``.
+Arguments are passed on to the CFA benchmarks, e.g. ``--repeats 1 --skip-r``; the web benchmark
+runs with its defaults (``web_bench.py --help`` for its own options).
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-# (script, extra arguments): the CFA benchmark on the first-order and the second-order model.
-BENCHMARKS: list[tuple[str, list[str]]] = [
-    ("bench_cfa.py", []),
-    ("bench_cfa.py", ["--model", "second-order"]),
+# (script, extra arguments, whether the command line's arguments go to it too)
+BENCHMARKS: list[tuple[str, list[str], bool]] = [
+    ("bench_cfa.py", [], True),
+    ("bench_cfa.py", ["--model", "second-order"], True),
+    ("web_bench.py", ["--threads", "1", "4"], False),
 ]
 
 
 def main(argv: list[str]) -> int:
     failed = 0
-    for script, extra in BENCHMARKS:
-        command = [sys.executable, str(HERE / script), *extra, *argv]
+    for script, extra, pass_on in BENCHMARKS:
+        command = [sys.executable, str(HERE / script), *extra, *(argv if pass_on else [])]
         print("$", " ".join(command[1:]), flush=True)
         failed += subprocess.run(command, check=False).returncode != 0
     return 1 if failed else 0
