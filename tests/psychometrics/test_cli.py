@@ -44,17 +44,6 @@ def assert_one_line_error(proc, *fragments):
         assert fragment in lines[0], lines[0]
 
 
-def engine_available():
-    try:
-        from psychometrics.cfa import cfa  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_engine = pytest.mark.skipif(not engine_available(), reason="CFA engine not available yet")
-
-
 def test_describe_prints_an_aligned_table(tmp_path):
     csv = tmp_path / "answers.csv"
     pd.DataFrame({"q1": [1, 2, 2, 5, None], "q2": [3, 3, 4, 5, 5]}).to_csv(csv, index=False)
@@ -208,7 +197,6 @@ def test_scale_values_outside_the_range(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- CFA engine
-@needs_engine
 def test_cfa_runs_on_a_model_file(tmp_path):
     model = _write(tmp_path, "hs.lav", HS_MODEL)
     proc = run("cfa", "--data", HS, "--model", model, "--json")
@@ -220,7 +208,6 @@ def test_cfa_runs_on_a_model_file(tmp_path):
     assert "Fit measures" in text.stdout and "Estimates" in text.stdout
 
 
-@needs_engine
 def test_invariance_runs(tmp_path):
     model = _write(tmp_path, "hs.lav", HS_MODEL)
     proc = run("invariance", "--data", HS, "--model", model, "--group", "school", "--json")
@@ -228,14 +215,12 @@ def test_invariance_runs(tmp_path):
     assert json.loads(proc.stdout)["command"] == "invariance"
 
 
-@needs_engine
 def test_model_syntax_error_names_the_model_file(tmp_path):
     model = _write(tmp_path, "broken.lav", "visual =~ x1 + + x2\n")
     proc = run("cfa", "--data", HS, "--model", model)
     assert_one_line_error(proc, "broken.lav")
 
 
-@needs_engine
 def test_model_naming_absent_columns(tmp_path):
     model = _write(tmp_path, "absent.lav", "f =~ x1 + x2 + nope\n")
     proc = run("cfa", "--data", HS, "--model", model)

@@ -167,15 +167,9 @@ def test_icc_drops_incomplete_participants():
 
 
 # --------------------------------------------------------------------------- omega (CFA engine)
-def _engine():
-    module = pytest.importorskip("psychometrics.cfa")
-    if not hasattr(module, "cfa"):
-        pytest.skip("psychometrics.cfa.cfa is not available yet")
-
 
 @pytest.mark.parametrize("dataset", ["holzinger_swineford", "likert_sim"])
 def test_omega_matches_lavaan_semtools(oracle, hs, likert, dataset):
-    _engine()
     data = hs if dataset == "holzinger_swineford" else likert
     for name, entry in oracle[dataset].items():
         expected = entry["omega"]
@@ -195,7 +189,6 @@ def test_omega_matches_lavaan_semtools(oracle, hs, likert, dataset):
 
 @pytest.mark.parametrize("scale", ["a", "b"])
 def test_omega_fiml_matches_lavaan(oracle, likert, scale):
-    _engine()
     entry = oracle["likert_sim"][scale]
     expected = entry["omega_fiml"]
     res = omega_total(likert, entry["items"], missing="ml")
