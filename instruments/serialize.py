@@ -39,9 +39,9 @@ from typing import Any
 
 import yaml
 
-from instruments.definition import AttentionCheck, InstrumentDefinition, Item
+from instruments.definition import InstrumentDefinition
 from instruments.item_types import DEFAULT_ITEM_TYPE
-from instruments.loader import SUPPORTED_FORMATS
+from instruments.loader import to_mapping as normalised_mapping
 
 __all__ = ["to_mapping", "to_yaml"]
 
@@ -83,67 +83,26 @@ def to_mapping(definition: InstrumentDefinition, *, explicit: bool = False) -> d
     True
     """
 
-    def defaults(entry: Item | AttentionCheck, out: dict[str, Any]) -> dict[str, Any]:
-        if explicit or entry.type != DEFAULT_ITEM_TYPE:
-            out["type"] = entry.type
-        if explicit or entry.optional:
-            out["optional"] = entry.optional
-        return out
-
-    def item(entry: Item) -> dict[str, Any]:
-        return defaults(
-            entry,
-            {"id": entry.id, "text": entry.text, "reverse": entry.reverse, "scale": entry.scale},
-        )
-
-    def check(entry: AttentionCheck) -> dict[str, Any]:
-        return defaults(
-            entry,
-            {
-                "id": entry.id,
-                "text": entry.text,
-                "scale": entry.scale,
-                "expected": entry.expected,
-                "page": entry.page,
-                "position": entry.position,
-            },
-        )
-
-    mapping: dict[str, Any] = {
-        "format": SUPPORTED_FORMATS[-1],
-        "key": definition.key,
-        "version": definition.version,
-        "title": definition.title,
-        "citation": definition.citation,
-        "intro": definition.intro,
-        "shuffle_items": definition.shuffle_items,
-        "response_scales": {
-            scale.key: [{"value": o.value, "label": o.label} for o in scale.options]
-            for scale in definition.response_scales
-        },
-        "constructs": [
-            {
-                "code": construct.code,
-                "name": construct.name,
-                "domain": construct.domain,
-                "description": construct.description,
-                "subconstructs": [
-                    {
-                        "code": sub.code,
-                        "name": sub.name,
-                        "description": sub.description,
-                        "reverse": sub.reverse,
-                        "items": [item(entry) for entry in sub.items],
-                    }
-                    for sub in construct.subconstructs
-                ],
-            }
-            for construct in definition.constructs
-        ],
-    }
-    if explicit or definition.attention_checks:
-        mapping["attention_checks"] = [check(entry) for entry in definition.attention_checks]
+    mapping = normalised_mapping(definition)  # fresh dicts: safe to trim
+    if explicit:
+        return mapping
+    for construct in mapping["constructs"]:
+        for sub in construct["subconstructs"]:
+            for entry in sub["items"]:
+                _drop_defaults(entry)
+    for entry in mapping["attention_checks"]:
+        _drop_defaults(entry)
+    if not mapping["attention_checks"]:
+        del mapping["attention_checks"]
     return mapping
+
+
+def _drop_defaults(entry: dict[str, Any]) -> None:
+    """Leave out what the shipped file leaves out: the default type and ``optional: false``."""
+    if entry.get("type") == DEFAULT_ITEM_TYPE:
+        del entry["type"]
+    if entry.get("optional") is False:
+        del entry["optional"]
 
 
 def to_yaml(definition: InstrumentDefinition, *, header: str | None = None) -> str:
