@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -10,6 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from survey.extensions import db
 from survey.models.types import UTCDateTime, utcnow
+
+
+def new_session_token() -> str:
+    """A random 256-bit token, hex-encoded."""
+    return secrets.token_hex(32)
 
 
 class Role:
@@ -36,6 +42,11 @@ class User(db.Model, UserMixin):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the session cookie names (with the id): rotated by logout, a new password and
+    # deactivation, so no cookie issued before still opens a page (survey.auth.access).
+    session_token: Mapped[str] = mapped_column(
+        String(64), unique=True, default=new_session_token
+    )
 
     @validates("email")
     def _lower_email(self, _key: str, email: str) -> str:
