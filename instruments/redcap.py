@@ -72,12 +72,24 @@ item or check      ``TYPE``               item type, when not ``likert``
 Example row (an item starting page *OE* and subconstruct *OE_BEN*)::
 
     oe_ben_1,iemdp,Outcome expectancy,radio,I expect messaging ...,"1, Strongly disagree
-    | ...",,,,,,,y,,,,,"@IEMDP-CONSTRUCT=OE @IEMDP-DOMAIN=intrapsychic
+    | ...",,,,,,,y,,,,,"'@IEMDP-CONSTRUCT=OE @IEMDP-DOMAIN=intrapsychic
     @IEMDP-CONSTRUCT-DESC=""What the ..."" @IEMDP-SUB=OE_BEN @IEMDP-SUB-NAME=""Treatment
     benefit"" ... @IEMDP-REVERSE=0 @IEMDP-SCALE=agree5"
 
 Items of one subconstruct must be in consecutive rows of one page, since the instrument
 format nests items under their subconstruct.
+
+Formula cells
+-------------
+The file is written by :func:`instruments.csv_cells.csv_text`, the writer of every CSV
+export: a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+leading apostrophe so that a spreadsheet shows it as text instead of running it (hence
+the ``'`` before each annotation, which starts with ``@``, and before a choices cell such
+as ``-1, Never``). The import removes that apostrophe again
+(:func:`~instruments.csv_cells.unescape_cell`) and accepts the cell without it too, as a
+spreadsheet saves it, so an item text starting with ``-`` or ``=`` comes back unchanged.
+REDCap itself reads action tags anywhere in an annotation; in a label it would show the
+apostrophe.
 
 What is rejected
 ----------------
@@ -116,6 +128,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from instruments.csv_cells import csv_text, unescape_cell
 from instruments.definition import AttentionCheck, InstrumentDefinition, Item, ResponseScale
 from instruments.item_types import DEFAULT_ITEM_TYPE
 from instruments.loader import (
@@ -355,12 +368,8 @@ def to_redcap_csv(
             )
         names.add(cells[NAME])
 
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(REDCAP_COLUMNS)
-    for cells in rows:
-        writer.writerow([cells.get(column, "") for column in REDCAP_COLUMNS])
-    return ("\ufeff" if bom else "") + out.getvalue()
+    table = ([cells.get(column, "") for column in REDCAP_COLUMNS] for cells in rows)
+    return ("\ufeff" if bom else "") + csv_text(REDCAP_COLUMNS, table)
 
 
 def _is_check(entry: Item | AttentionCheck) -> bool:
@@ -541,7 +550,7 @@ class _Reader:
         records: list[list[str]] = []
         try:
             for record in reader:
-                records.append(record)
+                records.append([unescape_cell(cell) for cell in record])
         except csv.Error as error:
             self.problems.append(
                 Problem(self.name, f"line {reader.line_num}", f"CSV syntax error: {error}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from instruments.csv_cells import csv_text
 from survey.extensions import db
 from survey.models import (
     Answer,
@@ -22,7 +23,6 @@ from survey.models import (
     Wave,
 )
 from survey.services import audit
-from survey.services.csv_format import csv_text
 from survey.services.instruments import definition_of
 
 FIXED_COLUMNS = ("participant", "wave", "excluded", "started_at", "completed_at")

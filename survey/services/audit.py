@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from instruments.csv_cells import csv_text
 from survey.extensions import db
 from survey.models import AuditEvent, User, utcnow
-from survey.services.csv_format import csv_text
 
 CSV_COLUMNS = (
     "id",

@@ -183,13 +183,14 @@ def test_optional_items_are_not_required(rows):
 
 def test_annotations(rows):
     first = rows[row_number(rows, "aa_x_1") - 2][ANNOTATION]
+    # Annotations start with "@", so the CSV writer escapes them (instruments.csv_cells).
     assert first == (
-        '@IEMDP-CONSTRUCT=AA @IEMDP-DOMAIN=intrapsychic @IEMDP-CONSTRUCT-DESC="The first '
+        "'@IEMDP-CONSTRUCT=AA @IEMDP-DOMAIN=intrapsychic @IEMDP-CONSTRUCT-DESC=\"The first "
         'construct." @IEMDP-SUB=AA_X @IEMDP-SUB-NAME=Ex @IEMDP-SUB-DESC="X facet." '
         "@IEMDP-SUB-REVERSE=0 @IEMDP-REVERSE=0 @IEMDP-SCALE=agree5"
     )
     assert rows[row_number(rows, "aa_x_3") - 2][ANNOTATION] == (
-        "@IEMDP-SUB=AA_X @IEMDP-REVERSE=1 @IEMDP-SCALE=agree5"
+        "'@IEMDP-SUB=AA_X @IEMDP-REVERSE=1 @IEMDP-SCALE=agree5"
     )
     check = rows[row_number(rows, "attn_b") - 2][ANNOTATION]
     assert "@IEMDP-CHECK=2 @IEMDP-SCALE=often3 @IEMDP-ID=attn_b" in check
