@@ -163,7 +163,9 @@ def load_command(path: Path) -> None:
             "nothing was loaded"
         ) from None
     try:
-        version, created = instruments.import_definition(definition)
+        version, created = instruments.import_definition(
+            definition, actor=None, via="cli", source_name=str(path)
+        )
     except VersionConflict as error:
         raise click.ClickException(f"{path}: {error}") from None
     db.session.commit()
@@ -268,8 +270,10 @@ def demo_setup_command(base_url: str | None) -> None:
     }
     researcher = demo_users[Role.RESEARCHER][0]
     try:
-        definition = load_instrument(instrument_path("iemdp", "1.0.0"))
-        version, _created = instruments.import_definition(definition)
+        path = instrument_path("iemdp", "1.0.0")
+        version, _created = instruments.import_definition(
+            load_instrument(path), actor=None, via="demo setup", source_name=str(path)
+        )
     except (InstrumentValidationError, VersionConflict) as error:
         raise click.ClickException(str(error)) from None
     study = studies.find_study(DEMO_SLUG)

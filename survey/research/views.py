@@ -17,8 +17,8 @@ from survey.auth.access import (
 from survey.extensions import db
 from survey.models import InstrumentVersion, Role, Study, User
 from survey.research.forms import NewStudyForm
-from survey.services import answer_export, research
-from survey.services.errors import VersionNotPublished
+from survey.services import answer_export, research, studies
+from survey.services.errors import InvalidSlug, SlugTaken, VersionNotPublished
 
 bp = Blueprint("research", __name__, url_prefix="/research", template_folder="templates")
 bp.before_request(require_role_for_blueprint(Role.RESEARCHER))
@@ -66,7 +66,7 @@ def new_study():
         try:
             if version is None:
                 raise VersionNotPublished("no such instrument version")
-            study = research.create_study(
+            study = studies.create_study(
                 owner=_user(),
                 name=form.name.data or "",
                 slug=form.slug.data or "",
@@ -79,7 +79,7 @@ def new_study():
         except VersionNotPublished as error:
             form.instrument_version.errors = [*form.instrument_version.errors, str(error)]
             status = 422
-        except (research.InvalidSlug, research.SlugTaken) as error:
+        except (InvalidSlug, SlugTaken) as error:
             form.slug.errors = [*form.slug.errors, str(error)]
             status = 422
         else:

@@ -128,3 +128,11 @@ class PageNotReached(SurveyError):
     def __init__(self, allowed: int):
         self.allowed = allowed
         super().__init__(f"answer page {allowed} first")
+
+
+class SlugTaken(SurveyError):
+    """Another study has this slug."""
+
+
+class InvalidSlug(SurveyError):
+    """Not a slug: 3 to 100 of a-z, 0-9 and '-', starting and ending with a letter or digit."""

@@ -1,4 +1,5 @@
-"""The instrument registry: definitions imported as immutable, published versions."""
+"""The instrument registry: the one import path for instrument versions (audited), and
+the parsed definition of a stored version."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from sqlalchemy import select
 from instruments.definition import InstrumentDefinition
 from instruments.loader import parse_definition
 from survey.extensions import db
-from survey.models import Instrument, InstrumentVersion, VersionStatus, utcnow
+from survey.models import AuditAction, Instrument, InstrumentVersion, User, VersionStatus, utcnow
+from survey.services import audit
 from survey.services.errors import VersionConflict
+
+# The audit log's target type for instrument versions.
+TARGET = "instrument_version"
 
 # Parsed definitions by content hash. The key is the content itself, so an entry can never
 # go stale; there is one per instrument version ever served.
@@ -26,24 +31,39 @@ def find_version(key: str, version: str) -> InstrumentVersion | None:
 
 
 def import_definition(
-    definition: InstrumentDefinition, *, now: datetime | None = None
+    definition: InstrumentDefinition,
+    *,
+    actor: User | None = None,
+    via: str = "web",
+    publish: bool = True,
+    fmt: str = "yaml",
+    source_name: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[InstrumentVersion, bool]:
-    """Store ``definition`` as a published version; return it and whether it is new.
+    """Store ``definition`` as a new version; return it and whether it is new.
 
-    Importing the same content again returns the stored version. The same key and version
-    with other content raises :class:`VersionConflict`: a published version never changes.
+    The one way an instrument version enters the database (the web import, ``flask
+    instruments load``, ``flask demo setup``): published (``publish=True``) or as a draft,
+    recorded in the audit log as ``version_imported`` by ``actor`` (None on the command
+    line) ``via`` the web, the CLI or the demo; a version imported as published is also
+    recorded as ``version_published``.
+
+    Importing the same content again returns the stored version and records nothing. The
+    same key and version with other content raises :class:`VersionConflict`: a version
+    never changes.
     """
-    now = now or utcnow()
     existing = find_version(definition.key, definition.version)
     if existing is not None:
         if existing.content_hash != definition.content_hash:
             raise VersionConflict(
-                f"{definition.key} {definition.version} is already stored with other content "
-                f"(sha256 {existing.content_hash[:12]}…, now {definition.content_hash[:12]}…); "
-                "a published version never changes: give the file a new version number"
+                f"{definition.key} {definition.version} exists already ({existing.status}) "
+                f"with other content (sha256 {existing.content_hash[:12]}…, the upload "
+                f"{definition.content_hash[:12]}…); nothing was imported. A version never "
+                "changes: give the upload a new version number"
             )
         return existing, False
 
+    now = now or utcnow()
     instrument = db.session.scalar(select(Instrument).where(Instrument.key == definition.key))
     if instrument is None:
         instrument = Instrument(key=definition.key, title=definition.title, created_at=now)
@@ -51,16 +71,48 @@ def import_definition(
     version = InstrumentVersion(
         instrument=instrument,
         version=definition.version,
-        status=VersionStatus.PUBLISHED,
+        status=VersionStatus.PUBLISHED if publish else VersionStatus.DRAFT,
         content=definition.source,
         content_hash=definition.content_hash,
         created_at=now,
-        published_at=now,
+        published_at=now if publish else None,
     )
     db.session.add(version)
     db.session.flush()
     _definitions.setdefault(definition.content_hash, definition)
+    _record_import(version, actor=actor, via=via, fmt=fmt, source_name=source_name, now=now)
     return version, True
+
+
+def _record_import(
+    version: InstrumentVersion,
+    *,
+    actor: User | None,
+    via: str,
+    fmt: str,
+    source_name: str | None,
+    now: datetime,
+) -> None:
+    what = {"key": version.instrument.key, "version": version.version, "via": via}
+    audit.record(
+        AuditAction.VERSION_IMPORTED,
+        actor=actor,
+        target_type=TARGET,
+        target_id=version.id,
+        hash_after=version.content_hash,
+        details=what | {"format": fmt, "file": source_name, "status": version.status},
+        now=now,
+    )
+    if version.status == VersionStatus.PUBLISHED:
+        audit.record(
+            AuditAction.VERSION_PUBLISHED,
+            actor=actor,
+            target_type=TARGET,
+            target_id=version.id,
+            hash_after=version.content_hash,
+            details=what | {"from_version": None, "level": None, "reasons": ["imported"]},
+            now=now,
+        )
 
 
 def definition_of(version: InstrumentVersion) -> InstrumentDefinition:

@@ -1,25 +1,31 @@
-"""Studies, their waves and their participants."""
+"""Studies, their waves and their participants.
+
+Functions flush, never commit; creating a study is audited as ``study_created``.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import (
+    AuditAction,
     InstrumentVersion,
     Participant,
     Study,
     StudyStatus,
     User,
-    VersionStatus,
     Wave,
     WaveStatus,
     utcnow,
 )
-from survey.services import tokens
-from survey.services.errors import UnknownStudy, VersionNotPublished, VersionRetired
+from survey.services import audit, tokens, versions
+from survey.services.errors import InvalidSlug, SlugTaken, UnknownStudy
+
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,98})[a-z0-9]")
 
 
 def find_study(slug: str) -> Study | None:
@@ -41,36 +47,82 @@ def create_study(
     consent_text: str,
     consent_version: str,
     urgent_help_note: str,
-    status: str = StudyStatus.OPEN,
     owner: User | None = None,
+    status: str = StudyStatus.OPEN,
+    first_wave_label: str | None = None,
     now: datetime | None = None,
 ) -> Study:
-    """A study pinned to a published instrument version, run by ``owner``."""
-    if instrument_version.status == VersionStatus.RETIRED:
-        raise VersionRetired(
-            f"instrument version {instrument_version.version} is retired: studies already "
-            "using it continue, but a new study needs a version that is published",
-            version=instrument_version,
+    """A new study run by ``owner``, pinned to a version a new study may use
+    (:func:`survey.services.versions.usable_for_new_study`), recorded in the audit log as
+    ``study_created``.
+
+    ``first_wave_label`` adds an open first wave with that label ("Baseline" when blank);
+    None adds none (the caller adds its waves). Raises :class:`VersionNotPublished` (or its
+    subclass :class:`VersionRetired`), :class:`InvalidSlug`, :class:`SlugTaken`.
+    """
+    versions.require_usable_for_new_study(instrument_version)
+    slug = slug.strip().lower()
+    if not SLUG_RE.fullmatch(slug):
+        raise InvalidSlug(
+            "use 3 to 100 lower-case letters, digits and '-', starting and ending with a "
+            "letter or digit"
         )
-    if instrument_version.status != VersionStatus.PUBLISHED:
-        raise VersionNotPublished(
-            f"instrument version {instrument_version.version} is {instrument_version.status}; "
-            "a study needs a published version"
-        )
+    if find_study(slug) is not None:
+        raise SlugTaken(f"a study with the slug {slug!r} exists")
     study = Study(
-        name=name,
+        name=name.strip(),
         slug=slug,
         instrument_version=instrument_version,
-        consent_text=consent_text,
-        consent_version=consent_version,
-        urgent_help_note=urgent_help_note,
+        consent_text=consent_text.strip(),
+        consent_version=consent_version.strip(),
+        urgent_help_note=urgent_help_note.strip(),
         status=status,
         owner=owner,
         created_at=now or utcnow(),
     )
     db.session.add(study)
     db.session.flush()
+    if first_wave_label is not None:
+        label = first_wave_label.strip() or "Baseline"
+        add_wave(study, key=_wave_key(label), label=label, status=WaveStatus.OPEN)
+        db.session.refresh(study, ["waves"])
+    audit.record(
+        AuditAction.STUDY_CREATED,
+        actor=owner,
+        target_type="study",
+        target_id=study.id,
+        hash_after=audit.content_hash(study_settings(study)),
+        details={
+            "slug": study.slug,
+            "instrument": instrument_version.instrument.key,
+            "instrument_version": instrument_version.version,
+            "instrument_content_hash": instrument_version.content_hash,
+        },
+        now=now,
+    )
     return study
+
+
+def study_settings(study: Study) -> dict[str, object]:
+    """What defines a study, as hashed into its audit events."""
+    version = study.instrument_version
+    return {
+        "name": study.name,
+        "slug": study.slug,
+        "instrument_version_id": version.id,
+        "instrument_content_hash": version.content_hash,
+        "consent_text": study.consent_text,
+        "consent_version": study.consent_version,
+        "urgent_help_note": study.urgent_help_note,
+        "status": study.status,
+        "owner_id": study.owner_id,
+        "waves": [{"key": wave.key, "label": wave.label} for wave in study.waves],
+    }
+
+
+def _wave_key(label: str) -> str:
+    key = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    return key[:64] or "wave-1"
 
 
 def add_wave(

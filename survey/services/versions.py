@@ -60,12 +60,12 @@ from survey.services.errors import (
     InvalidVersionNumber,
     NoChanges,
     UploadTooLarge,
-    VersionConflict,
     VersionIsDraft,
+    VersionNotPublished,
     VersionPublished,
     VersionRetired,
 )
-from survey.services.instruments import definition_of, find_version
+from survey.services.instruments import definition_of, import_definition
 
 __all__ = [
     "FORMATS",
@@ -91,6 +91,7 @@ __all__ = [
     "publish",
     "remove_item",
     "replace_with_yaml",
+    "require_usable_for_new_study",
     "retire",
     "update_draft",
     "usable_for_new_study",
@@ -138,6 +139,21 @@ def versions_of(instrument: Instrument) -> list[InstrumentVersion]:
 def usable_for_new_study(version: InstrumentVersion) -> bool:
     """Only a published version may be chosen for a new study (not a draft, not retired)."""
     return version.status == VersionStatus.PUBLISHED
+
+
+def require_usable_for_new_study(version: InstrumentVersion) -> None:
+    """Raise unless :func:`usable_for_new_study`: :class:`VersionRetired` for a retired
+    version, :class:`VersionNotPublished` for a draft."""
+    if usable_for_new_study(version):
+        return
+    what = f"instrument version {version.version}"
+    if version.status == VersionStatus.RETIRED:
+        raise VersionRetired(
+            f"{what} is retired: studies already using it continue, but a new study needs "
+            "a version that is published",
+            version=version,
+        )
+    raise VersionNotPublished(f"{what} is {version.status}; a new study needs a published version")
 
 
 def base_of(version: InstrumentVersion) -> InstrumentVersion | None:
@@ -772,47 +788,15 @@ def import_version(
     :class:`VersionConflict`. Nothing is stored unless the whole upload is valid.
     """
     definition = read_definition(data, fmt=fmt, source_name=source_name)
-    existing = find_version(definition.key, definition.version)
-    if existing is not None:
-        if existing.content_hash != definition.content_hash:
-            raise VersionConflict(
-                f"{definition.key} {definition.version} exists already ({existing.status}) "
-                f"with other content (sha256 {existing.content_hash[:12]}…, the upload "
-                f"{definition.content_hash[:12]}…); nothing was imported. A version never "
-                "changes: give the upload a new version number"
-            )
-        return existing, False
-    now = now or utcnow()
-    instrument = find_instrument(definition.key)
-    if instrument is None:
-        instrument = Instrument(key=definition.key, title=definition.title, created_at=now)
-        db.session.add(instrument)
-    version = InstrumentVersion(
-        instrument=instrument,
-        version=definition.version,
-        status=VersionStatus.PUBLISHED if publish else VersionStatus.DRAFT,
-        content=definition.source,
-        content_hash=definition.content_hash,
-        created_at=now,
-        published_at=now if publish else None,
-    )
-    db.session.add(version)
-    db.session.flush()
-    audit.record(
-        AuditAction.VERSION_IMPORTED,
+    return import_definition(
+        definition,
         actor=actor,
-        target_type=TARGET,
-        target_id=version.id,
-        hash_after=version.content_hash,
-        details={
-            "key": definition.key,
-            "version": definition.version,
-            "format": fmt,
-            "file": source_name,
-            "status": version.status,
-        },
+        via="web",
+        publish=publish,
+        fmt=fmt,
+        source_name=source_name,
+        now=now,
     )
-    return version, True
 
 
 def export_version(

@@ -97,7 +97,7 @@ def test_load_refuses_changed_content_under_the_same_version(app, runner, small,
     write_definition(tmp_path, small, title="Changed title")
     result = runner.invoke(args=["instruments", "load", str(path)])
     assert result.exit_code == 1
-    assert "already stored with other content" in result.stderr
+    assert "exists already (published) with other content" in result.stderr
     assert str(path) in result.stderr
     assert count(app, InstrumentVersion) == 1
 

@@ -84,7 +84,11 @@ def test_export_then_import_is_lossless(db_session, version_admin, iemdp, fmt):
     db_session.commit()
     assert created and back.status == VersionStatus.DRAFT
     assert (back.content_hash, back.content) == (draft_hash, draft_content)
-    [event] = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "version_imported"))
+    [event] = db_session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "version_imported", AuditEvent.target_id == str(back.id)
+        )
+    )
     assert event.hash_after == draft_hash and event.details["format"] == fmt
 
 

@@ -317,7 +317,8 @@ def test_publish_freezes_and_hashes_the_canonical_content(db_session, version_ad
     definition = parse_definition(version.content, "check")
     assert version.content_hash == definition.content_hash
     assert proposal.level == "minor"
-    [event] = events(db_session, "version_published")
+    imported, event = events(db_session, "version_published")  # the fixture's, then ours
+    assert imported.target_id == str(published.id)
     assert (event.hash_before, event.hash_after) == (before, version.content_hash)
     assert event.details["level"] == "minor"
 

@@ -200,7 +200,7 @@ def test_create_study_pins_the_version_and_is_audited(app, researcher_client, ma
 def test_create_study_refuses_a_version_that_is_not_published(
     app, researcher_client, make_definition, status
 ):
-    from survey.services import research
+    from survey.services import studies
 
     with app.app_context():
         version = store_version(make_definition(), status)
@@ -220,7 +220,7 @@ def test_create_study_refuses_a_version_that_is_not_published(
 
         owner = db.session.scalar(select(User))
         with pytest.raises(VersionNotPublished):
-            research.create_study(
+            studies.create_study(
                 owner=owner,
                 name="x",
                 slug="xyz",

@@ -13,7 +13,7 @@ def new_study(small, **changes):
     version, _ = instruments.import_definition(small)
     arguments = dict(
         name="S",
-        slug="s",
+        slug="s-1",
         instrument_version=version,
         consent_text="c",
         consent_version="1",
@@ -29,7 +29,7 @@ def test_create_study_with_waves_in_order(db_session, small):
     db_session.commit()
     assert study.status == StudyStatus.OPEN
     assert (baseline.position, week4.position) == (0, 1)
-    assert [wave.key for wave in studies.get_study("s").waves] == ["baseline", "week-4"]
+    assert [wave.key for wave in studies.get_study("s-1").waves] == ["baseline", "week-4"]
 
 
 def test_get_unknown_study(db_session):
@@ -44,7 +44,7 @@ def test_study_needs_a_published_version(db_session, small):
     with pytest.raises(VersionNotPublished):
         studies.create_study(
             name="S",
-            slug="s",
+            slug="s-1",
             instrument_version=version,
             consent_text="c",
             consent_version="1",
@@ -60,3 +60,28 @@ def test_add_participants_returns_distinct_tokens_and_seeds(db_session, small):
     assert all(0 <= p.item_order_seed < 2**31 for p, _ in created)
     with pytest.raises(ValueError):
         studies.add_participants(study, 0)
+
+
+def test_one_create_study_checks_the_slug_and_is_audited(db_session, small):
+    from sqlalchemy import select
+
+    from survey.models import AuditEvent
+    from survey.services.errors import InvalidSlug, SlugTaken
+
+    for bad in ("s", "Not a slug!", "-starts-with-a-dash"):
+        with pytest.raises(InvalidSlug):
+            new_study(small, slug=bad)
+    study = new_study(small, slug=" Mixed-Case ", first_wave_label="  ")
+    assert study.slug == "mixed-case"
+    assert [(wave.key, wave.label) for wave in study.waves] == [("baseline", "Baseline")]
+    with pytest.raises(SlugTaken):
+        new_study(small, slug="mixed-case")
+    [event] = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "study_created"))
+    assert (event.target_id, event.details["slug"]) == (str(study.id), "mixed-case")
+
+
+def test_the_new_study_rule_has_one_owner():
+    from survey.services import research
+
+    for duplicate in ("create_study", "usable_for_new_study", "SlugTaken", "InvalidSlug"):
+        assert not hasattr(research, duplicate), f"research.{duplicate} duplicates a rule"
