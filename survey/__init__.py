@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,9 @@ from sqlalchemy import event
 
 from survey.config import DevelopmentConfig, ProductionConfig, TestConfig
 from survey.extensions import csrf, db, limiter, migrate
+from survey.headers import init_headers
+from survey.instance import create_private_file, make_private_directory, secret_key, sqlite_file
+from survey.logs import init_logging
 
 __all__ = ["create_app"]
 
@@ -30,6 +32,8 @@ def create_app(
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     _configure(app, config)
     _init_extensions(app)
+    init_headers(app)
+    init_logging(app)
 
     import survey.models  # noqa: F401  (registers the tables on db.metadata)
     from survey import errors
@@ -70,13 +74,13 @@ def _configure(app: Flask, config: type | Mapping[str, Any] | None) -> None:
     if uri:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri)
     else:
-        os.makedirs(app.instance_path, exist_ok=True)
+        make_private_directory(Path(app.instance_path))
         path = Path(app.instance_path) / app.config["SQLITE_FILE"]
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _persistent_secret_key(
-            Path(app.instance_path) / app.config["SECRET_KEY_FILE"]
-        )
+    database_file = sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
+    if database_file is not None and database_file.parent.is_dir():
+        create_private_file(database_file)  # before SQLite creates it 0644
+    app.config["SECRET_KEY"] = secret_key(app)
     if not app.config["RATELIMIT_STORAGE_URI"]:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
 
@@ -107,23 +111,6 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
     return url
-
-
-def _persistent_secret_key(path: Path) -> str:
-    """A random key kept in ``path`` so sessions survive restarts; created once, mode 0600."""
-    try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_hex(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker won the race: use its key
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as file:
-        file.write(key + "\n")
-    return key
 
 
 def _init_extensions(app: Flask) -> None:

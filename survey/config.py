@@ -13,13 +13,15 @@ Environment variables read by ``create_app``:
     ``postgresql://`` are read as psycopg 3 URLs).
 ``SECRET_KEY``
     the key signing sessions and CSRF tokens. Without it, the development default is a
-    random key generated once and kept in ``instance/secret_key``.
+    random key generated once and kept in ``instance/secret_key``; production refuses to
+    start without one of at least 32 bytes and never writes a key file.
 ``REDIS_URL``
     e.g. ``redis://localhost:6379/0``: shared storage for the login rate limit (and, later,
     the job queue). Without it the counts live in each process's memory.
 ``SURVEY_CONFIG``
-    ``production`` selects :class:`ProductionConfig` (secure cookies; use it behind HTTPS,
-    e.g. ``SURVEY_CONFIG=production gunicorn wsgi:app``); default ``development``.
+    ``production`` selects :class:`ProductionConfig` (secure cookies, HSTS, a configured
+    ``SECRET_KEY``; use it behind HTTPS, e.g. ``SURVEY_CONFIG=production gunicorn wsgi:app``);
+    default ``development``.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ class Config:
     READ_ENVIRONMENT = True
 
     SECRET_KEY: str | None = None
-    # Name of the file under the instance folder that keeps a generated secret key.
-    SECRET_KEY_FILE = "secret_key"
+    # Name of the file under the instance folder that keeps a generated secret key (when
+    # SECRET_KEY is not set); None: never generate one, refuse to start without SECRET_KEY.
+    SECRET_KEY_FILE: str | None = "secret_key"
+    SECRET_KEY_MIN_BYTES = 0
 
     # None: a SQLite file in the instance folder (see SQLITE_FILE).
     SQLALCHEMY_DATABASE_URI: str | None = None
@@ -55,6 +59,11 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
+    # Security headers (survey.headers, Flask-Talisman). TLS ends at the proxy, so the app
+    # does not redirect HTTP to HTTPS unless asked; HSTS is sent over HTTPS in production.
+    FORCE_HTTPS = False
+    HSTS = False
+    HSTS_MAX_AGE = 365 * 24 * 3600
     # Uploads (instrument files) and forms: refuse anything larger with 413.
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
@@ -87,7 +96,12 @@ class DevelopmentConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Behind HTTPS: cookies are sent over HTTPS only (``SURVEY_CONFIG=production``)."""
+    """Behind HTTPS: cookies are sent over HTTPS only, HSTS, and a ``SECRET_KEY`` of at
+    least 32 bytes from the environment (``SURVEY_CONFIG=production``)."""
+
+    SECRET_KEY_FILE = None
+    SECRET_KEY_MIN_BYTES = 32
+    HSTS = True
 
 
 class TestConfig(Config):

@@ -258,6 +258,7 @@ def test_configurations_set_secure_cookies_outside_development(tmp_path, monkeyp
     development = create_app(instance_path=str(tmp_path))
     assert development.config["SESSION_COOKIE_SECURE"] is False
     monkeypatch.setenv("SURVEY_CONFIG", "production")
+    monkeypatch.setenv("SECRET_KEY", "k" * 32)  # production refuses to start without one
     production = create_app(instance_path=str(tmp_path))
     for app in (development, production):
         assert app.config["SESSION_COOKIE_HTTPONLY"] is True
