@@ -134,5 +134,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # REPLACE deletes a conflicting row without its DELETE triggers unless this is on
+        # (the triggers of migration 0005 hold without it too).
+        cursor.execute("PRAGMA recursive_triggers=ON")
     finally:
         cursor.close()

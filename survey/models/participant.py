@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
@@ -46,14 +46,23 @@ class Participant(db.Model):
 
 
 class ConsentRecord(db.Model):
-    """One consent decision on one version of a study's consent text (append-only)."""
+    """One consent decision on one version of a study's consent text (append-only).
+
+    ``ordinal`` numbers a participant's decisions on one consent version from 1; it is
+    unique with them, so two simultaneous requests that saw the same history cannot both
+    append (one consent, not two, for a double-submitted form).
+    """
 
     __tablename__ = "consent_records"
-    __table_args__ = (CheckConstraint("decision IN ('given', 'declined')", name="decision"),)
+    __table_args__ = (
+        CheckConstraint("decision IN ('given', 'declined')", name="decision"),
+        UniqueConstraint("participant_id", "consent_version", "ordinal"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     consent_version: Mapped[str] = mapped_column(String(32))
+    ordinal: Mapped[int]
     decision: Mapped[str] = mapped_column(String(16))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

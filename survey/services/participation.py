@@ -96,17 +96,28 @@ def _current_wave(participant: Participant, study: Study, now: datetime) -> Wave
 
 
 # -- consent ---------------------------------------------------------------------------------
-def consent_decision(invitation: Invitation) -> str | None:
-    """The participant's latest decision on the study's current consent version, if any."""
+# A conflict on the ordinal means another request decided at the same moment; each retry
+# starts after a decision that request stored, so two attempts suffice unless several
+# opposite decisions keep arriving together.
+CONSENT_ATTEMPTS = 5
+
+
+def _latest_consent(invitation: Invitation) -> ConsentRecord | None:
     return db.session.scalar(
-        select(ConsentRecord.decision)
+        select(ConsentRecord)
         .where(
             ConsentRecord.participant_id == invitation.participant.id,
             ConsentRecord.consent_version == invitation.study.consent_version,
         )
-        .order_by(ConsentRecord.decided_at.desc(), ConsentRecord.id.desc())
+        .order_by(ConsentRecord.ordinal.desc())
         .limit(1)
     )
+
+
+def consent_decision(invitation: Invitation) -> str | None:
+    """The participant's latest decision on the study's current consent version, if any."""
+    latest = _latest_consent(invitation)
+    return None if latest is None else latest.decision
 
 
 def record_consent(
@@ -115,21 +126,42 @@ def record_consent(
     """Record a decision on the current consent version (append-only).
 
     Repeating the latest decision records nothing and returns ``None``. A decline is all
-    that is stored for a participant who declines.
+    that is stored for a participant who declines. Two simultaneous requests with the same
+    decision store one record (the unique participant, consent version and ordinal): the
+    second finds the first's record and returns it.
     """
     if decision not in (ConsentDecision.GIVEN, ConsentDecision.DECLINED):
         raise ValueError(f"unknown consent decision {decision!r}")
-    if consent_decision(invitation) == decision:
-        return None
-    record = ConsentRecord(
-        participant=invitation.participant,
-        consent_version=invitation.study.consent_version,
-        decision=decision,
-        decided_at=now or utcnow(),
-    )
-    db.session.add(record)
-    db.session.flush()
-    return record
+    participant_id = invitation.participant.id
+    consent_version = invitation.study.consent_version
+    for _attempt in range(CONSENT_ATTEMPTS):
+        latest = _latest_consent(invitation)
+        if latest is not None and latest.decision == decision:
+            return None
+        ordinal = 1 if latest is None else latest.ordinal + 1
+        upsert(
+            ConsentRecord.__table__,
+            [
+                {
+                    "participant_id": participant_id,
+                    "consent_version": consent_version,
+                    "ordinal": ordinal,
+                    "decision": decision,
+                    "decided_at": now or utcnow(),
+                }
+            ],
+            conflict=["participant_id", "consent_version", "ordinal"],
+        )
+        record = db.session.scalar(
+            select(ConsentRecord).where(
+                ConsentRecord.participant_id == participant_id,
+                ConsentRecord.consent_version == consent_version,
+                ConsentRecord.ordinal == ordinal,
+            )
+        )
+        if record is not None and record.decision == decision:
+            return record
+    raise RuntimeError(f"consent of participant {participant_id} kept changing; not recorded")
 
 
 # -- session ---------------------------------------------------------------------------------
