@@ -1,0 +1,129 @@
+"""Import and export: the YAML instrument file and the REDCap data dictionary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from instruments.definition import InstrumentDefinition
+from instruments.loader import (
+    InstrumentValidationError,
+    Problem,
+    load_instrument_text,
+)
+from instruments.redcap import MAX_CSV_BYTES, from_redcap_csv, to_redcap_csv
+from instruments.serialize import to_yaml
+from survey.models import AuditAction, InstrumentVersion, User, VersionStatus
+from survey.services import audit
+from survey.services.errors import (
+    InvalidDefinition,
+    UploadTooLarge,
+)
+from survey.services.instruments import TARGET, definition_of, import_definition
+
+Format = Literal["yaml", "redcap"]
+FORMATS: tuple[Format, ...] = ("yaml", "redcap")
+# One limit for every upload, checked before anything is parsed (REDCap's own limit; the
+# YAML loader refuses files over 1 MB with its own message).
+MAX_UPLOAD_BYTES = MAX_CSV_BYTES
+
+
+@dataclass(frozen=True)
+class Export:
+    """A file to download: its name, media type and bytes."""
+
+    filename: str
+    mimetype: str
+    data: bytes
+
+
+def read_definition(
+    data: str | bytes,
+    *,
+    fmt: str,
+    source_name: str,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+) -> InstrumentDefinition:
+    """Parse an upload (size first, then encoding, syntax and content). Raises
+    :class:`UploadTooLarge` or :class:`InvalidDefinition` with every problem."""
+    size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    if size > max_bytes:
+        raise UploadTooLarge(size, max_bytes)
+    try:
+        if fmt == "yaml":
+            return load_instrument_text(_decode(data, source_name), source_name)
+        if fmt == "redcap":
+            return from_redcap_csv(data, source_name=source_name)
+    except InstrumentValidationError as error:
+        raise InvalidDefinition(error.problems) from None
+    raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+def _decode(data: str | bytes, name: str) -> str:
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        message = (
+            f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); "
+            "save the file as UTF-8"
+        )
+        raise InstrumentValidationError([Problem(name, "", message)]) from None
+
+
+def import_version(
+    data: str | bytes,
+    *,
+    fmt: str,
+    actor: User | None,
+    source_name: str = "upload",
+    publish: bool = False,
+    now: datetime | None = None,
+) -> tuple[InstrumentVersion, bool]:
+    """Import an instrument file (``fmt="yaml"``) or REDCap data dictionary
+    (``fmt="redcap"``) as a draft, or as a published version with ``publish=True``.
+
+    Returns the version and whether it is new. The same key and version with the same
+    content returns the stored version and changes nothing; with other content it raises
+    :class:`VersionConflict`. Nothing is stored unless the whole upload is valid.
+    """
+    definition = read_definition(data, fmt=fmt, source_name=source_name)
+    return import_definition(
+        definition,
+        actor=actor,
+        via="web",
+        publish=publish,
+        fmt=fmt,
+        source_name=source_name,
+        now=now,
+    )
+
+
+def export_version(
+    version: InstrumentVersion, fmt: str, *, actor: User | None = None, record: bool = True
+) -> Export:
+    """The version as an instrument file (``yaml``) or REDCap data dictionary (``redcap``),
+    recorded in the audit log as downloaded by ``actor`` unless ``record`` is false."""
+    definition = definition_of(version)
+    stem = f"{definition.key}-{definition.version}"
+    if version.status == VersionStatus.DRAFT:
+        stem += "-draft"
+    if fmt == "yaml":
+        export = Export(f"{stem}.yaml", "application/yaml", to_yaml(definition).encode("utf-8"))
+    elif fmt == "redcap":
+        export = Export(f"{stem}-redcap.csv", "text/csv", to_redcap_csv(definition).encode("utf-8"))
+    else:
+        raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if record:
+        audit.record(
+            AuditAction.EXPORT_DOWNLOADED,
+            actor=actor,
+            target_type=TARGET,
+            target_id=version.id,
+            hash_before=version.content_hash,
+            hash_after=version.content_hash,
+            details={"key": definition.key, "version": definition.version, "format": fmt},
+        )
+    return export
