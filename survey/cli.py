@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -63,22 +64,27 @@ def login_link(base_url: str | None = None) -> str:
 
 
 # -- users -----------------------------------------------------------------------------------
-def _checked_password(value: str) -> str:
-    # Called by click.prompt: a UsageError shows the message and asks again.
-    try:
-        passwords.check_policy(value)
-    except passwords.WeakPassword as error:
-        raise click.UsageError(str(error)) from None
-    return value
+def _password_checker(email: str) -> Callable[[str], str]:
+    def checked(value: str) -> str:
+        # Called by click.prompt: a UsageError shows the message and asks again.
+        try:
+            passwords.check_policy(value, email=email)
+        except passwords.WeakPassword as error:
+            raise click.UsageError(str(error)) from None
+        return value
+
+    return checked
 
 
-def prompt_password() -> str:
-    """Ask twice with hidden input; never an option, so no password lands in shell history."""
+def prompt_password(email: str) -> str:
+    """Ask twice with hidden input; never an option, so no password lands in shell history.
+
+    A password the policy refuses for the account ``email`` is asked again."""
     return click.prompt(
         "Password",
         hide_input=True,
         confirmation_prompt="Repeat the password",
-        value_proc=_checked_password,
+        value_proc=_password_checker(email),
     )
 
 
@@ -101,7 +107,7 @@ def create_user_command(email: str, role: str) -> None:
             f"a user with the e-mail address {email!r} exists "
             f"(new password: flask users set-password {email})"
         )
-    password = prompt_password()
+    password = prompt_password(email)
     try:
         user = accounts.create_user(email, password, role, via="cli")
     except (accounts.AccountError, passwords.WeakPassword) as error:
@@ -118,7 +124,10 @@ def set_password_command(email: str) -> None:
         user = accounts.get_user(email)
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
-    accounts.set_password(user, prompt_password(), via="cli")
+    try:
+        accounts.set_password(user, prompt_password(user.email), via="cli")
+    except passwords.WeakPassword as error:
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(f"New password set for {user.email}.")
 

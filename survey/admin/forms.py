@@ -40,7 +40,10 @@ class CreateUserForm(FlaskForm):
             ),
         ],
         render_kw={"autocomplete": "new-password"},
-        description=f"At least {MIN_LENGTH} characters. Pass it on in person or by phone.",
+        description=(
+            f"At least {MIN_LENGTH} characters, not a common password, not the e-mail "
+            "address. Pass it on in person or by phone."
+        ),
     )
     confirm = PasswordField(
         "Repeat the password",

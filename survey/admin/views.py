@@ -73,7 +73,10 @@ def users():
                 form.email.data or "", form.password.data or "", form.role.data,
                 actor=_admin(),
             )
-        except (accounts.AccountError, accounts.WeakPassword) as error:
+        except accounts.WeakPassword as error:
+            form.password.errors = [*form.password.errors, str(error)]
+            status = 422
+        except accounts.AccountError as error:
             form.email.errors = [*form.email.errors, str(error)]
             status = 422
         else:

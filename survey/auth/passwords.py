@@ -13,6 +13,8 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 
+from survey.auth import weak_passwords
+
 MIN_LENGTH = 12
 # Far above any passphrase; keeps a huge form field from costing a hashing run.
 MAX_LENGTH = 1000
@@ -44,19 +46,29 @@ class WeakPassword(ValueError):
     """A password that does not meet the policy (the message never contains it)."""
 
 
-def check_policy(password: str) -> None:
-    """Raise :class:`WeakPassword` unless the password is 12 to 1000 characters long."""
+def check_policy(password: str, *, email: str | None = None) -> None:
+    """Raise :class:`WeakPassword` unless the password is 12 to 1000 characters long, not
+    one of the commonest passwords and not the account's ``email`` or its local part
+    (digits or symbols around them and the case do not count: see
+    :mod:`survey.auth.weak_passwords`)."""
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
         raise WeakPassword(f"a password has at most {MAX_LENGTH} characters")
     if not password.strip():
         raise WeakPassword("a password cannot be only spaces")
+    if email is not None and weak_passwords.resembles_email(password, email):
+        raise WeakPassword("a password cannot be the e-mail address or the part before the @")
+    if weak_passwords.is_common(password):
+        raise WeakPassword(
+            "this password is one of the most common ones, which are guessed first; "
+            "choose another (a few unrelated words make a good one)"
+        )
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, *, email: str | None = None) -> str:
     """The argon2id hash (``$argon2id$...``) of a password that meets the policy."""
-    check_policy(password)
+    check_policy(password, email=email)
     return _hasher().hash(password)
 
 

@@ -106,7 +106,7 @@ def create_user(
     now = now or utcnow()
     user = User(
         email=email,
-        password_hash=passwords.hash_password(password),
+        password_hash=passwords.hash_password(password, email=email),
         role=role,
         active=True,
         created_at=now,
@@ -128,7 +128,7 @@ def set_password(
     user: User, password: str, *, actor: User | None = None, via: str = "web"
 ) -> None:
     """Replace the user's password (ends their existing sessions); audited."""
-    user.password_hash = passwords.hash_password(password)
+    user.password_hash = passwords.hash_password(password, email=user.email)
     db.session.flush()
     audit.record(
         AuditAction.PASSWORD_CHANGED,
@@ -177,7 +177,7 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> U
     else:
         if passwords.needs_rehash(user.password_hash):
             try:
-                user.password_hash = passwords.hash_password(password)
+                user.password_hash = passwords.hash_password(password, email=user.email)
             except WeakPassword:  # set under an older policy: keep the hash until changed
                 pass
         user.last_login_at = now
