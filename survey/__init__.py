@@ -42,9 +42,13 @@ def create_app(
     from survey.auth.views import bp as auth_bp
     from survey.cli import register_cli
     from survey.participate.views import bp as participate_bp
+    from survey.request_guards import init_request_guards
     from survey.research.views import bp as research_bp
+    from survey.routing import init_routing
     from survey.templating import init_templating
 
+    init_routing(app)  # before the blueprints: their <int:...> rules take its converter
+    init_request_guards(app)
     app.register_blueprint(participate_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(research_bp)

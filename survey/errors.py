@@ -30,6 +30,11 @@ CSRF_MESSAGE = (
 )
 
 
+class ExplainedHTTPException(HTTPException):
+    """An HTTP error whose ``description`` is written for the person who sent the request:
+    the error page shows it instead of the general message of its status."""
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
 
@@ -41,6 +46,8 @@ def handle_http_exception(error: HTTPException):
     title, message = MESSAGES.get(code, (error.name, error.description or ""))
     if isinstance(error, CSRFError):
         message = CSRF_MESSAGE
+    elif isinstance(error, ExplainedHTTPException):
+        message = error.description or message
     if request.path.startswith("/api/"):
         return jsonify(error={"status": code, "title": title, "message": message}), code
     return render_template("errors/error.html", status=code, title=title, message=message), code

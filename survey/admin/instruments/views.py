@@ -51,6 +51,7 @@ from survey.auth.access import (
 from survey.errors import handle_http_exception
 from survey.extensions import db
 from survey.models import InstrumentVersion, Role, Study, User, VersionStatus
+from survey.routing import database_id
 from survey.services import versions
 from survey.services.errors import (
     DraftChanged,
@@ -212,7 +213,7 @@ def version(version_id: int):
 @admin_only
 def compare(version_id: int):
     found = _version(version_id)
-    other = request.args.get("other", type=int)
+    other = request.args.get("other", type=database_id)
     if other is None or versions.get_version(other) is None:
         flash("Choose a version to compare with.")
         return redirect(url_for(".version", version_id=found.id))
