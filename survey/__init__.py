@@ -37,7 +37,6 @@ def create_app(
 
     import survey.models  # noqa: F401  (registers the tables on db.metadata)
     from survey import errors
-    from survey.admin.instruments.views import bp as instruments_admin_bp
     from survey.admin.views import bp as admin_bp
     from survey.auth.views import bp as auth_bp
     from survey.cli import register_cli
@@ -52,11 +51,7 @@ def create_app(
     app.register_blueprint(participate_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(research_bp)
-    app.register_blueprint(admin_bp)
-    # More blueprints of the admin area (below /admin/..., each gated by its own
-    # before_request with survey.auth.access.require_role_for_blueprint) register here:
-    # the instrument versions (survey.admin.instruments.views.bp).
-    app.register_blueprint(instruments_admin_bp)
+    app.register_blueprint(admin_bp)  # with the admin area's nested blueprints
     errors.register_error_handlers(app)
     init_templating(app)
     register_cli(app)

@@ -1,7 +1,9 @@
-"""The admin area: dashboard, users, audit log (filters, CSV export, one event).
+"""The admin area: dashboard, users, audit log (filters, CSV export, one event); the
+instrument console is nested in it (survey.admin.instruments).
 
-Admins only: a before_request gate covers every view of the blueprint, including ones
-added later. Views read input, call a service, commit once, choose a response.
+Admins only: a before_request gate covers every view of the blueprint and of its nested
+blueprints, including ones added later. Views read input, call a service, commit once,
+choose a response.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from flask import (
 from sqlalchemy import func, select
 
 from survey.admin.forms import AuditFilterForm, CreateUserForm, UserActiveForm
+from survey.admin.instruments.views import bp as instruments_bp
 from survey.auth.access import (
     current_staff_user,
     register_staff_error_pages,
@@ -31,8 +34,11 @@ from survey.models import AuditAction, AuditEvent, Role, Study, User
 from survey.services import accounts, audit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+# The gate, the staff error pages and the no-store header below are declared once here and
+# cover the nested blueprints of the area too (their endpoints are admin.<name>.<view>).
 bp.before_request(require_role_for_blueprint(Role.ADMIN))
 register_staff_error_pages(bp)
+bp.register_blueprint(instruments_bp)  # /admin/instruments/...
 
 # The audit page shows this many events; the CSV export holds every matching one.
 AUDIT_PAGE_LIMIT = 500

@@ -53,7 +53,8 @@ RESEARCH_AREA = Expect(302, 302, 200, 200)
 # test_post_without_csrf_token_changes_nothing).
 POST_ONLY = everyone(405)
 
-# Endpoint first, then its blueprint (the part before the dot); "static" is the app's own.
+# Endpoint first, then its blueprint (the part before the first dot: nested blueprints such
+# as admin.instruments fall under their area); "static" is the app's own.
 RULES: dict[str, Expect] = {
     "static": everyone(200),
     "auth.login": Expect(200, 200, 302, 302, login_redirect=False),
@@ -68,21 +69,20 @@ RULES: dict[str, Expect] = {
     "research.answers_csv": RESEARCH_AREA,
     "admin": ADMIN_AREA,
     "admin.user_active": POST_ONLY,
-    "instruments_admin": ADMIN_AREA,
     # Without ?other= the comparison sends the admin back to the version page.
-    "instruments_admin.compare": Expect(302, 302, 403, 302),
+    "admin.instruments.compare": Expect(302, 302, 403, 302),
     # Draft-only pages are opened on the draft version.
-    "instruments_admin.edit": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
-    "instruments_admin.yaml_editor": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
-    "instruments_admin.scales": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
-    "instruments_admin.item": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
-    "instruments_admin.new_item": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
-    "instruments_admin.check": Expect(
+    "admin.instruments.edit": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
+    "admin.instruments.yaml_editor": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
+    "admin.instruments.scales": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
+    "admin.instruments.item": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
+    "admin.instruments.new_item": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
+    "admin.instruments.check": Expect(
         302, 302, 403, 200, args={"version_id": "draft_id", "item_id": "check_id"}
     ),
-    "instruments_admin.publish": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
-    "instruments_admin.discard": POST_ONLY,
-    "instruments_admin.remove_item": POST_ONLY,
+    "admin.instruments.publish": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
+    "admin.instruments.discard": POST_ONLY,
+    "admin.instruments.remove_item": POST_ONLY,
 }
 
 # URL argument → key of the World holding a real object for it.

@@ -44,13 +44,10 @@ from survey.admin.instruments.forms import (
 )
 from survey.auth.access import (
     current_staff_user,
-    register_staff_error_pages,
-    require_role_for_blueprint,
-    roles_required,
 )
 from survey.errors import handle_http_exception
 from survey.extensions import db
-from survey.models import InstrumentVersion, Role, Study, User, VersionStatus
+from survey.models import InstrumentVersion, Study, User, VersionStatus
 from survey.routing import database_id
 from survey.services import versions
 from survey.services.errors import (
@@ -65,20 +62,9 @@ from survey.services.errors import (
 )
 from survey.services.instruments import definition_of
 
-bp = Blueprint(
-    "instruments_admin", __name__, url_prefix="/admin/instruments", template_folder="../templates"
-)
-# Every view is decorated too; the gate also covers requests refused before a view runs.
-bp.before_request(require_role_for_blueprint(Role.ADMIN))
-register_staff_error_pages(bp)  # 403 and 404 in the staff layout
-
-admin_only = roles_required(Role.ADMIN)
-
-
-@bp.after_request
-def private_page(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Nested in the admin blueprint (survey.admin.views), which gates every request to admins,
+# renders 403/404 in the staff layout and sends no-store: endpoints are admin.instruments.*.
+bp = Blueprint("instruments", __name__, url_prefix="/instruments")
 
 
 def _actor() -> User | None:
@@ -129,7 +115,7 @@ def too_large(error: RequestEntityTooLarge):
         return handle_http_exception(error)
     size = request.content_length or 0
     message = str(UploadTooLarge(size, versions.MAX_UPLOAD_BYTES))
-    if request.endpoint == "instruments_admin.import_upload":
+    if request.endpoint == "admin.instruments.import_upload":
         form = ImportForm(formdata=None)
         form.file.errors = [message]
         return render_template("admin/instruments/import.html", form=form, problems=()), 413
@@ -167,7 +153,6 @@ def _saved(version: InstrumentVersion, changed: bool, what: str) -> Response:
 
 # -- lists and pages -----------------------------------------------------------------------
 @bp.get("/")
-@admin_only
 def index():
     instruments = versions.list_instruments()
     return render_template(
@@ -177,7 +162,6 @@ def index():
 
 
 @bp.get("/key/<instrument_key>")
-@admin_only
 def instrument(instrument_key: str):
     found = versions.find_instrument(instrument_key) or abort(404)
     return render_template(
@@ -194,7 +178,6 @@ def _study_count(version: InstrumentVersion) -> int:
 
 
 @bp.get("/versions/<int:version_id>")
-@admin_only
 def version(version_id: int):
     found = _version(version_id)
     return render_template(
@@ -210,7 +193,6 @@ def version(version_id: int):
 
 
 @bp.get("/versions/<int:version_id>/compare")
-@admin_only
 def compare(version_id: int):
     found = _version(version_id)
     other = request.args.get("other", type=database_id)
@@ -221,7 +203,6 @@ def compare(version_id: int):
 
 
 @bp.get("/diff/<int:version_id>/<int:other_version_id>")
-@admin_only
 def diff(version_id: int, other_version_id: int):
     old, new = _version(version_id), _version(other_version_id)
     if old.instrument_id != new.instrument_id:
@@ -238,7 +219,6 @@ def diff(version_id: int, other_version_id: int):
 
 
 @bp.get("/diff/<int:version_id>/<int:other_version_id>/json")
-@admin_only
 def diff_json(version_id: int, other_version_id: int):
     old, new = _version(version_id), _version(other_version_id)
     if old.instrument_id != new.instrument_id:
@@ -251,7 +231,6 @@ def diff_json(version_id: int, other_version_id: int):
 
 # -- new version, publish, retire, discard -------------------------------------------------
 @bp.route("/versions/<int:version_id>/new-version", methods=["GET", "POST"])
-@admin_only
 def new_version(version_id: int):
     source = _version(version_id)
     if source.status == VersionStatus.DRAFT:
@@ -282,7 +261,6 @@ def new_version(version_id: int):
 
 
 @bp.route("/versions/<int:version_id>/publish", methods=["GET", "POST"])
-@admin_only
 def publish(version_id: int):
     draft = _draft(version_id)
     form = PublishForm()
@@ -334,7 +312,6 @@ def _suggested_number(draft: InstrumentVersion, proposal: Any) -> str:
 
 
 @bp.route("/versions/<int:version_id>/retire", methods=["GET", "POST"])
-@admin_only
 def retire(version_id: int):
     found = _version(version_id)
     if found.status != VersionStatus.PUBLISHED:
@@ -354,7 +331,6 @@ def retire(version_id: int):
 
 
 @bp.post("/versions/<int:version_id>/discard")
-@admin_only
 def discard(version_id: int):
     draft = _draft(version_id)
     form = ConfirmForm()
@@ -369,7 +345,6 @@ def discard(version_id: int):
 
 # -- draft editor --------------------------------------------------------------------------
 @bp.route("/versions/<int:version_id>/edit", methods=["GET", "POST"])
-@admin_only
 def edit(version_id: int):
     draft = _draft(version_id)
     content = draft.content
@@ -431,7 +406,6 @@ def _item_or_404(draft: InstrumentVersion, item_id: str) -> tuple[Any, int]:
 
 
 @bp.route("/versions/<int:version_id>/items/<item_id>", methods=["GET", "POST"])
-@admin_only
 def item(version_id: int, item_id: str):
     draft = _draft(version_id)
     found, position = _item_or_404(draft, item_id)
@@ -478,7 +452,6 @@ def item(version_id: int, item_id: str):
 
 
 @bp.route("/versions/<int:version_id>/items/new", methods=["GET", "POST"])
-@admin_only
 def new_item(version_id: int):
     draft = _draft(version_id)
     definition = definition_of(draft)
@@ -509,7 +482,6 @@ def new_item(version_id: int):
 
 
 @bp.post("/versions/<int:version_id>/items/<item_id>/remove")
-@admin_only
 def remove_item(version_id: int, item_id: str):
     draft = _draft(version_id)
     _item_or_404(draft, item_id)
@@ -527,7 +499,6 @@ def remove_item(version_id: int, item_id: str):
 
 
 @bp.route("/versions/<int:version_id>/checks/<item_id>", methods=["GET", "POST"])
-@admin_only
 def check(version_id: int, item_id: str):
     draft = _draft(version_id)
     definition = definition_of(draft)
@@ -601,7 +572,6 @@ def _parse_options(text: str) -> tuple[list[tuple[int, str]], list[str]]:
 
 
 @bp.route("/versions/<int:version_id>/scales", methods=["GET", "POST"])
-@admin_only
 def scales(version_id: int):
     draft = _draft(version_id)
     scale_options = draft.content["response_scales"]
@@ -652,7 +622,6 @@ def _save_scales(
 
 
 @bp.route("/versions/<int:version_id>/yaml", methods=["GET", "POST"])
-@admin_only
 def yaml_editor(version_id: int):
     draft = _draft(version_id)
     form = YamlForm(
@@ -679,7 +648,6 @@ def yaml_editor(version_id: int):
 
 # -- import and export ---------------------------------------------------------------------
 @bp.get("/versions/<int:version_id>/export/<fmt>")
-@admin_only
 def export(version_id: int, fmt: str):
     found = _version(version_id)
     if fmt not in versions.FORMATS:
@@ -717,7 +685,6 @@ def _format_of(choice: str, filename: str) -> str | None:
 
 
 @bp.route("/import", methods=["GET", "POST"], endpoint="import_upload")
-@admin_only
 def import_upload():
     form = ImportForm()
     problems: list[str] = []
