@@ -17,6 +17,7 @@ from instruments.loader import (
     validate_file,
 )
 from survey.auth import passwords
+from survey.database_cli import register_database_cli
 from survey.extensions import db
 from survey.models import Role, User, WaveStatus
 from survey.services import accounts, instruments, studies, versions
@@ -51,6 +52,7 @@ DEMO_URGENT_HELP = (
 def register_cli(app: Flask) -> None:
     for group in (instruments_cli, studies_cli, demo_cli, users_cli):
         app.cli.add_command(group)
+    register_database_cli(app)  # flask db grant-app-role
 
 
 def participant_link(token: str, base_url: str | None = None) -> str:
@@ -243,6 +245,11 @@ def retire_command(key: str, version: str) -> None:
 
 
 # -- studies ---------------------------------------------------------------------------------
+# add-participants commits every this many participants, so that a large COUNT never holds
+# the database's write lock (on SQLite: the whole file) for long while participants answer.
+PARTICIPANTS_PER_COMMIT = 500
+
+
 @studies_cli.command("add-participants")
 @click.argument("slug")
 @click.argument("count", type=click.IntRange(1, 100_000))
@@ -250,16 +257,22 @@ def retire_command(key: str, version: str) -> None:
 def add_participants_command(slug: str, count: int, base_url: str | None) -> None:
     """Add COUNT participants to the study SLUG; print their links, one per line.
 
-    The links are shown only this once: only a hash of each is stored.
+    The links are shown only this once: only a hash of each is stored. Participants are
+    committed in batches of 500, each batch's links printed once it is stored: if the
+    command is interrupted, every printed link works.
     """
     try:
         study = studies.get_study(slug)
     except UnknownStudy as error:
         raise click.ClickException(str(error)) from None
-    created = studies.add_participants(study, count)
-    db.session.commit()
-    for _participant, token in created:
-        click.echo(participant_link(token, base_url))
+    remaining = count
+    while remaining:
+        batch = min(remaining, PARTICIPANTS_PER_COMMIT)
+        created = studies.add_participants(study, batch)
+        db.session.commit()  # one commit per batch (see PARTICIPANTS_PER_COMMIT)
+        for _participant, token in created:
+            click.echo(participant_link(token, base_url))
+        remaining -= batch
 
 
 # -- demo ------------------------------------------------------------------------------------
