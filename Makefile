@@ -28,12 +28,13 @@ run: install
 	$(BIN)/flask --app wsgi demo setup --base-url http://$(HOST):$(PORT)
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-## test: install the test dependencies and run the whole suite
-test: install-test
+## test: install the test dependencies, lint (ruff check, ruff format --check), run the whole suite
+test: install-test lint
 	$(BIN)/python -m pytest
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## bench: install benchmark extras (semopy) and run the benchmarks
 bench: install

@@ -105,7 +105,15 @@ def _load_environment(app: Flask) -> None:
 
 
 def normalise_database_url(url: str) -> str:
-    """Read ``postgres://`` and ``postgresql://`` URLs as psycopg 3 URLs (the installed driver)."""
+    """Read ``postgres://`` and ``postgresql://`` URLs as psycopg 3 URLs (the installed driver).
+
+    >>> normalise_database_url("postgres://app@db.internal:5432/survey")
+    'postgresql+psycopg://app@db.internal:5432/survey'
+    >>> normalise_database_url("postgresql+psycopg://app@db/survey")  # already explicit
+    'postgresql+psycopg://app@db/survey'
+    >>> normalise_database_url("sqlite:///instance/survey.sqlite3")
+    'sqlite:///instance/survey.sqlite3'
+    """
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)

@@ -138,7 +138,15 @@ def register_staff_error_pages(blueprint: Blueprint) -> None:
 
 
 def safe_next_url(target: str | None) -> str | None:
-    """``target`` when it is a path on this site, else ``None`` (no open redirects)."""
+    """``target`` when it is a path on this site, else ``None`` (no open redirects).
+
+    >>> safe_next_url("/research/studies/3?tab=waves")
+    '/research/studies/3?tab=waves'
+    >>> [safe_next_url(t) for t in ("https://evil.example/", "//evil.example", "/\\\\evil")]
+    [None, None, None]
+    >>> safe_next_url("research") is None and safe_next_url("") is None
+    True
+    """
     if not target:
         return None
     parts = urlsplit(target)
