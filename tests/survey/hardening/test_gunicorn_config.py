@@ -79,6 +79,9 @@ def gunicorn(tmp_path) -> Iterator:
             PORT=str(server.port),
             GUNICORN_ACCESS_LOG=str(server.access_log),
             PYTHONUNBUFFERED="1",
+            # gunicorn's control socket lives in $HOME by default: one per test server
+            # would replace another's.
+            GUNICORN_CMD_ARGS="--no-control-socket",
             **environment,
         )
         with open(server.error_log, "wb") as errors:
