@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -131,10 +132,17 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
-                event.listen(engine, "connect", _sqlite_on_connect)
+                busy_timeout_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+                event.listen(
+                    engine,
+                    "connect",
+                    partial(_sqlite_on_connect, busy_timeout_ms=busy_timeout_ms),
+                )
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(
+    dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int = 5000
+) -> None:
     # WAL lets readers and the one writer work at the same time; SQLite leaves foreign keys
     # unchecked unless asked.
     cursor = dbapi_connection.cursor()
@@ -144,5 +152,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         # REPLACE deletes a conflicting row without its DELETE triggers unless this is on
         # (the triggers of migration 0005 hold without it too).
         cursor.execute("PRAGMA recursive_triggers=ON")
+        # A writer waits this long for another one to finish before "database is locked".
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     finally:
         cursor.close()

@@ -46,6 +46,9 @@ class Config:
     # None: a SQLite file in the instance folder (see SQLITE_FILE).
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLITE_FILE = "survey.sqlite3"
+    # How long a SQLite write waits for another writer before giving up with "database is
+    # locked" (then the request is a 503 with Retry-After).
+    SQLITE_BUSY_TIMEOUT_MS = 5000
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     MIGRATIONS_DIR = str(PROJECT_DIR / "migrations")

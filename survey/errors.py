@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from survey.extensions import db
 
 MESSAGES = {
     400: (
@@ -23,11 +26,23 @@ MESSAGES = {
         "We are sorry: the page could not be shown. Your saved answers are safe. Please try "
         "again in a few minutes.",
     ),
+    503: (
+        "Busy right now",
+        "The page could not be saved because the system is busy. Nothing from this page was "
+        "saved; your earlier answers are safe. Please wait a few seconds and send it again.",
+    ),
 }
 CSRF_MESSAGE = (
     "This page has expired or was sent from somewhere else, so nothing was saved. Please open "
     "your link again and continue."
 )
+
+
+# Seconds a client is asked to wait (Retry-After) when the database was busy.
+DATABASE_BUSY_RETRY_AFTER = 5
+# PostgreSQL SQLSTATEs of a busy database: serialization_failure, deadlock_detected,
+# lock_not_available (lock_timeout), query_canceled (statement_timeout).
+POSTGRESQL_BUSY_STATES = frozenset({"40001", "40P01", "55P03", "57014"})
 
 
 class ExplainedHTTPException(HTTPException):
@@ -37,6 +52,32 @@ class ExplainedHTTPException(HTTPException):
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_operational_error)
+
+
+def database_busy(error: OperationalError) -> bool:
+    """Whether ``error`` says the database was busy (locked, a lock or serialization
+    timeout), so the same request may succeed a few seconds later."""
+    original = error.orig
+    if getattr(original, "sqlstate", None) in POSTGRESQL_BUSY_STATES:
+        return True
+    # sqlite3: SQLITE_BUSY ("database is locked") and SQLITE_LOCKED, with their extended codes.
+    name = getattr(original, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(
+        original
+    )
+
+
+def handle_operational_error(error: OperationalError):
+    """A busy database is a 503 with Retry-After (nothing of the request is kept); any
+    other database error stays what it is, a 500."""
+    if not database_busy(error):
+        raise error
+    db.session.rollback()
+    response = handle_http_exception(ServiceUnavailable(retry_after=DATABASE_BUSY_RETRY_AFTER))
+    response = current_app.make_response(response)
+    response.headers["Retry-After"] = str(DATABASE_BUSY_RETRY_AFTER)
+    return response
 
 
 def handle_http_exception(error: HTTPException):
