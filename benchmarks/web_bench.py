@@ -343,6 +343,15 @@ def gunicorn_command() -> list[str]:
 @contextmanager
 def gunicorn(env: dict[str, str], workers: int, threads: int, log_path: Path) -> Iterator[int]:
     """Serve wsgi:app; yield the port; stop the server (SIGTERM, then SIGKILL) after."""
+    with gunicorn_master(env, workers, threads, log_path) as (_master, port):
+        yield port
+
+
+@contextmanager
+def gunicorn_master(
+    env: dict[str, str], workers: int, threads: int, log_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """:func:`gunicorn`, yielding the master process too (its children are the workers)."""
     port = free_port()
     command = [
         *gunicorn_command(),
@@ -357,7 +366,7 @@ def gunicorn(env: dict[str, str], workers: int, threads: int, log_path: Path) ->
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
     try:
         wait_until_serving(process, port, log_path)
-        yield port
+        yield process, port
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
