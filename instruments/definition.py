@@ -8,10 +8,10 @@ measurement-model builder turns into lavaan syntax.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from instruments import canonical_json as canonical
 
 
 @dataclass(frozen=True)
@@ -175,9 +175,9 @@ class InstrumentDefinition:
     # -- identity ------------------------------------------------------------------------
     def canonical_json(self) -> str:
         """The definition's content as canonical JSON (sorted keys, no whitespace)."""
-        return json.dumps(self.source, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical.canonical_json(self.source)
 
     @property
     def content_hash(self) -> str:
         """SHA-256 of :meth:`canonical_json`: equal content, equal hash."""
-        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+        return canonical.content_hash(self.source)

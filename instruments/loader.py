@@ -42,6 +42,7 @@ from instruments.definition import (
     Subconstruct,
 )
 from instruments.item_types import DEFAULT_ITEM_TYPE, ITEM_TYPES
+from instruments.text_encoding import UndecodableText, byte_size, decode_text, too_large
 
 __all__ = [
     "INSTRUMENTS_DIR",
@@ -248,14 +249,12 @@ def _load_path(path: Path) -> tuple[list[Problem], InstrumentDefinition | None]:
     if not path.is_file():
         return [Problem(name, "", "file not found")], None
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return [Problem(name, "", _too_large(size))], None
-    raw = path.read_bytes()
+    if size > MAX_FILE_BYTES:  # before reading it into memory
+        return [Problem(name, "", too_large(size, MAX_FILE_BYTES))], None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        message = f"not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})"
-        return [Problem(name, "", message)], None
+        text = decode_text(path.read_bytes(), limit=MAX_FILE_BYTES)
+    except UndecodableText as error:
+        return [Problem(name, "", str(error))], None
     problems, mapping = _read_text(text, name)
     if mapping is None:
         return problems, None
@@ -275,9 +274,9 @@ def _load_text(text: str, name: str) -> tuple[list[Problem], InstrumentDefinitio
 
 def _read_text(text: str, name: str) -> tuple[list[Problem], Any]:
     """Parse YAML text. Returns problems and the parsed value (``None`` when unusable)."""
-    size = len(text.encode("utf-8"))
+    size = byte_size(text)
     if size > MAX_FILE_BYTES:
-        return [Problem(name, "", _too_large(size))], None
+        return [Problem(name, "", too_large(size, MAX_FILE_BYTES))], None
     try:
         mapping = yaml.safe_load(text)
         # Composing builds only the node graph (nothing is constructed, let alone run);
@@ -290,10 +289,6 @@ def _read_text(text: str, name: str) -> tuple[list[Problem], Any]:
     if mapping is None:
         return [Problem(name, "", "file is empty: the top level must be a mapping")], None
     return duplicates, mapping
-
-
-def _too_large(size: int) -> str:
-    return f"file is larger than 1 MB ({size} bytes; the limit is {MAX_FILE_BYTES})"
 
 
 def _yaml_message(error: yaml.YAMLError) -> str:

@@ -137,6 +137,7 @@ from instruments.loader import (
     Problem,
     parse_definition,
 )
+from instruments.text_encoding import UndecodableText, decode_text
 
 __all__ = [
     "INSTRUMENT_FIELD",
@@ -450,20 +451,10 @@ def from_redcap_csv(
 
 
 def _decode(data: str | bytes, name: str) -> tuple[str | None, list[Problem]]:
-    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
-    if len(raw) > MAX_CSV_BYTES:
-        message = f"file is larger than 2 MB ({len(raw)} bytes; the limit is {MAX_CSV_BYTES})"
-        return None, [Problem(name, "", message)]
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff"), []
     try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as error:
-        message = (
-            f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); "
-            "save the file as 'CSV UTF-8'"
-        )
-        return None, [Problem(name, "", message)]
+        return decode_text(data, limit=MAX_CSV_BYTES, advice="save the file as 'CSV UTF-8'"), []
+    except UndecodableText as error:
+        return None, [Problem(name, "", str(error))]
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from instruments import canonical_json as canonical
 from instruments.csv_cells import csv_text
 from survey.extensions import db
 from survey.models import AuditEvent, User, utcnow
@@ -36,9 +37,8 @@ _FORBIDDEN_DETAIL = "password"
 
 
 def content_hash(data: Any) -> str:
-    """SHA-256 (hex) of ``data`` as canonical JSON (sorted keys, no spaces, UTF-8)."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of ``data`` as canonical JSON (:mod:`instruments.canonical_json`)."""
+    return canonical.content_hash(data)
 
 
 def text_hash(text: str) -> str:

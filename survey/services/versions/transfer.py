@@ -14,6 +14,7 @@ from instruments.loader import (
 )
 from instruments.redcap import MAX_CSV_BYTES, from_redcap_csv, to_redcap_csv
 from instruments.serialize import to_yaml
+from instruments.text_encoding import UndecodableText, byte_size, decode_text
 from survey.models import AuditAction, InstrumentVersion, User, VersionStatus
 from survey.services import audit
 from survey.services.errors import (
@@ -47,12 +48,12 @@ def read_definition(
 ) -> InstrumentDefinition:
     """Parse an upload (size first, then encoding, syntax and content). Raises
     :class:`UploadTooLarge` or :class:`InvalidDefinition` with every problem."""
-    size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
+    size = byte_size(data)
     if size > max_bytes:
         raise UploadTooLarge(size, max_bytes)
     try:
         if fmt == "yaml":
-            return load_instrument_text(_decode(data, source_name), source_name)
+            return load_instrument_text(_decode(data, source_name, max_bytes), source_name)
         if fmt == "redcap":
             return from_redcap_csv(data, source_name=source_name)
     except InstrumentValidationError as error:
@@ -60,17 +61,11 @@ def read_definition(
     raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
 
 
-def _decode(data: str | bytes, name: str) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
+def _decode(data: str | bytes, name: str, limit: int) -> str:
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        message = (
-            f"not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}); "
-            "save the file as UTF-8"
-        )
-        raise InstrumentValidationError([Problem(name, "", message)]) from None
+        return decode_text(data, limit=limit, advice="save the file as UTF-8")
+    except UndecodableText as error:
+        raise InstrumentValidationError([Problem(name, "", str(error))]) from None
 
 
 def import_version(
@@ -127,3 +122,16 @@ def export_version(
             details={"key": definition.key, "version": definition.version, "format": fmt},
         )
     return export
+
+
+def format_of(choice: str, filename: str) -> Format | None:
+    """The upload's format: ``choice`` when it names one, else the file name's extension
+    (``.yaml``/``.yml``, ``.csv``); None when neither tells."""
+    if choice in FORMATS:
+        return choice  # type: ignore[return-value]
+    name = filename.lower()
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    if name.endswith(".csv"):
+        return "redcap"
+    return None
