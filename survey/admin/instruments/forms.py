@@ -3,7 +3,7 @@ content hash when the form was opened, so a save never overwrites someone else's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -18,7 +18,13 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
 
 
 class DraftForm(FlaskForm):
@@ -97,10 +103,47 @@ class ScalesForm(DraftForm):
     submit = SubmitField("Save response scales")
 
 
+class ScaleOptionsField(TextAreaField):
+    """A response scale's options, one ``value, label`` per line; after validation
+    ``options`` holds the ``(value, label)`` pairs, and every malformed line is an error."""
+
+    options: list[tuple[int, str]]
+
+    def pre_validate(self, form) -> None:
+        self.options, errors = parse_options(self.data or "")
+        if errors:
+            self.errors.extend(errors)
+            raise StopValidation()
+
+
+def options_text(options: Iterable[Mapping[str, object]]) -> str:
+    """The options of a stored response scale as the field shows them."""
+    return "\n".join(f"{option['value']}, {option['label']}" for option in options)
+
+
+def parse_options(text: str) -> tuple[list[tuple[int, str]], list[str]]:
+    """``(value, label)`` pairs of the non-blank lines of ``text``, and an error per line
+    that is not ``value, label``."""
+    options, errors = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        value, sep, label = line.partition(",")
+        try:
+            parsed = int(value.strip())
+        except ValueError:
+            parsed = None
+        if not sep or parsed is None or not label.strip():
+            errors.append(f"line {number}: write value, label (e.g. 1, Strongly disagree)")
+            continue
+        options.append((parsed, label.strip()))
+    return options, errors
+
+
 def scales_form(keys: Iterable[str], **kwargs) -> ScalesForm:
     """A form with one text area per response scale (a fresh subclass per draft)."""
     fields = {
-        f"scale_{key}": TextAreaField(
+        f"scale_{key}": ScaleOptionsField(
             f"Options of {key}",
             description="One option per line: value, label (e.g. 1, Strongly disagree).",
         )

@@ -2,14 +2,16 @@
 publishing, retiring, diffs, import and export. Admins only.
 
 Views read the form, call one service of :mod:`survey.services.versions`, commit once and
-redirect or re-render with every problem next to its field. A published or retired version
-is refused with 409 and a message (the service raises; :func:`refused` renders).
+redirect or re-render with every problem next to its field; the draft editor's forms all go
+through :func:`survey.admin.instruments.form_handling.submit_draft_form`. A published or
+retired version is refused with 409 and a message (the service raises; :func:`refused`
+renders).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from flask import (
@@ -23,13 +25,10 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import Field
 
-from instruments.loader import Problem
-from instruments.versioning import parse_version
+from survey.admin.instruments.form_handling import base_hash, saved, submit_draft_form
 from survey.admin.instruments.forms import (
     CheckForm,
     ConfirmForm,
@@ -40,14 +39,13 @@ from survey.admin.instruments.forms import (
     NewVersionForm,
     PublishForm,
     YamlForm,
+    options_text,
     scales_form,
 )
-from survey.auth.access import (
-    current_staff_user,
-)
+from survey.auth.access import current_staff_user
 from survey.errors import handle_http_exception
 from survey.extensions import db
-from survey.models import InstrumentVersion, Study, User, VersionStatus
+from survey.models import InstrumentVersion, User, VersionStatus
 from survey.routing import database_id
 from survey.services import versions
 from survey.services.errors import (
@@ -122,35 +120,6 @@ def too_large(error: RequestEntityTooLarge):
     return render_template("admin/instruments/refused.html", message=message, version=None), 413
 
 
-# -- problems next to their fields ---------------------------------------------------------
-def attach_problems(problems: Iterable[Problem], fields: Mapping[str, Field]) -> list[str]:
-    """Put each problem on the field whose key is the longest prefix of the problem's key;
-    return the rest (``"key: message"``) for the summary."""
-    rest = []
-    for problem in problems:
-        matches = [
-            key
-            for key in fields
-            if problem.key == key or problem.key.startswith((f"{key}.", f"{key}["))
-        ]
-        if matches:
-            field = fields[max(matches, key=len)]
-            field.errors = [*field.errors, problem.message]
-        else:
-            rest.append(f"{problem.key}: {problem.message}" if problem.key else problem.message)
-    return rest
-
-
-def _hash(form: Any) -> str | None:
-    return form.base_hash.data or None
-
-
-def _saved(version: InstrumentVersion, changed: bool, what: str) -> Response:
-    db.session.commit()
-    flash(f"Saved: {what}." if changed else f"No change: {what} was already like that.")
-    return redirect(url_for(".edit", version_id=version.id))
-
-
 # -- lists and pages -----------------------------------------------------------------------
 @bp.get("/")
 def index():
@@ -171,12 +140,6 @@ def instrument(instrument_key: str):
     )
 
 
-def _study_count(version: InstrumentVersion) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Study).where(Study.instrument_version_id == version.id)
-    )
-
-
 @bp.get("/versions/<int:version_id>")
 def version(version_id: int):
     found = _version(version_id)
@@ -186,7 +149,7 @@ def version(version_id: int):
         definition=definition_of(found),
         others=[v for v in versions.versions_of(found.instrument) if v.id != found.id],
         base=versions.base_of(found),
-        studies=_study_count(found),
+        studies=versions.study_count(found),
         usable=versions.usable_for_new_study(found),
         confirm=ConfirmForm(),
     )
@@ -273,7 +236,7 @@ def publish(version_id: int):
     except InvalidDefinition as error:  # never expected: drafts are saved valid
         problems.extend(str(problem) for problem in error.problems)
     if request.method == "GET":
-        form.version.data = _suggested_number(draft, proposal)
+        form.version.data = versions.suggested_number(draft, proposal)
     elif form.validate_on_submit() and not problems:
         try:
             published, _ = versions.publish(draft, actor=_actor(), version=form.version.data)
@@ -299,18 +262,6 @@ def publish(version_id: int):
     ), status
 
 
-def _suggested_number(draft: InstrumentVersion, proposal: Any) -> str:
-    """The draft's number, or the proposal when the changes need a higher one."""
-    if proposal is None:
-        return draft.version
-
-    def core(number: str) -> tuple[int, int, int]:
-        v = parse_version(number)
-        return v.major, v.minor, v.patch
-
-    return proposal.version if core(draft.version) < core(proposal.version) else draft.version
-
-
 @bp.route("/versions/<int:version_id>/retire", methods=["GET", "POST"])
 def retire(version_id: int):
     found = _version(version_id)
@@ -326,7 +277,10 @@ def retire(version_id: int):
         )
         return redirect(url_for(".version", version_id=found.id))
     return render_template(
-        "admin/instruments/retire.html", version=found, form=form, studies=_study_count(found)
+        "admin/instruments/retire.html",
+        version=found,
+        form=form,
+        studies=versions.study_count(found),
     )
 
 
@@ -344,65 +298,60 @@ def discard(version_id: int):
 
 
 # -- draft editor --------------------------------------------------------------------------
+METADATA_FIELDS = ("title", "citation", "intro", "shuffle_items")
+
+
+def _form_data(draft: InstrumentVersion, values: dict[str, Any]) -> dict[str, Any] | None:
+    """What an editor form opens with: the draft's values and its hash (None on POST: the
+    submitted data)."""
+    if request.method == "POST":
+        return None
+    return values | {"base_hash": draft.content_hash}
+
+
 @bp.route("/versions/<int:version_id>/edit", methods=["GET", "POST"])
 def edit(version_id: int):
     draft = _draft(version_id)
-    content = draft.content
     form = MetadataForm(
-        data=None
-        if request.method == "POST"
-        else {
-            "title": content["title"],
-            "citation": content["citation"],
-            "intro": content["intro"],
-            "shuffle_items": content["shuffle_items"],
-            "base_hash": draft.content_hash,
-        }
+        data=_form_data(draft, {name: draft.content[name] for name in METADATA_FIELDS})
     )
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            changed = versions.edit_metadata(
-                draft,
-                title=form.title.data,
-                citation=form.citation.data,
-                intro=form.intro.data,
-                shuffle_items=form.shuffle_items.data,
-                actor=_actor(),
-                expected_hash=_hash(form),
-            )
-        except InvalidDefinition as error:
-            problems = attach_problems(
-                error.problems,
-                {
-                    "title": form.title,
-                    "citation": form.citation,
-                    "intro": form.intro,
-                    "shuffle_items": form.shuffle_items,
-                },
-            )
-        else:
-            return _saved(draft, changed, "title, citation and introduction")
-    status = 400 if form.errors or problems else 200
+    done = submit_draft_form(
+        form,
+        draft,
+        lambda: versions.edit_metadata(
+            draft,
+            title=form.title.data,
+            citation=form.citation.data,
+            intro=form.intro.data,
+            shuffle_items=form.shuffle_items.data,
+            actor=_actor(),
+            expected_hash=base_hash(form),
+        ),
+        what="title, citation and introduction",
+        fields=lambda: {name: form[name] for name in METADATA_FIELDS},
+    )
+    if done.response:
+        return done.response
     return render_template(
         "admin/instruments/edit.html",
         draft=draft,
         definition=definition_of(draft),
         form=form,
-        problems=problems,
+        problems=done.problems,
         base=versions.base_of(draft),
         confirm=ConfirmForm(data={"base_hash": draft.content_hash}),
-    ), status
+    ), done.status
 
 
 def _item_or_404(draft: InstrumentVersion, item_id: str) -> tuple[Any, int]:
     """The item and its 1-based position within its subconstruct."""
-    definition = definition_of(draft)
-    for item in definition.items:
-        if item.id == item_id:
-            siblings = definition.subconstruct(item.subconstruct).items
-            return item, [i.id for i in siblings].index(item_id) + 1
-    abort(404)
+    return versions.item_position(draft, item_id) or abort(404)
+
+
+def _entry_fields(draft: InstrumentVersion, entry_id: str, form: Any, names: Iterable[str]):
+    """Problem key -> field for the fields ``names`` of an item or attention check."""
+    path = versions.entry_path(draft.content, entry_id) or "?"
+    return {f"{path}.{name}": form[name] for name in names}
 
 
 @bp.route("/versions/<int:version_id>/items/<item_id>", methods=["GET", "POST"])
@@ -410,75 +359,66 @@ def item(version_id: int, item_id: str):
     draft = _draft(version_id)
     found, position = _item_or_404(draft, item_id)
     form = ItemForm(
-        data=None
-        if request.method == "POST"
-        else {
-            "text": found.text,
-            "reverse": found.reverse,
-            "optional": found.optional,
-            "position": position,
-            "base_hash": draft.content_hash,
-        }
+        data=_form_data(
+            draft,
+            {
+                "text": found.text,
+                "reverse": found.reverse,
+                "optional": found.optional,
+                "position": position,
+            },
+        )
     )
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            changed = versions.edit_item(
-                draft,
-                item_id,
-                text=form.text.data,
-                reverse=form.reverse.data,
-                optional=form.optional.data,
-                position=form.position.data,
-                actor=_actor(),
-                expected_hash=_hash(form),
-            )
-        except InvalidDefinition as error:
-            path = versions.entry_path(draft.content, item_id) or "?"
-            problems = attach_problems(
-                error.problems,
-                {
-                    f"{path}.text": form.text,
-                    f"{path}.reverse": form.reverse,
-                    f"{path}.optional": form.optional,
-                },
-            )
-        else:
-            return _saved(draft, changed, f"item {item_id}")
-    status = 400 if form.errors or problems else 200
+    done = submit_draft_form(
+        form,
+        draft,
+        lambda: versions.edit_item(
+            draft,
+            item_id,
+            text=form.text.data,
+            reverse=form.reverse.data,
+            optional=form.optional.data,
+            position=form.position.data,
+            actor=_actor(),
+            expected_hash=base_hash(form),
+        ),
+        what=f"item {item_id}",
+        fields=lambda: _entry_fields(draft, item_id, form, ("text", "reverse", "optional")),
+    )
+    if done.response:
+        return done.response
     return render_template(
-        "admin/instruments/item.html", draft=draft, item=found, form=form, problems=problems
-    ), status
+        "admin/instruments/item.html", draft=draft, item=found, form=form, problems=done.problems
+    ), done.status
 
 
 @bp.route("/versions/<int:version_id>/items/new", methods=["GET", "POST"])
 def new_item(version_id: int):
     draft = _draft(version_id)
     definition = definition_of(draft)
-    form = NewItemForm(data=None if request.method == "POST" else {"base_hash": draft.content_hash})
+    form = NewItemForm(data=_form_data(draft, {}))
     form.subconstruct.choices = [
         (sub.code, f"{sub.code} – {sub.name}") for sub in definition.subconstructs
     ]
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            new_id = versions.add_item(
-                draft,
-                form.subconstruct.data,
-                text=form.text.data,
-                reverse=form.reverse.data,
-                optional=form.optional.data,
-                actor=_actor(),
-                expected_hash=_hash(form),
-            )
-        except InvalidDefinition as error:
-            problems = attach_problems(error.problems, {})
-        else:
-            return _saved(draft, True, f"new item {new_id}")
-    status = 400 if form.errors or problems else 200
+    done = submit_draft_form(
+        form,
+        draft,
+        lambda: versions.add_item(
+            draft,
+            form.subconstruct.data,
+            text=form.text.data,
+            reverse=form.reverse.data,
+            optional=form.optional.data,
+            actor=_actor(),
+            expected_hash=base_hash(form),
+        ),
+        what=lambda new_id: f"new item {new_id}",
+    )
+    if done.response:
+        return done.response
     return render_template(
-        "admin/instruments/item_new.html", draft=draft, form=form, problems=problems
-    ), status
+        "admin/instruments/item_new.html", draft=draft, form=form, problems=done.problems
+    ), done.status
 
 
 @bp.post("/versions/<int:version_id>/items/<item_id>/remove")
@@ -489,13 +429,15 @@ def remove_item(version_id: int, item_id: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        changed = versions.remove_item(draft, item_id, actor=_actor(), expected_hash=_hash(form))
+        changed = versions.remove_item(
+            draft, item_id, actor=_actor(), expected_hash=base_hash(form)
+        )
     except InvalidDefinition as error:
         db.session.rollback()
         for problem in error.problems:
             flash(f"Item {item_id} was not removed: {problem.key}: {problem.message}")
         return redirect(url_for(".edit", version_id=draft.id))
-    return _saved(draft, changed, f"item {item_id} removed")
+    return saved(draft, changed, f"item {item_id} removed")
 
 
 @bp.route("/versions/<int:version_id>/checks/<item_id>", methods=["GET", "POST"])
@@ -506,144 +448,99 @@ def check(version_id: int, item_id: str):
     if found is None:
         abort(404)
     form = CheckForm(
-        data=None
-        if request.method == "POST"
-        else {
-            "text": found.text,
-            "expected": found.expected,
-            "page": found.page,
-            "position": found.position,
-            "optional": found.optional,
-            "base_hash": draft.content_hash,
-        }
+        data=_form_data(
+            draft,
+            {
+                "text": found.text,
+                "expected": found.expected,
+                "page": found.page,
+                "position": found.position,
+                "optional": found.optional,
+            },
+        )
     )
     form.expected.choices = [
         (option.value, f"{option.value} – {option.label}")
         for option in definition.scale(found.scale).options
     ]
     form.page.choices = [(c.code, f"{c.code} – {c.name}") for c in definition.constructs]
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            changed = versions.edit_attention_check(
-                draft,
-                item_id,
-                text=form.text.data,
-                expected=form.expected.data,
-                page=form.page.data,
-                position=form.position.data,
-                optional=form.optional.data,
-                actor=_actor(),
-                expected_hash=_hash(form),
-            )
-        except InvalidDefinition as error:
-            path = versions.entry_path(draft.content, item_id) or "?"
-            problems = attach_problems(
-                error.problems,
-                {f"{path}.{name}": form[name] for name in ("text", "expected", "page", "position")},
-            )
-        else:
-            return _saved(draft, changed, f"attention check {item_id}")
-    status = 400 if form.errors or problems else 200
+    done = submit_draft_form(
+        form,
+        draft,
+        lambda: versions.edit_attention_check(
+            draft,
+            item_id,
+            text=form.text.data,
+            expected=form.expected.data,
+            page=form.page.data,
+            position=form.position.data,
+            optional=form.optional.data,
+            actor=_actor(),
+            expected_hash=base_hash(form),
+        ),
+        what=f"attention check {item_id}",
+        fields=lambda: _entry_fields(
+            draft, item_id, form, ("text", "expected", "page", "position")
+        ),
+    )
+    if done.response:
+        return done.response
     return render_template(
-        "admin/instruments/check.html", draft=draft, check=found, form=form, problems=problems
-    ), status
-
-
-def _options_text(options: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{option['value']}, {option['label']}" for option in options)
-
-
-def _parse_options(text: str) -> tuple[list[tuple[int, str]], list[str]]:
-    options, errors = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        value, sep, label = line.partition(",")
-        try:
-            parsed = int(value.strip())
-        except ValueError:
-            parsed = None
-        if not sep or parsed is None or not label.strip():
-            errors.append(f"line {number}: write value, label (e.g. 1, Strongly disagree)")
-            continue
-        options.append((parsed, label.strip()))
-    return options, errors
+        "admin/instruments/check.html", draft=draft, check=found, form=form, problems=done.problems
+    ), done.status
 
 
 @bp.route("/versions/<int:version_id>/scales", methods=["GET", "POST"])
 def scales(version_id: int):
     draft = _draft(version_id)
     scale_options = draft.content["response_scales"]
-    data = None
-    if request.method == "GET":
-        data = {f"scale_{key}": _options_text(opts) for key, opts in scale_options.items()}
-        data["base_hash"] = draft.content_hash
-    form = scales_form(scale_options, data=data)
-    problems: list[str] = []
-    if form.validate_on_submit():
-        parsed: dict[str, list[tuple[int, str]]] = {}
-        for key in scale_options:
-            options, errors = _parse_options(form[f"scale_{key}"].data or "")
-            form[f"scale_{key}"].errors = errors
-            parsed[key] = options
-        if not form.errors:
-            try:
-                changed = _save_scales(draft, parsed, _hash(form))
-            except InvalidDefinition as error:
-                problems = attach_problems(
-                    error.problems,
-                    {f"response_scales.{key}": form[f"scale_{key}"] for key in scale_options},
-                )
-            else:
-                return _saved(draft, changed, "response scales")
-    status = 400 if form.errors or problems else 200
+    form = scales_form(
+        scale_options,
+        data=_form_data(
+            draft, {f"scale_{key}": options_text(opts) for key, opts in scale_options.items()}
+        ),
+    )
+    done = submit_draft_form(
+        form,
+        draft,
+        lambda: versions.edit_response_scales(
+            draft,
+            {key: form[f"scale_{key}"].options for key in scale_options},
+            actor=_actor(),
+            expected_hash=base_hash(form),
+        ),
+        what="response scales",
+        fields=lambda: {f"response_scales.{key}": form[f"scale_{key}"] for key in scale_options},
+    )
+    if done.response:
+        return done.response
     return render_template(
         "admin/instruments/scales.html",
         draft=draft,
         form=form,
         fields=[form[f"scale_{key}"] for key in scale_options],
-        problems=problems,
-    ), status
-
-
-def _save_scales(
-    draft: InstrumentVersion, parsed: dict[str, list[tuple[int, str]]], expected: str | None
-) -> bool:
-    """All scales in one edit (one validation, one audit event)."""
-    mapping = dict(draft.content)
-    mapping["response_scales"] = {
-        key: [{"value": value, "label": label} for value, label in options]
-        for key, options in parsed.items()
-    }
-    return versions.update_draft(
-        draft, mapping, actor=_actor(), expected_hash=expected, edit="response scales"
-    )
+        problems=done.problems,
+    ), done.status
 
 
 @bp.route("/versions/<int:version_id>/yaml", methods=["GET", "POST"])
 def yaml_editor(version_id: int):
     draft = _draft(version_id)
-    form = YamlForm(
-        data=None
-        if request.method == "POST"
-        else {"content": versions.draft_yaml(draft), "base_hash": draft.content_hash}
+    form = YamlForm(data=_form_data(draft, {"content": versions.draft_yaml(draft)}))
+    done = submit_draft_form(
+        form,
+        draft,
+        lambda: versions.replace_with_yaml(
+            draft, form.content.data, actor=_actor(), expected_hash=base_hash(form)
+        ),
+        what="the whole instrument (YAML)",
+        summary=form.content,
     )
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            changed = versions.replace_with_yaml(
-                draft, form.content.data, actor=_actor(), expected_hash=_hash(form)
-            )
-        except InvalidDefinition as error:
-            problems = [str(problem) for problem in error.problems]
-            form.content.errors = [f"{len(problems)} problem(s): see the list above."]
-        else:
-            return _saved(draft, changed, "the whole instrument (YAML)")
-    status = 400 if form.errors or problems else 200
+    if done.response:
+        return done.response
     return render_template(
-        "admin/instruments/yaml.html", draft=draft, form=form, problems=problems
-    ), status
+        "admin/instruments/yaml.html", draft=draft, form=form, problems=done.problems
+    ), done.status
 
 
 # -- import and export ---------------------------------------------------------------------
@@ -673,17 +570,6 @@ def _upload_bytes(storage: Any) -> tuple[bytes | None, int]:
     return stream.read(), size
 
 
-def _format_of(choice: str, filename: str) -> str | None:
-    if choice in versions.FORMATS:
-        return choice
-    name = filename.lower()
-    if name.endswith((".yaml", ".yml")):
-        return "yaml"
-    if name.endswith(".csv"):
-        return "redcap"
-    return None
-
-
 @bp.route("/import", methods=["GET", "POST"], endpoint="import_upload")
 def import_upload():
     form = ImportForm()
@@ -692,7 +578,7 @@ def import_upload():
         storage = form.file.data
         filename = os.path.basename(storage.filename or "upload")
         data, size = _upload_bytes(storage)
-        fmt = _format_of(form.format.data, filename)
+        fmt = versions.format_of(form.format.data, filename)
         if data is None:
             form.file.errors = [str(UploadTooLarge(size, versions.MAX_UPLOAD_BYTES))]
         elif fmt is None:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from instruments.loader import (
@@ -229,4 +229,24 @@ def replace_with_yaml(
         raise InvalidDefinition(error.problems) from None
     return update_draft(
         draft, definition.source, actor=actor, expected_hash=expected_hash, edit="yaml"
+    )
+
+
+def edit_response_scales(
+    draft: InstrumentVersion,
+    scales: Mapping[str, Iterable[tuple[int, str]]],
+    *,
+    actor: User | None,
+    expected_hash: str | None = None,
+) -> bool:
+    """Replace the options of several response scales with ``(value, label)`` pairs in one
+    edit (one validation, one audit event)."""
+    require_draft(draft)
+    mapping = copy.deepcopy(draft.content)
+    mapping["response_scales"] = {
+        key: [{"value": value, "label": label} for value, label in options]
+        for key, options in scales.items()
+    }
+    return update_draft(
+        draft, mapping, actor=actor, expected_hash=expected_hash, edit="response scales"
     )

@@ -134,3 +134,11 @@ def retire(
         details={"key": version.instrument.key, "version": version.version},
     )
     return version
+
+
+def suggested_number(draft: InstrumentVersion, proposal: Proposal | None) -> str:
+    """The number to offer when publishing: the draft's, or the proposal's when the changes
+    need a higher one."""
+    if proposal is None or core(draft.version) >= core(proposal.version):
+        return draft.version
+    return proposal.version

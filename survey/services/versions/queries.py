@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from instruments.definition import Item
 from instruments.diff import InstrumentDiff, diff_versions
 from instruments.diff import identical_items as _identical_items
 from instruments.versioning import parse_version
 from survey.extensions import db
-from survey.models import Instrument, InstrumentVersion, VersionStatus
+from survey.models import Instrument, InstrumentVersion, Study, VersionStatus
 from survey.services.errors import (
     VersionNotPublished,
     VersionRetired,
@@ -77,3 +78,21 @@ def diff(old: InstrumentVersion, new: InstrumentVersion) -> InstrumentDiff:
 def identical_items(old: InstrumentVersion, new: InstrumentVersion) -> list[str]:
     """Ids of the items whose responses can be pooled across the two versions."""
     return _identical_items(definition_of(old), definition_of(new))
+
+
+def study_count(version: InstrumentVersion) -> int:
+    """How many studies are pinned to ``version``."""
+    return db.session.scalar(
+        select(func.count()).select_from(Study).where(Study.instrument_version_id == version.id)
+    )
+
+
+def item_position(version: InstrumentVersion, item_id: str) -> tuple[Item, int] | None:
+    """The item ``item_id`` of ``version`` and its 1-based position within its
+    subconstruct; None if the version has no such item."""
+    definition = definition_of(version)
+    for item in definition.items:
+        if item.id == item_id:
+            siblings = definition.subconstruct(item.subconstruct).items
+            return item, [i.id for i in siblings].index(item_id) + 1
+    return None
