@@ -114,31 +114,37 @@ class FuzzRequest:
 
 @dataclass
 class Vocabulary:
-    """Form fields seen on the app's pages: per endpoint the forms posting to it (field
-    name → values seen), and every field name of every form."""
+    """Form fields seen on the app's pages, per endpoint the form goes to (field name →
+    values seen): POST forms become bodies, GET forms (filters) query strings."""
 
     forms: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    queries: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     file_fields: set[str] = field(default_factory=set)
 
-    def add_form(self, endpoint: str, fields: dict[str, set[str]], files: set[str]) -> None:
-        known = self.forms.setdefault(endpoint, {})
+    def add_form(
+        self, endpoint: str, method: str, fields: dict[str, set[str]], files: set[str]
+    ) -> None:
+        known = (self.queries if method == "GET" else self.forms).setdefault(endpoint, {})
         for name, values in fields.items():
             known.setdefault(name, set()).update(values)
         self.file_fields |= files
 
     def fields_of(self, endpoint: str) -> Fields:
-        return tuple(
-            (name, tuple(sorted(v))) for name, v in sorted(self.forms.get(endpoint, {}).items())
-        )
+        return _fields(self.forms.get(endpoint, {}))
 
-    @property
-    def query_fields(self) -> Fields:
-        """Every field name, with no known value (query strings mostly go unread)."""
-        return tuple(sorted({(name, ()) for fields in self.forms.values() for name in fields}))
+    def query_fields_of(self, endpoint: str) -> Fields:
+        """The endpoint's GET form fields with their values, and every other field name."""
+        names = {name for fields in self.forms.values() for name in fields}
+        own = self.queries.get(endpoint, {})
+        return _fields(own | {name: set() for name in names if name not in own})
 
     @property
     def file_names(self) -> tuple[str, ...]:
         return tuple(sorted(self.file_fields))
+
+
+def _fields(fields: dict[str, set[str]]) -> Fields:
+    return tuple((name, tuple(sorted(values))) for name, values in sorted(fields.items()))
 
 
 # -- harvesting forms from HTML --------------------------------------------------------------
@@ -326,7 +332,8 @@ def fuzz_requests(
     """One hostile request to ``rule``."""
     values = {name: draw(path_values(valid)) for name, valid in sorted(valid_values.items())}
     method = draw(st.sampled_from(methods) | METHOD)
-    query = pairs_string(draw(pairs(vocabulary.query_fields, 4)), raw=draw(st.booleans()))
+    query_fields = vocabulary.query_fields_of(endpoint)
+    query = pairs_string(draw(pairs(query_fields, 4)), raw=draw(st.booleans()))
     fields = vocabulary.fields_of(endpoint)
     has_body = method not in ("GET", "HEAD", "OPTIONS", "DELETE")
     content_type, data = draw(bodies_for(has_body, fields, vocabulary.file_names))
@@ -334,3 +341,41 @@ def fuzz_requests(
     return FuzzRequest(
         endpoint, method, fill(rule, values), query, content_type, data, tuple(headers)
     )
+
+
+# The values behind the known 500s of issue 7, sent to every route on every run: an id
+# past a 64-bit integer (past PostgreSQL's integer, too) and NUL in every field.
+BEYOND_INT64 = str(2**63)
+INT_ARGUMENT_RE = re.compile(r"<int(?:\([^)]*\))?:(\w+)>")
+
+
+def _with_nul(seen: tuple[str, ...]) -> str:
+    """A value the form offered (a choice, a hidden value), else text with a NUL inside."""
+    return next((value for value in seen if value), "fuzz\x00nul")
+
+
+def classic_requests(
+    *,
+    endpoint: str,
+    rule: str,
+    methods: tuple[str, ...],
+    valid_values: dict[str, tuple[str, ...]],
+    vocabulary: Vocabulary,
+) -> list[FuzzRequest]:
+    """Two fixed requests: every integer argument past 2**63 - 1 (GET when allowed); and
+    real path values with the route's POST form (when it takes POST) filled in, NUL in
+    every free-text field, or else NUL in every field of its query."""
+    integers = set(INT_ARGUMENT_RE.findall(rule))
+    valid = {name: values[0] for name, values in valid_values.items()}
+    beyond = valid | {name: BEYOND_INT64 for name in integers}
+    read = "GET" if "GET" in methods else methods[0]
+    first = FuzzRequest(endpoint, read, fill(rule, beyond))
+    if "POST" in methods:
+        form = [(name, _with_nul(seen)) for name, seen in vocabulary.fields_of(endpoint)]
+        form = [pair for pair in form if pair[0] != "csrf_token"] + [("csrf_token", CSRF_TOKEN)]
+        body = pairs_string(form, raw=False).encode()
+        content_type = "application/x-www-form-urlencoded"
+        return [first, FuzzRequest(endpoint, "POST", fill(rule, valid), "", content_type, body)]
+    names = sorted(vocabulary.queries.get(endpoint, {})) or ["q", "next"]
+    query = pairs_string([(name, "\x00") for name in names], raw=False)
+    return [first, FuzzRequest(endpoint, read, fill(rule, valid), query)]

@@ -58,7 +58,7 @@ def build_world(app: Flask) -> World:
             )
             for name, email in EMAILS.items()
         }
-        published, _ = instruments.import_definition(definition, via="fuzz")
+        published, _ = instruments.import_definition(definition)
         draft, _ = versions.create_draft_from(published, actor=users["admin"])
         study_ids, tokens = [], []
         for owner in (users["researcher"], users["other"]):

@@ -27,6 +27,7 @@ from tools.fuzz_requests import (
     MAX_CONTENT_LENGTH,
     FuzzRequest,
     Vocabulary,
+    classic_requests,
     fill,
     forms_in,
     fuzz_requests,
@@ -173,13 +174,11 @@ class RouteFuzzer:
                     if response.status_code == 200 and response.mimetype == "text/html":
                         page = response.get_data(as_text=True)
                         for action, method, fields, files in forms_in(page):
-                            if method != "POST":
-                                continue
                             try:
-                                endpoint, _ = adapter.match(action or path, method="POST")
+                                endpoint, _ = adapter.match(action or path, method=method)
                             except (HTTPException, RequestRedirect):
                                 continue
-                            vocabulary.add_form(endpoint, fields, files)
+                            vocabulary.add_form(endpoint, method, fields, files)
                         break
         return vocabulary
 
@@ -212,13 +211,17 @@ class RouteFuzzer:
         return status, "", ""
 
     def _run(self, target: Target, roles: tuple[str, ...], examples: int, seed_value: int) -> None:
-        strategy = fuzz_requests(
-            endpoint=target.endpoint,
-            rule=target.rule,
-            methods=target.methods,
-            valid_values={name: self.world.valid(name) for name in target.arguments},
-            vocabulary=self.vocabulary,
-        )
+        route = {
+            "endpoint": target.endpoint,
+            "rule": target.rule,
+            "methods": target.methods,
+            "valid_values": {name: self.world.valid(name) for name in target.arguments},
+            "vocabulary": self.vocabulary,
+        }
+        for request in classic_requests(**route):
+            for role in roles:
+                self.tally.add(role, request, *self.send(role, request))
+        strategy = fuzz_requests(**route)
 
         # Nothing raises, so only generation runs (no shrinking, no example database),
         # from the seed, without time limits.
@@ -251,8 +254,8 @@ class RouteFuzzer:
         roles: tuple[str, ...] = ROLES,
         progress: Callable[[Target, Tally], None] | None = None,
     ) -> Tally:
-        """``examples`` requests per target, each sent as every role of ``roles``; returns
-        (and keeps) the tally."""
+        """The two :func:`~tools.fuzz_requests.classic_requests` and ``examples`` generated
+        ones per target, each sent as every role of ``roles``; returns (and keeps) the tally."""
         for target in self.targets:
             self._run(target, roles, examples, seed_value)
             if progress is not None:
