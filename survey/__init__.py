@@ -11,11 +11,13 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
+from survey.auth.rate_limits import storage_uri
 from survey.config import DevelopmentConfig, ProductionConfig, TestConfig
 from survey.extensions import csrf, db, limiter, migrate
 from survey.headers import init_headers
 from survey.instance import create_private_file, make_private_directory, secret_key, sqlite_file
 from survey.logs import init_logging
+from survey.proxy import init_proxy_fix
 
 __all__ = ["create_app"]
 
@@ -56,6 +58,7 @@ def create_app(
     errors.register_error_handlers(app)
     init_templating(app)
     register_cli(app)
+    init_proxy_fix(app)  # last: the outermost WSGI layer sees the proxy first
     return app
 
 
@@ -81,8 +84,9 @@ def _configure(app: Flask, config: type | Mapping[str, Any] | None) -> None:
     if database_file is not None and database_file.parent.is_dir():
         create_private_file(database_file)  # before SQLite creates it 0644
     app.config["SECRET_KEY"] = secret_key(app)
-    if not app.config["RATELIMIT_STORAGE_URI"]:
-        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(
+        app.config["RATELIMIT_STORAGE_URI"], app.config["REDIS_URL"]
+    )
 
 
 def _environment_config() -> type:

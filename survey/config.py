@@ -17,7 +17,12 @@ Environment variables read by ``create_app``:
     start without one of at least 32 bytes and never writes a key file.
 ``REDIS_URL``
     e.g. ``redis://localhost:6379/0``: shared storage for the login rate limit (and, later,
-    the job queue). Without it the counts live in each process's memory.
+    the job queue). Without it the counts live in each process's memory, and gunicorn
+    refuses to start more than one worker (survey.auth.rate_limits).
+``SURVEY_PROXY_FIX_X_FOR``, ``SURVEY_PROXY_FIX_X_PROTO`` (``_X_HOST``, ``_X_PORT``, ``_X_PREFIX``)
+    behind a reverse proxy: how many proxies set ``X-Forwarded-For`` (``-Proto``, ...), e.g.
+    ``SURVEY_PROXY_FIX_X_FOR=1`` (Werkzeug's ProxyFix, survey.proxy). Default 0: the headers
+    are ignored, and the login rate limit counts the proxy's address for everyone.
 ``SURVEY_CONFIG``
     ``production`` selects :class:`ProductionConfig` (secure cookies, HSTS, a configured
     ``SECRET_KEY``; use it behind HTTPS, e.g. ``SURVEY_CONFIG=production gunicorn wsgi:app``);
@@ -71,7 +76,8 @@ class Config:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
     # Failed logins allowed per e-mail address and remote address, and per remote address
-    # alone (Flask-Limiter notation); only failed attempts count.
+    # alone (limits notation); every POST /login that does not log in counts. Over the
+    # address limit, the right password of an account under its own limit still logs in.
     LOGIN_FAILURE_LIMIT = "5 per 15 minutes"
     LOGIN_FAILURE_LIMIT_PER_ADDRESS = "50 per 15 minutes"
     # A profile of argon2.profiles (argon2id, RFC 9106's second recommendation).
@@ -79,6 +85,12 @@ class Config:
     # None: memory:// (one process), or REDIS_URL when that is set.
     RATELIMIT_STORAGE_URI: str | None = None
     REDIS_URL: str | None = None
+    # Reverse proxies trusted per X-Forwarded-* header (survey.proxy); 0: none, the default.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+    PROXY_FIX_X_PREFIX = 0
     # A participant may leave a page open for a long break; the form must still submit.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -18,7 +19,6 @@ from flask import Blueprint, Flask, abort, g, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from survey.auth.passwords import session_fingerprint
 from survey.extensions import db, login_manager
 from survey.models import Role, Study, User
 
@@ -41,17 +41,18 @@ def _forget_cached_user() -> None:
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """The active user behind a session id ``<user id>:<password fingerprint>``.
+    """The active user behind a session id ``<user id>:<session token>``.
 
-    A session made before the password changed no longer matches and is logged out.
+    Logout, a new password and deactivation rotate the token (survey.services.accounts),
+    so a session made before, or a copy of its cookie, no longer matches.
     """
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
+    user_id, _, token = session_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit()) or not token:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.active:
         return None
-    if fingerprint != session_fingerprint(user.password_hash):
+    if not hmac.compare_digest(token.encode("utf-8"), user.session_token.encode("utf-8")):
         return None
     return user
 

@@ -5,7 +5,6 @@ Nothing here puts a password into a message, a log record or an exception.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from functools import cache
 
@@ -95,11 +94,6 @@ def burn_verification_time(password: str) -> None:
     """Spend as long as a real verification, so an unknown e-mail address answers as slowly
     as a known one with a wrong password."""
     verify_password(_dummy_hash(_profile()), password)
-
-
-def session_fingerprint(password_hash: str) -> str:
-    """A short digest of the password hash, kept in the session: a new password changes it."""
-    return hashlib.sha256(password_hash.encode("utf-8")).hexdigest()[:16]
 
 
 def generate_password() -> str:

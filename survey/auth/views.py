@@ -1,7 +1,8 @@
 """/login and /logout for staff (admins and researchers).
 
-Failed attempts are rate-limited per e-mail address and remote address (and per remote
-address alone); only failures count, so a successful login is never slowed down by them.
+Failed attempts are rate-limited per e-mail address and remote address, and per remote
+address alone (survey.auth.rate_limits): every POST that does not log in counts, whatever
+refused it; a successful login never counts and is never slowed down by them.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import login_user, logout_user
 
+from survey.auth import rate_limits
 from survey.auth.access import current_staff_user, safe_next_url
 from survey.auth.forms import LoginForm, LogoutForm
-from survey.extensions import db, limiter
+from survey.extensions import db
 from survey.models import User
 from survey.services import accounts
 
@@ -40,25 +41,34 @@ def private_page(response: Response) -> Response:
     return response
 
 
-def _email_and_address() -> str:
-    email = accounts.normalise_email(request.form.get("email", ""))[:254]
-    return f"login:{email}|{get_remote_address()}"
+def _attempted_email() -> str:
+    try:
+        email = request.form.get("email", "")
+    except Exception:  # an unreadable body (often why the attempt failed) names no e-mail
+        email = ""
+    return accounts.normalise_email(email)[: accounts.EMAIL_MAX_LENGTH]
 
 
-def _address() -> str:
-    return f"login-address:{get_remote_address()}"
+def _login_counters() -> rate_limits.LoginCounters:
+    return rate_limits.login_counters(current_app, _attempted_email(), get_remote_address())
 
 
-def _login_failed(_response: Response) -> bool:
-    return bool(g.get("login_failed"))
+@bp.teardown_request
+def count_failed_login(_error: BaseException | None) -> None:
+    # At teardown, so that an attempt refused before the view ran (CSRF, a bad body) or
+    # ended by an error counts as well: everything but a login or a paused attempt.
+    if request.endpoint != "auth.login" or request.method != "POST":
+        return
+    if g.pop("login_not_counted", False):
+        return
+    _login_counters().count_failure()
 
 
-@bp.errorhandler(RateLimitExceeded)
-def rate_limited(_error: RateLimitExceeded) -> Response:
+def rate_limited(counters: rate_limits.LoginCounters) -> Response:
     # The address is logged (not stored): an operator sees who is guessing passwords.
     current_app.logger.warning("login rate limit reached from %s", get_remote_address())
     html = render_template("auth/login.html", form=LoginForm(), error=RATE_LIMITED_MESSAGE)
-    return Response(html, status=429, headers={"Retry-After": "900"})
+    return Response(html, status=429, headers={"Retry-After": str(counters.retry_after())})
 
 
 def home_for(user: User) -> str:
@@ -74,34 +84,34 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_FAILURE_LIMIT"],
-    key_func=_email_and_address,
-    methods=["POST"],
-    deduct_when=_login_failed,
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_FAILURE_LIMIT_PER_ADDRESS"],
-    key_func=_address,
-    methods=["POST"],
-    deduct_when=_login_failed,
-)
 def login():
     user = current_staff_user()
     if user is not None:
+        g.login_not_counted = True
         return redirect(home_for(user))
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next_url(request.args.get("next"))
         return render_template("auth/login.html", form=form)
+    counters = _login_counters()
+    if counters.account_blocked():
+        g.login_not_counted = True  # paused attempts record nothing and count nothing
+        return rate_limited(counters)
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400
-    user = accounts.authenticate(form.email.data or "", form.password.data or "")
+    # Over the address limit, only the right password of an account that is not over its
+    # own limit gets through; a failure is refused like a paused attempt, but counts.
+    address_blocked = counters.address_blocked()
+    user = accounts.authenticate(
+        form.email.data or "", form.password.data or "", audit_failure=not address_blocked
+    )
     db.session.commit()
     if user is None:
-        g.login_failed = True
+        if address_blocked:
+            return rate_limited(counters)
         error = "The e-mail address or the password is not right."
         return render_template("auth/login.html", form=form, error=error), 200
+    g.login_not_counted = True
     login_user(user)
     return redirect(safe_next_url(form.next.data) or home_for(user))
 
@@ -111,7 +121,7 @@ def logout():
     form = LogoutForm()
     user = current_staff_user()
     if form.validate_on_submit() and user is not None:
-        accounts.record_logout(user)
+        accounts.log_out(user)
         db.session.commit()
         logout_user()
     return redirect(url_for(".login"))

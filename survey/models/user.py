@@ -65,11 +65,13 @@ class User(db.Model, UserMixin):
         return self.role in roles or (self.role == Role.ADMIN and Role.RESEARCHER in roles)
 
     def get_id(self) -> str:
-        # The session refers to the user *and* a fingerprint of the password hash, so
-        # setting a new password ends every existing session (survey.auth.login_manager).
-        from survey.auth.passwords import session_fingerprint
+        # Flask-Login's alternative id: the session names the user *and* their current
+        # session token, so rotating the token ends every session (survey.auth.access).
+        return f"{self.id}:{self.session_token}"
 
-        return f"{self.id}:{session_fingerprint(self.password_hash)}"
+    def rotate_session_token(self) -> None:
+        """End every session of this user: cookies naming the old token open nothing."""
+        self.session_token = new_session_token()
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

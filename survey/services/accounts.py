@@ -34,6 +34,7 @@ __all__ = [
     "find_user",
     "get_user",
     "list_users",
+    "log_out",
     "normalise_email",
     "set_active",
     "set_password",
@@ -127,8 +128,9 @@ def create_user(
 def set_password(
     user: User, password: str, *, actor: User | None = None, via: str = "web"
 ) -> None:
-    """Replace the user's password (ends their existing sessions); audited."""
+    """Replace the user's password and end every session of theirs; audited."""
     user.password_hash = passwords.hash_password(password, email=user.email)
+    user.rotate_session_token()
     db.session.flush()
     audit.record(
         AuditAction.PASSWORD_CHANGED,
@@ -140,12 +142,17 @@ def set_password(
 
 
 def set_active(user: User, active: bool, *, actor: User) -> None:
-    """Activate or deactivate an account (never deleted); an admin cannot lock themself out."""
+    """Activate or deactivate an account (never deleted); an admin cannot lock themself out.
+
+    Deactivation ends every session of the user: reactivating does not revive them.
+    """
     if user.id == actor.id and not active:
         raise AccountError("you cannot deactivate your own account")
     if user.active == active:
         return
     user.active = active
+    if not active:
+        user.rotate_session_token()
     db.session.flush()
     audit.record(
         AuditAction.USER_ACTIVATED if active else AuditAction.USER_DEACTIVATED,
@@ -156,13 +163,16 @@ def set_active(user: User, active: bool, *, actor: User) -> None:
     )
 
 
-def authenticate(email: str, password: str, *, now: datetime | None = None) -> User | None:
+def authenticate(
+    email: str, password: str, *, now: datetime | None = None, audit_failure: bool = True
+) -> User | None:
     """The active user with this e-mail address and password, or ``None``.
 
     Both outcomes are audited: ``login`` (and ``last_login_at`` is set; a hash made with
     older parameters is replaced) or ``login_failed`` with the address that was tried and
     why, never the password (nor the remote address: no IP is stored anywhere). An unknown
-    address takes as long as a wrong password.
+    address takes as long as a wrong password. ``audit_failure=False`` records no failure:
+    for an attempt refused as rate-limited unless the password is right (no audit flood).
     """
     now = now or utcnow()
     email = normalise_email(email)[:EMAIL_MAX_LENGTH]
@@ -191,6 +201,8 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> U
             now=now,
         )
         return user
+    if not audit_failure:
+        return None
     audit.record(
         AuditAction.LOGIN_FAILED,
         actor=None,
@@ -203,5 +215,9 @@ def authenticate(email: str, password: str, *, now: datetime | None = None) -> U
     return None
 
 
-def record_logout(user: User) -> None:
+def log_out(user: User) -> None:
+    """End every session of the user (all browsers and devices, not only the one asking:
+    the session token is one per user) and record the logout."""
+    user.rotate_session_token()
+    db.session.flush()
     audit.record(AuditAction.LOGOUT, actor=user, target_type="user", target_id=user.id)
