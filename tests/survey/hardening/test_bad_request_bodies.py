@@ -87,10 +87,10 @@ class Server:
     token: str
 
 
-@pytest.fixture
-def gunicorn_server(tmp_path: Path, make_definition) -> Iterator[Server]:
-    """gunicorn (one gthread worker) serving wsgi:app on a migrated SQLite file with a
-    study (one participant) and an admin."""
+@pytest.fixture(params=["gthread", "sync"])
+def gunicorn_server(request, tmp_path: Path, make_definition) -> Iterator[Server]:
+    """gunicorn (one worker of each class: gthread, as gunicorn.conf.py runs, and sync)
+    serving wsgi:app on a migrated SQLite file with a study (one participant) and an admin."""
     from survey import create_app
     from survey.extensions import db
     from survey.services import accounts, instruments, studies
@@ -129,6 +129,8 @@ def gunicorn_server(tmp_path: Path, make_definition) -> Iterator[Server]:
         "SURVEY_CONFIG": "development",
         "PYTHONPATH": str(PROJECT_DIR),
     }
+    config = tmp_path / "gunicorn_test.conf.py"
+    config.write_text("# the command line says it all\n")
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
         [
@@ -136,15 +138,17 @@ def gunicorn_server(tmp_path: Path, make_definition) -> Iterator[Server]:
             "-m",
             "gunicorn",
             "--config",
-            "/dev/null",  # the options below, not a gunicorn.conf.py of the working dir
+            str(config),  # the options below, not the gunicorn.conf.py of the checkout
+            "--no-control-socket",  # its default place is $HOME: one per server
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
             "1",
             "--worker-class",
-            "gthread",
+            request.param,
+            # More than one thread would turn a sync worker into a gthread one.
             "--threads",
-            "2",
+            "2" if request.param == "gthread" else "1",
             "wsgi:app",
         ],
         cwd=tmp_path,
