@@ -33,6 +33,7 @@ import os
 
 from gunicorn.glogging import Logger
 
+from survey.auth.rate_limits import require_shared_storage_for_environment
 from survey.logs import add_filter
 
 _host = os.environ.get("HOST", "127.0.0.1")
@@ -82,3 +83,9 @@ def pre_request(worker, req) -> None:
     sock = getattr(getattr(req, "unreader", None), "sock", None)
     if sock is not None and BODY_READ_TIMEOUT > 0:
         sock.settimeout(BODY_READ_TIMEOUT)
+
+
+def on_starting(server) -> None:
+    """Refuse to start several workers that would each count failed logins in their own
+    memory: without ``REDIS_URL`` every login limit would hold once per worker."""
+    require_shared_storage_for_environment(server.cfg.workers)

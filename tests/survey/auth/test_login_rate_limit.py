@@ -198,6 +198,38 @@ def test_several_workers_need_shared_storage():
         )
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+GUNICORN = [sys.executable, "-m", "gunicorn", "--config", str(PROJECT_DIR / "gunicorn.conf.py")]
+
+
+def clean_environment(**values: str) -> dict[str, str]:
+    """This process's environment without the app's and gunicorn's settings, plus ``values``."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SURVEY_", "GUNICORN_", "WEB_CONCURRENCY"))
+        and name not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PORT", "HOST")
+    }
+    env.update(values)
+    return env
+
+
+def test_gunicorn_refuses_two_workers_counting_in_memory(tmp_path):
+    env = clean_environment(SECRET_KEY="k" * 40, PYTHONPATH=str(PROJECT_DIR))
+    command = [*GUNICORN, "--workers", "2", "--bind", f"127.0.0.1:{free_port()}", "wsgi:app"]
+    result = subprocess.run(
+        command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "2 workers would each count failed logins in their own memory" in result.stderr
+    assert "REDIS_URL" in result.stderr
+
+
 def redis_or_skip():
     redis = pytest.importorskip("redis")
     client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=2)
@@ -206,12 +238,6 @@ def redis_or_skip():
     except redis.RedisError:
         pytest.skip(f"no Redis at {REDIS_TEST_URL}")
     return client
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # The app gunicorn serves: the project's, plus a header naming the worker that answered.
@@ -281,13 +307,7 @@ def two_workers(tmp_path):
         db.session.commit()
         db.engine.dispose()
     (tmp_path / "rate_limit_wsgi.py").write_text(WSGI_MODULE, encoding="utf-8")
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("SURVEY_", "GUNICORN_", "WEB_CONCURRENCY"))
-        and name not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
-    }
-    env.update(
+    env = clean_environment(
         DATABASE_URL=url,
         REDIS_URL=REDIS_TEST_URL,
         SECRET_KEY="rate-limit-test-secret-key-" + "x" * 16,
@@ -295,10 +315,11 @@ def two_workers(tmp_path):
         PYTHONPATH=os.pathsep.join([str(PROJECT_DIR), str(tmp_path)]),
     )
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync"]
-    command += ["--bind", f"127.0.0.1:{port}"]
+    # The shipped gunicorn.conf.py (its on_starting check passes: the storage is Redis), with
+    # sync workers, so that each worker takes one request at a time.
+    command = [*GUNICORN, "--workers", "2", "--worker-class", "sync"]
+    command += ["--bind", f"127.0.0.1:{port}", "--access-logfile", str(tmp_path / "access.log")]
     command += ["--error-logfile", str(tmp_path / "error.log"), "rate_limit_wsgi:app"]
-    # The working directory holds no gunicorn.conf.py: this test is about the app's counts.
     server = subprocess.Popen(command, cwd=tmp_path, env=env)
     site = Site(port)
     try:
