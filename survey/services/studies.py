@@ -152,19 +152,22 @@ def add_wave(
 
 def add_participant(study: Study, *, now: datetime | None = None) -> tuple[Participant, str]:
     """A new participant and their secret token: the only time the token is available."""
-    token = tokens.generate_token()
-    participant = Participant(
-        study=study, token_hash=tokens.hash_token(token), created_at=now or utcnow()
-    )
-    db.session.add(participant)
-    db.session.flush()
-    return participant, token
+    return add_participants(study, 1, now=now)[0]
 
 
 def add_participants(
     study: Study, count: int, *, now: datetime | None = None
 ) -> list[tuple[Participant, str]]:
+    """``count`` new participants and their tokens, written in one flush (one multi-row
+    INSERT), so a caller's transaction holds the write lock briefly."""
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     now = now or utcnow()
-    return [add_participant(study, now=now) for _ in range(count)]
+    created = []
+    for _ in range(count):
+        token = tokens.generate_token()
+        participant = Participant(study=study, token_hash=tokens.hash_token(token), created_at=now)
+        created.append((participant, token))
+    db.session.add_all(participant for participant, _token in created)
+    db.session.flush()
+    return created
