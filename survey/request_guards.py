@@ -8,11 +8,14 @@
 * **No NUL character.** PostgreSQL refuses ``\\x00`` in text (a 500) and SQLite stores it;
   no form, link or file name has a use for it. :func:`refuse_nul_characters` answers 400
   (:class:`NulCharacter`) before any view runs when the path, the query string, a form
-  field (name or value), an uploaded file's name or a JSON body holds one.
+  field (name or value), an uploaded file's name or a JSON body holds one. A lone UTF-16
+  surrogate (JSON's ``"\\ud800"``), which no database can encode as UTF-8, is refused the
+  same way.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
@@ -31,7 +34,8 @@ __all__ = [
     "refuse_nul_characters",
 ]
 
-NUL = "\x00"
+# NUL, and the UTF-16 surrogates that JSON's \u escapes can produce unpaired.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class UnreadableBody(ExplainedHTTPException, BadRequest):
@@ -43,9 +47,9 @@ class UnreadableBody(ExplainedHTTPException, BadRequest):
 
 class NulCharacter(ExplainedHTTPException, BadRequest):
     description = (
-        "The page contained a character that cannot be stored (a NUL character, \\x00), "
-        "in its address or in what was entered. Nothing was saved. Please remove it and "
-        "send the page again."
+        "The page contained a character that cannot be stored (a NUL character, \\x00, "
+        "or half of a surrogate pair), in its address or in what was entered. Nothing was "
+        "saved. Please remove it and send the page again."
     )
 
 
@@ -103,7 +107,7 @@ def guard_body_reads(wsgi_app: Callable[..., Iterable[bytes]]) -> Callable[..., 
 
 
 def _holds_nul(values: Iterable[str]) -> bool:
-    return any(NUL in value for value in values)
+    return any(UNSTORABLE.search(value) for value in values)
 
 
 def _names_and_values(values: MultiDict) -> Iterator[str]:
@@ -129,7 +133,7 @@ def _json_strings(document: Any) -> Iterator[str]:
 
 def refuse_nul_characters() -> None:
     """``before_request``: a NUL character anywhere in what the request carries → 400."""
-    if NUL in request.path:
+    if UNSTORABLE.search(request.path):
         raise NulCharacter()
     if _holds_nul(_names_and_values(request.args)) or _holds_nul(_names_and_values(request.form)):
         raise NulCharacter()
