@@ -57,9 +57,9 @@ def import_definition(
         if existing.content_hash != definition.content_hash:
             raise VersionConflict(
                 f"{definition.key} {definition.version} exists already ({existing.status}) "
-                f"with other content (sha256 {existing.content_hash[:12]}…, the upload "
+                f"with other content (sha256 {existing.content_hash[:12]}…, the file "
                 f"{definition.content_hash[:12]}…); nothing was imported. A version never "
-                "changes: give the upload a new version number"
+                "changes: give the file a new version number"
             )
         return existing, False
 
