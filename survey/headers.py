@@ -27,22 +27,16 @@ CONTENT_SECURITY_POLICY = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
-# Staff pages: links within the site carry the referrer, nothing leaves it. Participant
-# pages set the stricter no-referrer themselves (survey.participate.views).
+# Requests within the site carry the referrer, nothing leaves it: a participant's link
+# (which holds their secret) never reaches another site. Not no-referrer: over HTTPS
+# Flask-WTF's CSRF check refuses a form POST without a same-origin Referer.
 REFERRER_POLICY = "same-origin"
-
-
-class _Talisman(Talisman):
-    def _set_referrer_policy_headers(self, headers) -> None:
-        # Talisman's after_request runs after the blueprints' and would overwrite a
-        # stricter policy a blueprint chose (participant pages: no-referrer): keep it.
-        headers.setdefault("Referrer-Policy", self.referrer_policy)
 
 
 def init_headers(app: Flask) -> None:
     """Register Talisman on ``app`` with the policy above and the app's cookie settings."""
     config = app.config
-    _Talisman(
+    Talisman(
         app,
         force_https=config["FORCE_HTTPS"],
         strict_transport_security=config["HSTS"],

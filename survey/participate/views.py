@@ -32,9 +32,9 @@ bp = Blueprint("participate", __name__, url_prefix="/p", template_folder="templa
 
 @bp.after_request
 def private_page(response: Response) -> Response:
-    # The URL holds the participant's secret: keep it out of caches, referrers and indexes.
+    # The URL holds the participant's secret: keep it out of caches and indexes (and, by
+    # survey.headers' same-origin Referrer-Policy, out of other sites' logs).
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

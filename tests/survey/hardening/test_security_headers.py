@@ -152,11 +152,11 @@ def test_participant_and_staff_pages_keep_their_own_headers(app, world, login):
     client = app.test_client()
     participant = client.get(f"/p/{world['token']}")
     assert participant.status_code == 200
-    assert participant.headers["Referrer-Policy"] == "no-referrer"
+    assert participant.headers["Referrer-Policy"] == "same-origin"
     assert participant.headers["Cache-Control"] == "no-store"
     unknown = client.get("/p/" + "A" * 43)
     assert unknown.status_code == 404
-    assert unknown.headers["Referrer-Policy"] == "no-referrer"
+    assert unknown.headers["Referrer-Policy"] == "same-origin"
     staff = client.get("/login")
     assert staff.headers["Referrer-Policy"] == "same-origin"
     assert staff.headers["Cache-Control"] == "no-store"

@@ -68,7 +68,7 @@ def test_link_shows_the_consent_page(client, make_study, small):
     assert "<p>Intro line one line two.</p>" in html
     assert URGENT_HELP in html
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_giving_consent_leads_to_the_first_page(app, client, make_study, small):
@@ -391,3 +391,34 @@ def test_simultaneous_submissions_of_a_page_store_one_row_per_item(
     assert counts["response_sessions"] == 1
     with app.app_context():
         assert db.session.scalar(select(PageVisit.submit_count)) == 6
+
+
+def test_consent_over_https_works_with_the_referrer_a_browser_sends(
+    make_app, app, make_study, small
+):
+    """Over HTTPS Flask-WTF wants a same-origin Referer on every form POST. The pages' own
+    Referrer-Policy decides whether a browser sends one: same-origin does, no-referrer
+    (used before) did not, and every participant's consent failed behind TLS."""
+    info = make_study(small)
+    csrf_app = make_app(WTF_CSRF_ENABLED=True)
+    client = csrf_app.test_client()
+    page = client.get(f"/p/{info.token}", base_url="https://survey.example.org")
+    policy = page.headers["Referrer-Policy"]
+    assert policy == "same-origin"
+    assert f'<meta name="referrer" content="{policy}">' in body(page)
+    csrf_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body(page))[1]
+    page_url = f"https://survey.example.org/p/{info.token}"
+    response = client.post(
+        f"/p/{info.token}",
+        data=AGREE | {"csrf_token": csrf_token},
+        base_url="https://survey.example.org",
+        headers={"Referer": page_url},
+    )
+    assert response.status_code == 302
+    # Without the Referer (what no-referrer made browsers do) the same POST is refused.
+    refused = client.post(
+        f"/p/{info.token}",
+        data=AGREE | {"csrf_token": csrf_token},
+        base_url="https://survey.example.org",
+    )
+    assert refused.status_code == 400
