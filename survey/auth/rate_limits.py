@@ -24,6 +24,7 @@ import math
 import os
 import time
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import Flask
@@ -36,6 +37,7 @@ MEMORY_STORAGE = "memory://"
 
 __all__ = [
     "MEMORY_STORAGE",
+    "CountersUnavailable",
     "LoginCounters",
     "SharedStorageRequired",
     "login_counters",
@@ -47,6 +49,18 @@ __all__ = [
 
 class SharedStorageRequired(RuntimeError):
     """Several worker processes were asked to count failed logins in their own memory."""
+
+
+class CountersUnavailable(RuntimeError):
+    """The storage of the counters (Redis) did not answer: logins fail closed."""
+
+
+@contextmanager
+def _storage_errors_as_unavailable():
+    try:
+        yield
+    except limiter.storage.base_exceptions as error:
+        raise CountersUnavailable(f"login counters unavailable: {error}") from error
 
 
 def storage_uri(configured: str | None, redis_url: str | None) -> str:
@@ -115,27 +129,33 @@ class LoginCounters:
     def _strategy(self) -> FixedWindowRateLimiter:
         return FixedWindowRateLimiter(limiter.storage)
 
+    # Each method raises CountersUnavailable when the storage does not answer.
+
     def account_blocked(self) -> bool:
-        return not self._strategy.test(self.per_account, "login-account", self.account_key)
+        with _storage_errors_as_unavailable():
+            return not self._strategy.test(self.per_account, "login-account", self.account_key)
 
     def address_blocked(self) -> bool:
-        return not self._strategy.test(self.per_address, "login-address", self.address_key)
+        with _storage_errors_as_unavailable():
+            return not self._strategy.test(self.per_address, "login-address", self.address_key)
 
     def count_failure(self) -> None:
-        self._strategy.hit(self.per_account, "login-account", self.account_key)
-        self._strategy.hit(self.per_address, "login-address", self.address_key)
+        with _storage_errors_as_unavailable():
+            self._strategy.hit(self.per_account, "login-account", self.account_key)
+            self._strategy.hit(self.per_address, "login-address", self.address_key)
 
     def retry_after(self) -> int:
         """Seconds until every limit this attempt is over resets (at least 1)."""
         now = time.time()
-        resets = [
-            self._strategy.get_window_stats(item, namespace, key).reset_time
-            for item, namespace, key in (
-                (self.per_account, "login-account", self.account_key),
-                (self.per_address, "login-address", self.address_key),
-            )
-            if not self._strategy.test(item, namespace, key)
-        ]
+        with _storage_errors_as_unavailable():
+            resets = [
+                self._strategy.get_window_stats(item, namespace, key).reset_time
+                for item, namespace, key in (
+                    (self.per_account, "login-account", self.account_key),
+                    (self.per_address, "login-address", self.address_key),
+                )
+                if not self._strategy.test(item, namespace, key)
+            ]
         return max(1, math.ceil(max(resets, default=now) - now))
 
 

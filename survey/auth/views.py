@@ -33,6 +33,10 @@ RATE_LIMITED_MESSAGE = (
     "Too many failed attempts. For your security, logging in is paused for a while; "
     "please try again in 15 minutes."
 )
+COUNTERS_UNAVAILABLE_MESSAGE = (
+    "Logging in is not possible for a moment (a service the login needs does not answer). "
+    "Please try again in a minute."
+)
 
 
 @bp.after_request
@@ -61,7 +65,22 @@ def count_failed_login(_error: BaseException | None) -> None:
         return
     if g.pop("login_not_counted", False):
         return
-    _login_counters().count_failure()
+    try:
+        _login_counters().count_failure()
+    except rate_limits.CountersUnavailable as error:
+        # The response is sent already; the attempt could not be refused more than it was.
+        current_app.logger.error("failed login not counted: %s", error)
+
+
+@bp.errorhandler(rate_limits.CountersUnavailable)
+def counters_unavailable(error: rate_limits.CountersUnavailable) -> Response:
+    # Fail closed: without the counters nobody could tell a guesser from a colleague.
+    current_app.logger.error("login refused: %s", error)
+    g.login_not_counted = True
+    html = render_template(
+        "auth/login.html", form=LoginForm(), error=COUNTERS_UNAVAILABLE_MESSAGE
+    )
+    return Response(html, status=503, headers={"Retry-After": "30"})
 
 
 def rate_limited(counters: rate_limits.LoginCounters) -> Response:
