@@ -53,6 +53,13 @@ class NulCharacter(ExplainedHTTPException, BadRequest):
     )
 
 
+class UnnamedField(ExplainedHTTPException, BadRequest):
+    description = (
+        "A field of the page as it was sent has no readable name. Nothing was saved. "
+        "Please open the page again and send it from there."
+    )
+
+
 class GuardedInput:
     """A ``wsgi.input`` stream whose read errors are :class:`UnreadableBody` (400).
 
@@ -113,6 +120,8 @@ def _holds_nul(values: Iterable[str]) -> bool:
 def _names_and_values(values: MultiDict) -> Iterator[str]:
     """Every key and every value of ``values``, repeated keys included."""
     for key, value in values.items(multi=True):
+        if not isinstance(key, str):  # werkzeug's multipart parser: a part name it cannot read
+            raise UnnamedField()
         yield key
         yield value
 
@@ -137,8 +146,10 @@ def refuse_nul_characters() -> None:
         raise NulCharacter()
     if _holds_nul(_names_and_values(request.args)) or _holds_nul(_names_and_values(request.form)):
         raise NulCharacter()
-    files = request.files.items(multi=True)
-    if _holds_nul(text for name, file in files for text in (name, file.filename or "")):
+    files = MultiDict(
+        (name, file.filename or "") for name, file in request.files.items(multi=True)
+    )
+    if _holds_nul(_names_and_values(files)):
         raise NulCharacter()
     if request.is_json:
         try:

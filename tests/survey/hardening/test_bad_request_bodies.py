@@ -278,3 +278,16 @@ def test_a_body_too_large_is_still_a_413(make_app):
     app = make_app(MAX_CONTENT_LENGTH=10)
     response = app.test_client().post("/login", data={"email": "x" * 100})
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/login", "/logout", "/admin/audit", "/p/some-token"])
+def test_a_multipart_part_whose_name_cannot_be_read_is_a_400(make_app, path):
+    """``name="a\"`` (the closing quote escaped): werkzeug gives the form field the name
+    None; the route fuzzer found it as a 500 in the NUL guard."""
+    body = b'--x\r\nContent-Disposition: form-data; name="a\\"\r\n\r\nvalue\r\n--x--\r\n'
+    app = make_app()
+    response = app.test_client().post(
+        path, data=body, content_type="multipart/form-data; boundary=x"
+    )
+    assert response.status_code == 400
+    assert "no readable name" in response.get_data(as_text=True)
