@@ -55,6 +55,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import web_bench
 from web_bench import (
     CSRF_RE,
+    DEFAULT_REDIS_URL,
     DEMO_SLUG,
     LINK_RE,
     Client,
@@ -324,8 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--redis-url",
-        default=os.environ.get("REDIS_URL"),
-        help="shared rate-limit storage for several workers (default: $REDIS_URL)",
+        default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        help="shared rate-limit storage for several workers ($REDIS_URL or %(default)s)",
     )
     parser.add_argument("--participants", type=int, default=200, help="(200)")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads (16)")

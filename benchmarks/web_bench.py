@@ -303,6 +303,9 @@ def summarise(scenario: str, outcome: Outcome) -> dict[str, Any]:
 
 
 # -- the app: CLI and gunicorn ---------------------------------------------------------------
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
 def app_environment(database_url: str, secret_key: str) -> dict[str, str]:
     """The environment minus any SURVEY_* / DATABASE_URL of the caller, plus ours."""
     env = {
@@ -462,6 +465,8 @@ def bench_one(
     folder: Path,
 ) -> list[dict[str, Any]]:
     env = app_environment(database_url, secrets.token_hex(32))
+    if args.redis_url:  # several workers need shared login counters (gunicorn.conf.py)
+        env["REDIS_URL"] = args.redis_url
     print(f"[{label}, {args.workers} workers × {threads} threads] setting up ...", flush=True)
     flask_cli(env, "demo", "setup")
     output = flask_cli(env, "studies", "add-participants", DEMO_SLUG, str(args.participants))
@@ -592,6 +597,11 @@ def main(argv: list[str] | None = None) -> int:
         "--pg-url",
         default=DEFAULT_PG_URL,
         help=f"an existing database to connect to for creating {BENCH_DATABASE!r} (%(default)s)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        help="shared login counters, needed by several workers ($REDIS_URL or %(default)s)",
     )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--output-dir", type=Path, default=RESULTS)
