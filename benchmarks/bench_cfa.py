@@ -65,6 +65,7 @@ LAVAAN_SCRIPT = HERE / "bench_cfa_lavaan.R"
 # Shared helpers
 # ---------------------------------------------------------------------------------------------
 
+
 def sample_cov(df: pd.DataFrame) -> np.ndarray:
     """Covariance with the N divisor, as lavaan uses for ML."""
     return np.cov(df.to_numpy(dtype=float), rowvar=False, bias=True)
@@ -158,9 +159,19 @@ class Clock:
 
 def result(tool: str, version: str | None, status: str = "ok", **fields: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "tool": tool, "version": version, "status": status, "times": [], "phases": {},
-        "logl": None, "logl_reported": None, "chisq": None, "df": None, "npar": None,
-        "converged": None, "admissible": None, "notes": [],
+        "tool": tool,
+        "version": version,
+        "status": status,
+        "times": [],
+        "phases": {},
+        "logl": None,
+        "logl_reported": None,
+        "chisq": None,
+        "df": None,
+        "npar": None,
+        "converged": None,
+        "admissible": None,
+        "notes": [],
     }
     row.update(fields)
     return row
@@ -178,8 +189,10 @@ def summarise_times(row: dict[str, Any]) -> None:
 # Tools
 # ---------------------------------------------------------------------------------------------
 
-def run_lavaan(data_path: Path, model_path: Path, repeats: int, s: np.ndarray, n: int,
-               items: list[str]) -> dict[str, Any]:
+
+def run_lavaan(
+    data_path: Path, model_path: Path, repeats: int, s: np.ndarray, n: int, items: list[str]
+) -> dict[str, Any]:
     rscript = shutil.which("Rscript")
     if rscript is None:
         return result("lavaan", None, "skipped", notes=["Rscript not on PATH"])
@@ -188,28 +201,53 @@ def run_lavaan(data_path: Path, model_path: Path, repeats: int, s: np.ndarray, n
         started = time.perf_counter()
         proc = subprocess.run(
             [rscript, str(LAVAAN_SCRIPT), str(data_path), str(model_path), str(repeats), str(out)],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         wall = time.perf_counter() - started
         if proc.returncode != 0 or not out.exists():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-            return result("lavaan", None,
-                          f"error: Rscript exit {proc.returncode}: {' | '.join(tail)}")
+            return result(
+                "lavaan", None, f"error: Rscript exit {proc.returncode}: {' | '.join(tail)}"
+            )
         r = json.loads(out.read_text())
-    sigma = pd.DataFrame(r["implied_cov"]["values"], index=r["implied_cov"]["names"],
-                         columns=r["implied_cov"]["names"]).loc[items, items].to_numpy()
+    sigma = (
+        pd.DataFrame(
+            r["implied_cov"]["values"],
+            index=r["implied_cov"]["names"],
+            columns=r["implied_cov"]["names"],
+        )
+        .loc[items, items]
+        .to_numpy()
+    )
     row = result(
-        "lavaan", r["version"], times=r["times"], phases=r["phases"],
-        logl=gaussian_logl(sigma, s, n), logl_reported=r["logl"], chisq=r["chisq"], df=r["df"],
-        npar=r["npar"], converged=bool(r["converged"]),
-        notes=[f"{r['r_version']}; BLAS {r['blas']}",
-               f"R start-up + library(lavaan) {r['startup_seconds']:.2f} s, read.csv "
-               f"{r['read_csv_seconds']:.2f} s, whole Rscript process {wall:.1f} s "
-               "(not in the timings)"]
+        "lavaan",
+        r["version"],
+        times=r["times"],
+        phases=r["phases"],
+        logl=gaussian_logl(sigma, s, n),
+        logl_reported=r["logl"],
+        chisq=r["chisq"],
+        df=r["df"],
+        npar=r["npar"],
+        converged=bool(r["converged"]),
+        notes=[
+            f"{r['r_version']}; BLAS {r['blas']}",
+            f"R start-up + library(lavaan) {r['startup_seconds']:.2f} s, read.csv "
+            f"{r['read_csv_seconds']:.2f} s, whole Rscript process {wall:.1f} s "
+            "(not in the timings)",
+        ]
         + [f"warning: {w}" for w in r["warnings"]],
-        extra={"iterations": r["iterations"], "cfi": r["cfi"], "rmsea": r["rmsea"],
-               "srmr": r["srmr"], "n_modindices": r["n_modindices"],
-               "unrestricted_logl": r["unrestricted_logl"], "rscript_wall_s": wall},
+        extra={
+            "iterations": r["iterations"],
+            "cfi": r["cfi"],
+            "rmsea": r["rmsea"],
+            "srmr": r["srmr"],
+            "n_modindices": r["n_modindices"],
+            "unrestricted_logl": r["unrestricted_logl"],
+            "rscript_wall_s": wall,
+        },
     )
     return row
 
@@ -236,8 +274,9 @@ def run_ours(model: str, df: pd.DataFrame, repeats: int, s: np.ndarray, n: int) 
     except ImportError as exc:
         note = f"psychometrics.cfa not importable yet ({first_line(exc)})"
         print(f"[ours] skipped: {note}")
-        return result("ours (psychometrics.cfa)", version_of("iemdp-survey"), "skipped",
-                      notes=[note])
+        return result(
+            "ours (psychometrics.cfa)", version_of("iemdp-survey"), "skipped", notes=[note]
+        )
 
     def once():
         clock = Clock()
@@ -255,8 +294,9 @@ def run_ours(model: str, df: pd.DataFrame, repeats: int, s: np.ndarray, n: int) 
         times, phases, (res, fm, est, mi) = timed_repeats(once, repeats)
     except Exception as exc:  # the engine is young: report, do not crash the benchmark
         traceback.print_exc()
-        return result("ours (psychometrics.cfa)", version_of("iemdp-survey"),
-                      f"error: {first_line(exc)}")
+        return result(
+            "ours (psychometrics.cfa)", version_of("iemdp-survey"), f"error: {first_line(exc)}"
+        )
     sigma, source = _implied_cov_of(res, list(df.columns))
     reported = as_float(lookup(fm, "logl"))
     if sigma is not None:
@@ -269,14 +309,23 @@ def run_ours(model: str, df: pd.DataFrame, repeats: int, s: np.ndarray, n: int) 
     notes += [f"engine warning: {w}" for w in engine_warnings]
     converged = getattr(res, "converged", None)
     return result(
-        "ours (psychometrics.cfa)", version_of("iemdp-survey"), times=times, phases=phases,
-        logl=logl, logl_reported=reported, chisq=as_float(lookup(fm, "chisq")),
-        df=as_float(lookup(fm, "df")), npar=as_float(lookup(fm, "npar")),
-        converged=None if converged is None else bool(converged), notes=notes,
-        extra={"iterations": getattr(res, "iterations", None),
-               "information": getattr(res, "information", None),
-               "n_estimates": len(est) if hasattr(est, "__len__") else None,
-               "n_modindices": len(mi) if hasattr(mi, "__len__") else None},
+        "ours (psychometrics.cfa)",
+        version_of("iemdp-survey"),
+        times=times,
+        phases=phases,
+        logl=logl,
+        logl_reported=reported,
+        chisq=as_float(lookup(fm, "chisq")),
+        df=as_float(lookup(fm, "df")),
+        npar=as_float(lookup(fm, "npar")),
+        converged=None if converged is None else bool(converged),
+        notes=notes,
+        extra={
+            "iterations": getattr(res, "iterations", None),
+            "information": getattr(res, "information", None),
+            "n_estimates": len(est) if hasattr(est, "__len__") else None,
+            "n_modindices": len(mi) if hasattr(mi, "__len__") else None,
+        },
     )
 
 
@@ -309,22 +358,36 @@ def run_semopy(model: str, df: pd.DataFrame, repeats: int, s: np.ndarray, n: int
     sigma = m.calc_sigma()[0]
     s_sem = pd.DataFrame(s, index=df.columns, columns=df.columns).loc[observed, observed].to_numpy()
     value = stats.loc["Value"] if "Value" in stats.index else stats.iloc[0]
-    notes = [f"objective MLW at optimum = {float(opt.fun):.6g} (N x MLW = its chi2); its "
-             f"'LogLik' statistic is that objective ({as_float(value.get('LogLik'))}), "
-             "not a log-likelihood",
-             f"solver SLSQP: {opt.message!s} after {getattr(opt, 'n_it', '?')} iterations",
-             "no modification indices in semopy: less work than the other rows"]
+    notes = [
+        f"objective MLW at optimum = {float(opt.fun):.6g} (N x MLW = its chi2); its "
+        f"'LogLik' statistic is that objective ({as_float(value.get('LogLik'))}), "
+        "not a log-likelihood",
+        f"solver SLSQP: {opt.message!s} after {getattr(opt, 'n_it', '?')} iterations",
+        "no modification indices in semopy: less work than the other rows",
+    ]
     if caught:
-        kinds = sorted({f"{w.category.__name__}: {str(w.message).splitlines()[0][:120]}"
-                        for w in caught})
+        kinds = sorted(
+            {f"{w.category.__name__}: {str(w.message).splitlines()[0][:120]}" for w in caught}
+        )
         notes.append(f"{len(caught)} warnings, e.g. " + "; ".join(kinds[:3]))
     n_free = len(est[est["Estimate"].notna()]) if "Estimate" in est else None
     return result(
-        "semopy", version, times=times, phases=phases, logl=gaussian_logl(sigma, s_sem, n),
-        chisq=as_float(value.get("chi2")), df=as_float(value.get("DoF")), npar=None,
-        converged=bool(opt.success), notes=notes,
-        extra={"objective_mlw": float(opt.fun), "n_parameter_rows": n_free,
-               "cfi": as_float(value.get("CFI")), "rmsea": as_float(value.get("RMSEA"))},
+        "semopy",
+        version,
+        times=times,
+        phases=phases,
+        logl=gaussian_logl(sigma, s_sem, n),
+        chisq=as_float(value.get("chi2")),
+        df=as_float(value.get("DoF")),
+        npar=None,
+        converged=bool(opt.success),
+        notes=notes,
+        extra={
+            "objective_mlw": float(opt.fun),
+            "n_parameter_rows": n_free,
+            "cfi": as_float(value.get("CFI")),
+            "rmsea": as_float(value.get("RMSEA")),
+        },
     )
 
 
@@ -336,8 +399,9 @@ def _fa_loadings_pattern(items: list[str]) -> np.ndarray:
     return pattern
 
 
-def run_factor_analyzer(df: pd.DataFrame, repeats: int, s: np.ndarray,
-                        n: int) -> list[dict[str, Any]]:
+def run_factor_analyzer(
+    df: pd.DataFrame, repeats: int, s: np.ndarray, n: int
+) -> list[dict[str, Any]]:
     """Three attempts, each its own row: as documented; numpy input; numpy + compat shim."""
     try:
         import factor_analyzer.confirmatory_factor_analyzer as fa_mod
@@ -371,31 +435,53 @@ def run_factor_analyzer(df: pd.DataFrame, repeats: int, s: np.ndarray,
         n_neg = int((np.asarray(model.error_vars_) < 0).sum())
         # factor_analyzer's objective, -logL, is clipped at 0 ("error = 0.0 if error < 0.0").
         with np.errstate(all="ignore"):
-            unclipped = (n * s.shape[0] / 2 * math.log(2 * math.pi) + n / 2 * (
-                np.log(np.linalg.det(sigma)) + np.trace(model.cov_ @ np.linalg.inv(sigma))))
-        unclipped_text = (f"{unclipped:.6g}" if math.isfinite(unclipped)
-                          else "undefined (det(Sigma) <= 0)")
-        notes = [f"own log_likelihood_ = {model.log_likelihood_!r}; its objective -logL is "
-                 f"clipped at 0, and unclipped it is {unclipped_text} at the solution",
-                 f"implied covariance: smallest eigenvalue {eig_min:.3g}; "
-                 f"{n_neg} negative error variances"]
+            unclipped = n * s.shape[0] / 2 * math.log(2 * math.pi) + n / 2 * (
+                np.log(np.linalg.det(sigma)) + np.trace(model.cov_ @ np.linalg.inv(sigma))
+            )
+        unclipped_text = (
+            f"{unclipped:.6g}" if math.isfinite(unclipped) else "undefined (det(Sigma) <= 0)"
+        )
+        notes = [
+            f"own log_likelihood_ = {model.log_likelihood_!r}; its objective -logL is "
+            f"clipped at 0, and unclipped it is {unclipped_text} at the solution",
+            f"implied covariance: smallest eigenvalue {eig_min:.3g}; "
+            f"{n_neg} negative error variances",
+        ]
         failed = [str(w.message) for w in caught if "converge" in str(w.message)]
         notes += [f"warning: {w}" for w in sorted(set(failed))]
         return result(
-            label, version, times=times, phases=phases, logl=gaussian_logl(sigma, s, n),
+            label,
+            version,
+            times=times,
+            phases=phases,
+            logl=gaussian_logl(sigma, s, n),
             logl_reported=as_float(model.log_likelihood_),
-            converged=not failed, admissible=eig_min > 0, notes=notes,
-            extra={"optimizer_warned": bool(failed), "min_eigenvalue_sigma": eig_min,
-                   "negative_error_variances": n_neg},
+            converged=not failed,
+            admissible=eig_min > 0,
+            notes=notes,
+            extra={
+                "optimizer_warned": bool(failed),
+                "min_eigenvalue_sigma": eig_min,
+                "negative_error_variances": n_neg,
+            },
         )
 
-    rows.append(attempt(
-        "factor_analyzer (DataFrame, as documented)",
-        lambda: ModelSpecificationParser.parse_model_specification_from_dict(df, spec_dict), df))
-    rows.append(attempt(
-        "factor_analyzer (numpy array)",
-        lambda: ModelSpecificationParser.parse_model_specification_from_array(
-            x, _fa_loadings_pattern(items)), x))
+    rows.append(
+        attempt(
+            "factor_analyzer (DataFrame, as documented)",
+            lambda: ModelSpecificationParser.parse_model_specification_from_dict(df, spec_dict),
+            df,
+        )
+    )
+    rows.append(
+        attempt(
+            "factor_analyzer (numpy array)",
+            lambda: ModelSpecificationParser.parse_model_specification_from_array(
+                x, _fa_loadings_pattern(items)
+            ),
+            x,
+        )
+    )
 
     # factor_analyzer 0.5.1 calls check_array(force_all_finite=...), which scikit-learn removed
     # in 1.8 (renamed ensure_all_finite). Translate the keyword to see what the optimiser does.
@@ -409,11 +495,15 @@ def run_factor_analyzer(df: pd.DataFrame, repeats: int, s: np.ndarray,
         row = attempt(
             "factor_analyzer (numpy + check_array shim)",
             lambda: ModelSpecificationParser.parse_model_specification_from_array(
-                x, _fa_loadings_pattern(items)), x)
+                x, _fa_loadings_pattern(items)
+            ),
+            x,
+        )
     finally:
         fa_mod.check_array = original
-    row["notes"].insert(0, "shim: check_array(force_all_finite=) -> ensure_all_finite=, "
-                           "for this row only")
+    row["notes"].insert(
+        0, "shim: check_array(force_all_finite=) -> ensure_all_finite=, for this row only"
+    )
     rows.append(row)
     return rows
 
@@ -422,6 +512,7 @@ def run_factor_analyzer(df: pd.DataFrame, repeats: int, s: np.ndarray,
 # Report
 # ---------------------------------------------------------------------------------------------
 
+
 def fmt(x: Any, spec: str) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
@@ -429,18 +520,34 @@ def fmt(x: Any, spec: str) -> str:
 
 
 def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
-               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
     mem = None
     if Path("/proc/meminfo").exists():
         kb = int(Path("/proc/meminfo").read_text().split()[1])
         mem = f"{kb / 1024**2:.0f} GiB"
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "memory": mem,
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "os": platform.platform(), "python": platform.python_version(),
-            "numpy": np.__version__, "pandas": pd.__version__, "scipy": version_of("scipy"),
-            "scikit-learn": version_of("scikit-learn")}
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "memory": mem,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scipy": version_of("scipy"),
+        "scikit-learn": version_of("scikit-learn"),
+    }
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -459,8 +566,9 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for r in report["results"]:
-        chisq = fmt(r["chisq"], ".3f") + (f" ({fmt(r['df'], '.0f')})" if r["df"] is not None
-                                          else "")
+        chisq = fmt(r["chisq"], ".3f") + (
+            f" ({fmt(r['df'], '.0f')})" if r["df"] is not None else ""
+        )
         phases = " · ".join(f"{k} {v:.2f}" for k, v in r.get("phase_median_s", {}).items())
         converged = {True: "yes", False: "no", None: "n/a"}[r["converged"]]
         if r.get("admissible") is False:
@@ -470,10 +578,16 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {fmt(r.get('min_s'), '.2f')} | {r.get('repeats', 0)} | {fmt(r['logl'], '.3f')} "
             f"| {chisq} | {converged} | {fmt(r.get('abs_dlogl_vs_lavaan'), '.2e')} | {phases} |"
         )
-    lines += ["", "logL is recomputed from each tool's implied covariance matrix with lavaan's "
-              "convention (N-divisor S); n/a where the matrix is not positive definite. "
-              "abs(logL - lavaan) is against the logl lavaan itself reports (for the lavaan row: "
-              "a check of the recomputation). chi2 is as each tool reports it.", "", "Notes:", ""]
+    lines += [
+        "",
+        "logL is recomputed from each tool's implied covariance matrix with lavaan's "
+        "convention (N-divisor S); n/a where the matrix is not positive definite. "
+        "abs(logL - lavaan) is against the logl lavaan itself reports (for the lavaan row: "
+        "a check of the recomputation). chi2 is as each tool reports it.",
+        "",
+        "Notes:",
+        "",
+    ]
     for r in report["results"]:
         for note in r["notes"]:
             lines.append(f"- {r['tool']}: {note}")
@@ -503,8 +617,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     items = list(df.columns)
     s = sample_cov(df)
     n = len(df)
-    n_factors = len(gen.SUBCONSTRUCTS) + (len(gen.CONSTRUCTS) if args.model == "second-order"
-                                          else 0)
+    n_factors = len(gen.SUBCONSTRUCTS) + (
+        len(gen.CONSTRUCTS) if args.model == "second-order" else 0
+    )
 
     results: list[dict[str, Any]] = []
     if not args.skip_r:
@@ -520,18 +635,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print("[factor_analyzer] running ...", flush=True)
             results.extend(run_factor_analyzer(df, args.repeats, s, n))
         else:
-            results.append(result("factor_analyzer", version_of("factor_analyzer"), "skipped",
-                                  notes=["first-order models only"]))
+            results.append(
+                result(
+                    "factor_analyzer",
+                    version_of("factor_analyzer"),
+                    "skipped",
+                    notes=["first-order models only"],
+                )
+            )
 
     # lavaan's own logl; its row then shows how well the recomputation here reproduces it.
-    reference = next((r["logl_reported"] for r in results if r["tool"] == "lavaan"
-                      and r["status"] == "ok"), None)
+    reference = next(
+        (r["logl_reported"] for r in results if r["tool"] == "lavaan" and r["status"] == "ok"), None
+    )
     for r in results:
         summarise_times(r)
         r["logl_saturated"] = saturated_logl(s, n)
-        r["abs_dlogl_vs_lavaan"] = (abs(r["logl"] - reference) if reference is not None
-                                    and r["logl"] is not None and not math.isnan(r["logl"])
-                                    else None)
+        r["abs_dlogl_vs_lavaan"] = (
+            abs(r["logl"] - reference)
+            if reference is not None and r["logl"] is not None and not math.isnan(r["logl"])
+            else None
+        )
         for key in ("logl", "chisq"):
             if isinstance(r[key], float) and math.isnan(r[key]):
                 r[key] = None
@@ -540,11 +664,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "benchmark": "cfa",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {**machine(), "load_average_at_start": load_at_start},
-        "settings": {"model": args.model, "n": n, "seed": args.seed, "repeats": args.repeats,
-                     "likert": args.likert, "p": len(items), "n_factors": n_factors,
-                     "data": str(paths["data"].relative_to(REPO)
-                                 if paths["data"].is_relative_to(REPO) else paths["data"]),
-                     "model_file": str(model_path.name)},
+        "settings": {
+            "model": args.model,
+            "n": n,
+            "seed": args.seed,
+            "repeats": args.repeats,
+            "likert": args.likert,
+            "p": len(items),
+            "n_factors": n_factors,
+            "data": str(
+                paths["data"].relative_to(REPO)
+                if paths["data"].is_relative_to(REPO)
+                else paths["data"]
+            ),
+            "model_file": str(model_path.name),
+        },
         "results": results,
     }
     stem = "cfa" if args.model == "first-order" else "cfa_second_order"

@@ -60,18 +60,20 @@ ITEMS: tuple[str, ...] = tuple(
 NEGATIVE_POLE = frozenset({"UT_LAP", "RR_RUP", "TC_FIN", "SS_STIG"})
 
 # Loadings of the 10 constructs on two broad dimensions (engagement, context/access).
-CONSTRUCT_DIMENSIONS = np.array([
-    [0.65, 0.10],  # OE outcome expectancy
-    [0.70, 0.15],  # SE self-efficacy
-    [0.45, -0.10],  # RP need and risk perception
-    [0.70, 0.05],  # IP intention and planning
-    [0.60, 0.25],  # UT use trajectory
-    [0.65, 0.15],  # TA therapeutic alliance
-    [0.50, 0.20],  # RR rupture and repair
-    [0.60, 0.20],  # TR therapist responsiveness
-    [0.20, 0.55],  # TC treatment cost and access
-    [0.30, 0.45],  # SS social support
-])
+CONSTRUCT_DIMENSIONS = np.array(
+    [
+        [0.65, 0.10],  # OE outcome expectancy
+        [0.70, 0.15],  # SE self-efficacy
+        [0.45, -0.10],  # RP need and risk perception
+        [0.70, 0.05],  # IP intention and planning
+        [0.60, 0.25],  # UT use trajectory
+        [0.65, 0.15],  # TA therapeutic alliance
+        [0.50, 0.20],  # RR rupture and repair
+        [0.60, 0.20],  # TR therapist responsiveness
+        [0.20, 0.55],  # TC treatment cost and access
+        [0.30, 0.45],  # SS social support
+    ]
+)
 
 POPULATION_SEED = 20230207
 ITEM_LOADING_RANGE = (0.55, 0.85)
@@ -164,17 +166,22 @@ def simulate(n: int = 2000, seed: int = 1, likert: bool = False) -> pd.DataFrame
 
 def first_order_syntax() -> str:
     """lavaan syntax: 24 correlated first-order factors (cfa() correlates them by default)."""
-    return "\n".join(
-        f"{s} =~ " + " + ".join(f"{s}_{k}" for k in range(1, ITEMS_PER_SUBCONSTRUCT + 1))
-        for s in SUBCONSTRUCTS
-    ) + "\n"
+    return (
+        "\n".join(
+            f"{s} =~ " + " + ".join(f"{s}_{k}" for k in range(1, ITEMS_PER_SUBCONSTRUCT + 1))
+            for s in SUBCONSTRUCTS
+        )
+        + "\n"
+    )
 
 
 def second_order_syntax() -> str:
     """lavaan syntax: the first-order factors plus 10 correlated constructs over them."""
-    return first_order_syntax() + "\n".join(
-        f"{c} =~ " + " + ".join(subs) for c, subs in CONSTRUCTS.items()
-    ) + "\n"
+    return (
+        first_order_syntax()
+        + "\n".join(f"{c} =~ " + " + ".join(subs) for c, subs in CONSTRUCTS.items())
+        + "\n"
+    )
 
 
 def default_stem(n: int, seed: int, likert: bool) -> str:
@@ -195,8 +202,12 @@ def write(out_dir: Path, n: int, seed: int, likert: bool) -> dict[str, Path]:
     simulate(n, seed, likert).to_csv(paths["data"], index=False, float_format="%.17g")
     paths["model"].write_text(first_order_syntax())
     paths["model_second_order"].write_text(second_order_syntax())
-    meta = {"n": n, "seed": seed, "likert": likert,
-            "generator": "benchmarks/generate_iemdp_data.py"}
+    meta = {
+        "n": n,
+        "seed": seed,
+        "likert": likert,
+        "generator": "benchmarks/generate_iemdp_data.py",
+    }
     paths["population"].write_text(json.dumps({**meta, **population().to_dict()}, indent=1))
     return paths
 
@@ -206,8 +217,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=2000, help="respondents (default 2000)")
     parser.add_argument("--seed", type=int, default=1, help="sample seed (default 1)")
     parser.add_argument("--likert", action="store_true", help="cut items into 1..5")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"output folder (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})"
+    )
     args = parser.parse_args(argv)
     for kind, path in write(args.out, args.n, args.seed, args.likert).items():
         print(f"{kind}: {path}")

@@ -50,9 +50,7 @@ def run_migrations_online() -> None:
     configure_args.setdefault("process_revision_directives", skip_empty_revision)
     configure_args.setdefault("render_item", render_item)
     with db.engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, **configure_args
-        )
+        context.configure(connection=connection, target_metadata=target_metadata, **configure_args)
         with context.begin_transaction():
             context.run_migrations()
 

@@ -54,8 +54,9 @@ class Modifier:
         for name in ("fixed", "label", "start"):
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine is not None and theirs is not None and mine != theirs:
-                raise ModelSyntaxError(f"conflicting {name} modifiers for one parameter",
-                                       line, column)
+                raise ModelSyntaxError(
+                    f"conflicting {name} modifiers for one parameter", line, column
+                )
             values[name] = mine if mine is not None else theirs
         return Modifier(**values)
 
@@ -188,7 +189,8 @@ class _Parser:
             end = self.peek()
             if end.kind not in ("newline", "semi", "end"):
                 raise self.fail(
-                    f"unexpected {end.text!r}; expected '+' or the end of the statement", end)
+                    f"unexpected {end.text!r}; expected '+' or the end of the statement", end
+                )
 
     def statement(self) -> list[Statement]:
         lhs = self.take()
@@ -198,7 +200,8 @@ class _Parser:
         if op.kind != "op" or op.text in ("+", "*", "(", ")", ",", "-"):
             shown = "the end of the line" if op.kind in ("newline", "end") else repr(op.text)
             raise self.fail(
-                f"expected an operator ('=~' or '~~') after {lhs.text!r}, found {shown}", op)
+                f"expected an operator ('=~' or '~~') after {lhs.text!r}, found {shown}", op
+            )
         if op.text == "~":
             terms = self.rhs(allow_one=True)
             if len(terms) == 1 and terms[0][0] == "1":
@@ -236,8 +239,11 @@ class _Parser:
                 self.take()
             tok = self.peek()
             if tok.kind in ("end", "semi"):
-                raise ModelSyntaxError("expected a variable name, found the end of the statement",
-                                       prev.line, prev.column + len(prev.text))
+                raise ModelSyntaxError(
+                    "expected a variable name, found the end of the statement",
+                    prev.line,
+                    prev.column + len(prev.text),
+                )
             after = self._after_value(tok)
             if after is not None and after.kind == "op" and after.text == "*":
                 mod = mod.merge(self.modifier(), tok.line, tok.column)
@@ -387,14 +393,18 @@ def _check_structure(statements: list[Statement], latent: list[str]) -> None:
             )
         seen[key] = s
     # A factor measured (directly or indirectly) by itself has no meaning.
-    parents = {f: {s.rhs for s in statements if s.op == "=~" and s.lhs == f} & set(latent)
-               for f in latent}
+    parents = {
+        f: {s.rhs for s in statements if s.op == "=~" and s.lhs == f} & set(latent) for f in latent
+    }
 
     def reaches(start: str, target: str, path: frozenset[str]) -> bool:
-        return any(c == target or (c not in path and reaches(c, target, path | {c}))
-                   for c in parents.get(start, ()))
+        return any(
+            c == target or (c not in path and reaches(c, target, path | {c}))
+            for c in parents.get(start, ())
+        )
 
     for s in statements:
         if s.op == "=~" and s.rhs in latent and reaches(s.rhs, s.lhs, frozenset({s.rhs})):
-            raise ModelSyntaxError(f"factors {s.lhs!r} and {s.rhs!r} measure each other",
-                                   s.line, s.column)
+            raise ModelSyntaxError(
+                f"factors {s.lhs!r} and {s.rhs!r} measure each other", s.line, s.column
+            )

@@ -144,9 +144,7 @@ def _init_extensions(app: Flask) -> None:
                 )
 
 
-def _sqlite_on_connect(
-    dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int = 5000
-) -> None:
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any, *, busy_timeout_ms: int = 5000) -> None:
     # WAL lets readers and the one writer work at the same time; SQLite leaves foreign keys
     # unchecked unless asked.
     cursor = dbapi_connection.cursor()

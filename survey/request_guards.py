@@ -146,9 +146,7 @@ def refuse_nul_characters() -> None:
         raise NulCharacter()
     if _holds_nul(_names_and_values(request.args)) or _holds_nul(_names_and_values(request.form)):
         raise NulCharacter()
-    files = MultiDict(
-        (name, file.filename or "") for name, file in request.files.items(multi=True)
-    )
+    files = MultiDict((name, file.filename or "") for name, file in request.files.items(multi=True))
     if _holds_nul(_names_and_values(files)):
         raise NulCharacter()
     if request.is_json:

@@ -9,6 +9,11 @@ from .invariance import InvarianceResult, invariance
 from .results import CFAResult
 
 __all__ = [
-    "CFAResult", "DataError", "InvarianceResult", "ModelIdentificationError",
-    "NonPositiveDefiniteError", "cfa", "invariance",
+    "CFAResult",
+    "DataError",
+    "InvarianceResult",
+    "ModelIdentificationError",
+    "NonPositiveDefiniteError",
+    "cfa",
+    "invariance",
 ]

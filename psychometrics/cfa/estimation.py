@@ -35,8 +35,7 @@ from .information import (
 )
 from .model import BETA, LAMBDA, NU, PSI, THETA, ModelSpec, derivative_index
 
-__all__ = ["CompleteData", "Estimate", "Objective", "derivative", "fisher_scoring",
-           "start_values"]
+__all__ = ["CompleteData", "Estimate", "Objective", "derivative", "fisher_scoring", "start_values"]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -97,8 +96,9 @@ class CompleteData:
         return -0.5 * self.n * (self.p * LOG_2PI + self.logdet_cov + self.p)
 
     def baseline_loglik(self) -> float:
-        return -0.5 * self.n * (self.p * LOG_2PI + float(np.sum(np.log(np.diag(self.cov))))
-                                + self.p)
+        return (
+            -0.5 * self.n * (self.p * LOG_2PI + float(np.sum(np.log(np.diag(self.cov)))) + self.p)
+        )
 
     def h1_moments(self) -> tuple[np.ndarray, np.ndarray]:
         return self.cov, self.mean
@@ -107,8 +107,13 @@ class CompleteData:
     def derivatives(mats, matrix, row, col, means: bool) -> Indexed:
         return derivative_index(mats, matrix, row, col, means=means)
 
-    def information(self, sigma_inv: np.ndarray, a: Indexed | Vectors,
-                    b: Indexed | Vectors | None = None, diag: bool = False) -> np.ndarray:
+    def information(
+        self,
+        sigma_inv: np.ndarray,
+        a: Indexed | Vectors,
+        b: Indexed | Vectors | None = None,
+        diag: bool = False,
+    ) -> np.ndarray:
         if isinstance(a, Indexed):
             if diag:
                 return indexed_information_diag(sigma_inv, a)
@@ -118,8 +123,9 @@ class CompleteData:
         return rank2_information(sigma_inv, a, a if b is None else b)
 
 
-def derivative(vec: Indexed | Vectors, grad_sigma: np.ndarray,
-               grad_mu: np.ndarray | None) -> np.ndarray:
+def derivative(
+    vec: Indexed | Vectors, grad_sigma: np.ndarray, grad_mu: np.ndarray | None
+) -> np.ndarray:
     """dF/dk for every entry k described by ``vec`` from dF/dSigma and dF/dmu."""
     if isinstance(vec, Indexed):
         return vec.derivative(grad_sigma, grad_mu)
@@ -152,15 +158,17 @@ class Objective:
     def vectors(self, mats, group: int) -> tuple[Vectors, np.ndarray]:
         rows = self._free_rows[group]
         t = self.spec.table
-        vec = self.groups[group].derivatives(mats, t.matrix[rows], t.row[rows], t.col[rows],
-                                             means=self.spec.meanstructure)
+        vec = self.groups[group].derivatives(
+            mats, t.matrix[rows], t.row[rows], t.col[rows], means=self.spec.meanstructure
+        )
         return vec, t.free[rows]
 
     def value(self, theta: np.ndarray) -> float:
         total = 0.0
         for g, mats in enumerate(self.spec.implied(theta)):
-            out = self.groups[g].terms(mats.sigma, mats.mu if self.spec.meanstructure else None,
-                                       gradient=False)
+            out = self.groups[g].terms(
+                mats.sigma, mats.mu if self.spec.meanstructure else None, gradient=False
+            )
             if out is None:
                 return np.inf
             total += self.weights[g] * out[0]
@@ -230,8 +238,14 @@ class _Factor:
         return -linalg.cho_solve((self.chol, True), grad / self.d, check_finite=False) / self.d
 
 
-def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 500,
-                   tol: float = 1e-8, trace: list | None = None) -> Estimate:
+def fisher_scoring(
+    objective: Objective,
+    start: np.ndarray,
+    *,
+    max_iter: int = 500,
+    tol: float = 1e-8,
+    trace: list | None = None,
+) -> Estimate:
     """Minimise F by Fisher scoring with a backtracking line search and adaptive damping.
 
     Each iteration tries the scoring step -I^-1 g and backtracks (halving, at most four times)
@@ -250,8 +264,13 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
     theta = np.array(start, dtype=float)
     f, grad, info = objective.evaluate(theta)
     if not np.isfinite(f):
-        return Estimate(theta, f, 0, False, "the starting values imply a covariance matrix "
-                        "that is not positive definite")
+        return Estimate(
+            theta,
+            f,
+            0,
+            False,
+            "the starting values imply a covariance matrix that is not positive definite",
+        )
     damping = 0.0
     factorised: _Factor | None = None
     for it in range(1, max_iter + 1):
@@ -270,8 +289,9 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
                 candidate = theta + factor * step
                 f_new = objective.value(candidate)
                 if np.isfinite(f_new) and (
-                        f_new <= f + 1e-4 * factor * min(slope, 0.0)
-                        or (f_new <= f + 1e-14 * max(1.0, abs(f)) and factor == 1.0)):
+                    f_new <= f + 1e-4 * factor * min(slope, 0.0)
+                    or (f_new <= f + 1e-14 * max(1.0, abs(f)) and factor == 1.0)
+                ):
                     accepted = True
                     break
                 factor *= 0.5
@@ -282,8 +302,7 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
                 # The information is current: damp it.
                 if damping > 1e8 or float(np.max(np.abs(step))) < 1e-14:
                     converged = float(np.max(np.abs(grad))) < 1e-6
-                    msg = ("converged" if converged else
-                           "no step decreased the discrepancy function")
+                    msg = "converged" if converged else "no step decreased the discrepancy function"
                     return Estimate(theta, f, it, converged, msg)
                 damping = max(1e-3, 10.0 * damping)
             # else: a reused factorisation did not give a full step; recompute it.
@@ -292,8 +311,12 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
             factorised = None
         theta = candidate
         f_old = f
-        reuse = (factor == 1.0 and damping == 0.0 and factorised is not None
-                 and float(np.max(np.abs(grad))) < 1e-4)
+        reuse = (
+            factor == 1.0
+            and damping == 0.0
+            and factorised is not None
+            and float(np.max(np.abs(grad))) < 1e-4
+        )
         f, grad, info = objective.evaluate(theta, information=not reuse)
         if not reuse:
             factorised = None
@@ -303,8 +326,7 @@ def fisher_scoring(objective: Objective, start: np.ndarray, *, max_iter: int = 5
             return Estimate(theta, f, it, True, "converged")
         if float(np.max(np.abs(factor * step))) < tol and abs(f_old - f) < 1e-15:
             return Estimate(theta, f, it, True, "converged")
-    return Estimate(theta, f, max_iter, False,
-                    f"did not converge in {max_iter} iterations")
+    return Estimate(theta, f, max_iter, False, f"did not converge in {max_iter} iterations")
 
 
 def start_values(spec: ModelSpec, covs: list[np.ndarray], means: list[np.ndarray]) -> np.ndarray:
@@ -367,8 +389,14 @@ def _one_factor(sub: np.ndarray, principal_component: bool) -> np.ndarray:
     return sd * lvec
 
 
-def _group_start(spec: ModelSpec, rows: np.ndarray, value: np.ndarray, cov: np.ndarray,
-                 mean: np.ndarray, start: np.ndarray) -> None:
+def _group_start(
+    spec: ModelSpec,
+    rows: np.ndarray,
+    value: np.ndarray,
+    cov: np.ndarray,
+    mean: np.ndarray,
+    start: np.ndarray,
+) -> None:
     t = spec.table
     p, m = spec.p, spec.m
     lam_rows = rows[t.matrix[rows] == LAMBDA]
@@ -388,8 +416,9 @@ def _group_start(spec: ModelSpec, rows: np.ndarray, value: np.ndarray, cov: np.n
     loading: dict[int, float] = {}
     resolved = np.zeros(m, dtype=bool)
     while not resolved.all():
-        ready = [j for j in range(m) if not resolved[j]
-                 and all(known[node] for _, node in indicators[j])]
+        ready = [
+            j for j in range(m) if not resolved[j] and all(known[node] for _, node in indicators[j])
+        ]
         if not ready:  # a cycle among the factors: give up on the rest
             ready = [j for j in range(m) if not resolved[j]]
         for j in ready:
@@ -416,8 +445,9 @@ def _group_start(spec: ModelSpec, rows: np.ndarray, value: np.ndarray, cov: np.n
                 ratio = nodes[np.ix_(items, others)] / lvec[:, None]
                 ok = np.isfinite(ratio)
                 count = ok.sum(axis=0)
-                est = np.where(count > 0, np.where(ok, ratio, 0.0).sum(axis=0)
-                               / np.maximum(count, 1), np.nan)
+                est = np.where(
+                    count > 0, np.where(ok, ratio, 0.0).sum(axis=0) / np.maximum(count, 1), np.nan
+                )
                 nodes[node, others] = est
                 nodes[others, node] = est
             known[node] = True
@@ -429,8 +459,11 @@ def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, no
     p, m = spec.p, spec.m
     lam_rows = rows[t.matrix[rows] == LAMBDA]
     explained = np.zeros(p)
-    np.add.at(explained, t.row[lam_rows],
-              np.array([loading.get(i, 1.0) for i in lam_rows]) ** 2 * phi[t.col[lam_rows]])
+    np.add.at(
+        explained,
+        t.row[lam_rows],
+        np.array([loading.get(i, 1.0) for i in lam_rows]) ** 2 * phi[t.col[lam_rows]],
+    )
     # Variance of each factor explained by the factors above it.
     explained_lv = np.zeros(m)
     for i in rows[t.matrix[rows] == BETA]:
@@ -443,14 +476,16 @@ def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, no
             start[i] = loading.get(i, 1.0)
         elif mat == THETA:
             if r == c:
-                start[i] = float(np.clip(cov[r, r] - explained[r], 0.1 * cov[r, r],
-                                         0.9 * cov[r, r]))
+                start[i] = float(
+                    np.clip(cov[r, r] - explained[r], 0.1 * cov[r, r], 0.9 * cov[r, r])
+                )
             else:
                 start[i] = 0.0
         elif mat == PSI:
             if r != c:
-                start[i] = _start_covariance(t, indicators, loading, cov, r, c, phi, has_items,
-                                             nodes, p)
+                start[i] = _start_covariance(
+                    t, indicators, loading, cov, r, c, phi, has_items, nodes, p
+                )
             elif not has_ind[r]:
                 start[i] = 0.5 * float(np.mean(phi[has_items])) if has_items.any() else 1.0
             elif spec.exogenous[r]:
@@ -465,13 +500,22 @@ def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, no
             start[i] = 0.0
 
 
-def _start_covariance(t, indicators: list, loading: dict, cov: np.ndarray, a: int, b: int,
-                      phi: np.ndarray, has_items: np.ndarray, nodes: np.ndarray, p: int) -> float:
+def _start_covariance(
+    t,
+    indicators: list,
+    loading: dict,
+    cov: np.ndarray,
+    a: int,
+    b: int,
+    phi: np.ndarray,
+    has_items: np.ndarray,
+    nodes: np.ndarray,
+    p: int,
+) -> float:
     """Factor covariance implied by the indicators' cross-covariances, shrunk to |r| <= .9."""
     bound = 0.9 * np.sqrt(phi[a] * phi[b])
     items_a = {node for _, node in indicators[a] if node < p}
-    shared = has_items[a] and has_items[b] and any(
-        node in items_a for _, node in indicators[b])
+    shared = has_items[a] and has_items[b] and any(node in items_a for _, node in indicators[b])
     if shared:
         # An item of both factors: average over all pairs of their items.
         ia = [i for i, node in indicators[a] if node < p]

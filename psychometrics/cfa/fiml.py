@@ -63,8 +63,11 @@ class MissingData:
             rows = x[inverse.ravel() == k][:, key]
             mean = rows.mean(axis=0)
             centred = rows - mean
-            patterns.append(_Pattern(np.flatnonzero(key), rows.shape[0], mean,
-                                     centred.T @ centred / rows.shape[0]))
+            patterns.append(
+                _Pattern(
+                    np.flatnonzero(key), rows.shape[0], mean, centred.T @ centred / rows.shape[0]
+                )
+            )
         out = cls(x.shape[0], x.shape[1], patterns)
         out._em(x)
         return out
@@ -96,8 +99,13 @@ class MissingData:
                 t2[np.ix_(mis, o)] += cross
                 t2[np.ix_(o, mis)] += cross.T
                 t2[np.ix_(mis, mis)] += pat.n * (
-                    np.outer(c, c) + np.outer(c, b @ pat.mean) + np.outer(b @ pat.mean, c)
-                    + b @ second @ b.T + cov[np.ix_(mis, mis)] - b @ cov[np.ix_(o, mis)])
+                    np.outer(c, c)
+                    + np.outer(c, b @ pat.mean)
+                    + np.outer(b @ pat.mean, c)
+                    + b @ second @ b.T
+                    + cov[np.ix_(mis, mis)]
+                    - b @ cov[np.ix_(o, mis)]
+                )
             mean = t1 / self.n
             cov = t2 / self.n - np.outer(mean, mean)
             cov = 0.5 * (cov + cov.T)
@@ -165,8 +173,9 @@ class MissingData:
     def derivatives(mats, matrix, row, col, means: bool) -> Vectors:
         return derivative_vectors(mats, matrix, row, col, means=means)
 
-    def information(self, inverses, a: Vectors, b: Vectors | None = None,
-                    diag: bool = False) -> np.ndarray:
+    def information(
+        self, inverses, a: Vectors, b: Vectors | None = None, diag: bool = False
+    ) -> np.ndarray:
         """Expected information summed over patterns (each on its observed rows)."""
         a = _dense(a)
         b = None if b is None else _dense(b)

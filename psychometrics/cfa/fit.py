@@ -21,8 +21,9 @@ from scipy import optimize, stats
 __all__ = ["fit_measures", "rmsea_interval", "srmr"]
 
 
-def rmsea_interval(chisq: float, df: float, n: int, n_groups: int, level: float = 0.90
-                   ) -> tuple[float, float, float]:
+def rmsea_interval(
+    chisq: float, df: float, n: int, n_groups: int, level: float = 0.90
+) -> tuple[float, float, float]:
     """Lower and upper RMSEA confidence limits and p(RMSEA <= 0.05) as in lavaan."""
     if not (df > 0 and np.isfinite(chisq)):
         return np.nan, np.nan, np.nan
@@ -48,8 +49,9 @@ def rmsea_interval(chisq: float, df: float, n: int, n_groups: int, level: float 
     return lower, upper, pvalue
 
 
-def srmr(cov: np.ndarray, mean: np.ndarray | None, sigma: np.ndarray,
-         mu: np.ndarray | None) -> float:
+def srmr(
+    cov: np.ndarray, mean: np.ndarray | None, sigma: np.ndarray, mu: np.ndarray | None
+) -> float:
     """Bentler's SRMR of one group (residuals standardised by the observed SDs)."""
     sd = np.sqrt(np.diag(cov))
     resid = (cov - sigma) / np.outer(sd, sd)
@@ -61,8 +63,18 @@ def srmr(cov: np.ndarray, mean: np.ndarray | None, sigma: np.ndarray,
     return float(np.sqrt(total / count))
 
 
-def fit_measures(*, logl: float, h1_logl: float, baseline_logl: float, npar: int, n: int,
-                 n_groups: int, moments: int, baseline_df: int, srmr_value: float) -> dict:
+def fit_measures(
+    *,
+    logl: float,
+    h1_logl: float,
+    baseline_logl: float,
+    npar: int,
+    n: int,
+    n_groups: int,
+    moments: int,
+    baseline_df: int,
+    srmr_value: float,
+) -> dict:
     chisq = 2.0 * (h1_logl - logl)
     df = moments - npar
     pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan
@@ -80,13 +92,28 @@ def fit_measures(*, logl: float, h1_logl: float, baseline_logl: float, npar: int
         tli = rmsea = np.nan
     lo, hi, p_close = rmsea_interval(chisq, df, n, n_groups)
     out = {
-        "npar": npar, "nobs": n, "logl": logl, "unrestricted_logl": h1_logl,
-        "aic": -2.0 * logl + 2.0 * npar, "bic": -2.0 * logl + npar * np.log(n),
+        "npar": npar,
+        "nobs": n,
+        "logl": logl,
+        "unrestricted_logl": h1_logl,
+        "aic": -2.0 * logl + 2.0 * npar,
+        "bic": -2.0 * logl + npar * np.log(n),
         "bic2": -2.0 * logl + npar * np.log((n + 2.0) / 24.0),
-        "chisq": chisq, "df": df, "pvalue": pvalue,
-        "baseline_chisq": b_chisq, "baseline_df": baseline_df, "baseline_pvalue": b_p,
-        "cfi": cfi, "tli": tli, "rmsea": rmsea, "rmsea_ci_lower": lo, "rmsea_ci_upper": hi,
-        "rmsea_pvalue": p_close, "srmr": srmr_value,
+        "chisq": chisq,
+        "df": df,
+        "pvalue": pvalue,
+        "baseline_chisq": b_chisq,
+        "baseline_df": baseline_df,
+        "baseline_pvalue": b_p,
+        "cfi": cfi,
+        "tli": tli,
+        "rmsea": rmsea,
+        "rmsea_ci_lower": lo,
+        "rmsea_ci_upper": hi,
+        "rmsea_pvalue": p_close,
+        "srmr": srmr_value,
     }
-    return {k: int(v) if k in ("npar", "nobs", "df", "baseline_df") else float(v)
-            for k, v in out.items()}
+    return {
+        k: int(v) if k in ("npar", "nobs", "df", "baseline_df") else float(v)
+        for k, v in out.items()
+    }

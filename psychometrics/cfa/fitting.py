@@ -24,30 +24,39 @@ def _numeric_block(frame: pd.DataFrame, observed: Sequence[str]) -> np.ndarray:
     if absent:
         raise DataError(f"variables named in the model are not in the data: {', '.join(absent)}")
     dtypes = frame.dtypes
-    bad = [v for v in observed if not pd.api.types.is_numeric_dtype(dtypes[v])
-           or pd.api.types.is_bool_dtype(dtypes[v])]
+    bad = [
+        v
+        for v in observed
+        if not pd.api.types.is_numeric_dtype(dtypes[v]) or pd.api.types.is_bool_dtype(dtypes[v])
+    ]
     if bad:
         raise DataError(f"variables must be numeric: {', '.join(bad)}")
     return frame.loc[:, list(observed)].to_numpy(dtype=float, na_value=np.nan)
 
 
-def _complete_group(cov: np.ndarray, mean: np.ndarray, n: int, label: object,
-                    observed: Sequence[str]) -> CompleteData:
+def _complete_group(
+    cov: np.ndarray, mean: np.ndarray, n: int, label: object, observed: Sequence[str]
+) -> CompleteData:
     cov = 0.5 * (cov + cov.T)
     eig = np.linalg.eigvalsh(cov)
     if not np.all(np.isfinite(eig)) or eig[0] <= 1e-10 * max(eig[-1], 1e-300):
         where = "" if label is None else f" of group {label!r}"
         zero = [observed[i] for i in range(len(observed)) if cov[i, i] <= 0]
-        hint = f" (zero variance: {', '.join(zero)})" if zero else (
-            " (linearly dependent items, or fewer rows than items)")
+        hint = (
+            f" (zero variance: {', '.join(zero)})"
+            if zero
+            else (" (linearly dependent items, or fewer rows than items)")
+        )
         raise NonPositiveDefiniteError(
-            f"the sample covariance matrix{where} is not positive definite{hint}")
+            f"the sample covariance matrix{where} is not positive definite{hint}"
+        )
     sign, logdet = np.linalg.slogdet(cov)
     return CompleteData(n, cov, mean, float(logdet))
 
 
-def _from_data(data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str
-               ) -> tuple[list, list]:
+def _from_data(
+    data: pd.DataFrame, observed: Sequence[str], group: str | None, missing: str
+) -> tuple[list, list]:
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
     if group is not None:
@@ -73,19 +82,22 @@ def _from_data(data: pd.DataFrame, observed: Sequence[str], group: str | None, m
             x = x[~np.isnan(x).all(axis=1)]
         where = "" if label is None else f" in group {label!r}"
         if x.shape[0] < 2 or (missing == "listwise" and x.shape[0] <= p):
-            raise DataError(f"too few rows{where}: {x.shape[0]} complete cases for "
-                            f"{p} observed variables")
+            raise DataError(
+                f"too few rows{where}: {x.shape[0]} complete cases for {p} observed variables"
+            )
         if missing == "ml" and np.isnan(x).any():
             for j in range(p):
                 if np.sum(~np.isnan(x[:, j])) < 2:
-                    raise DataError(f"variable {observed[j]!r} has fewer than two observed "
-                                    f"values{where}")
+                    raise DataError(
+                        f"variable {observed[j]!r} has fewer than two observed values{where}"
+                    )
             groups.append(MissingData.from_array(x))
         else:
             mean = x.mean(axis=0)
             centred = x - mean
-            groups.append(_complete_group(centred.T @ centred / x.shape[0], mean, x.shape[0],
-                                          label, observed))
+            groups.append(
+                _complete_group(centred.T @ centred / x.shape[0], mean, x.shape[0], label, observed)
+            )
     return groups, labels
 
 
@@ -97,8 +109,10 @@ def _as_matrix(value, observed: Sequence[str], what: str) -> np.ndarray:
         return value.loc[list(observed), list(observed)].to_numpy(dtype=float)
     arr = np.asarray(value, dtype=float)
     if arr.shape != (len(observed), len(observed)):
-        raise DataError(f"{what} must be a labelled DataFrame or a {len(observed)} x "
-                        f"{len(observed)} array in the order of the model's variables")
+        raise DataError(
+            f"{what} must be a labelled DataFrame or a {len(observed)} x "
+            f"{len(observed)} array in the order of the model's variables"
+        )
     return arr
 
 
@@ -122,8 +136,9 @@ def _from_moments(sample_cov, sample_mean, nobs, observed: Sequence[str]) -> tup
         labels = list(sample_cov)
         covs = [sample_cov[k] for k in labels]
         ns = [nobs[k] for k in labels] if isinstance(nobs, Mapping) else list(nobs)
-        means = ([sample_mean[k] for k in labels] if sample_mean is not None
-                 else [None] * len(labels))
+        means = (
+            [sample_mean[k] for k in labels] if sample_mean is not None else [None] * len(labels)
+        )
     else:
         labels, covs, ns, means = [None], [sample_cov], [nobs], [sample_mean]
     groups = []
@@ -133,8 +148,11 @@ def _from_moments(sample_cov, sample_mean, nobs, observed: Sequence[str]) -> tup
             raise DataError(f"too few observations: nobs = {n} for {len(observed)} variables")
         # lavaan's sample.cov.rescale: the input is taken to be unbiased (divisor N - 1).
         cov = _as_matrix(cov, observed, "sample_cov") * (n - 1) / n
-        mu = (_as_vector(mean, observed, "sample_mean") if mean is not None
-              else np.zeros(len(observed)))
+        mu = (
+            _as_vector(mean, observed, "sample_mean")
+            if mean is not None
+            else np.zeros(len(observed))
+        )
         groups.append(_complete_group(cov, mu, n, label, observed))
     return groups, labels
 
@@ -174,9 +192,19 @@ def _observed_information(objective: Objective, theta: np.ndarray) -> np.ndarray
     return 0.5 * (hess + hess.T)
 
 
-def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov=None, sample_mean=None,
-        nobs=None, std_lv: bool = False, missing: str = "listwise", group: str | None = None,
-        group_equal: Sequence[str] = (), meanstructure: bool | None = None) -> CFAResult:
+def cfa(
+    model: str,
+    data: pd.DataFrame | None = None,
+    *,
+    sample_cov=None,
+    sample_mean=None,
+    nobs=None,
+    std_lv: bool = False,
+    missing: str = "listwise",
+    group: str | None = None,
+    group_equal: Sequence[str] = (),
+    meanstructure: bool | None = None,
+) -> CFAResult:
     """Fit a confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa()``.
 
     The ML discrepancy function (lavaan's ``likelihood = "normal"``, S with divisor N)
@@ -240,13 +268,33 @@ def cfa(model: str, data: pd.DataFrame | None = None, *, sample_cov=None, sample
     [['a', 1.0], ['b', 1.0], ['c', 0.69], ['d', 0.73]]
     """
     with single_threaded_blas():
-        return _cfa(model, data, sample_cov=sample_cov, sample_mean=sample_mean, nobs=nobs,
-                    std_lv=std_lv, missing=missing, group=group, group_equal=group_equal,
-                    meanstructure=meanstructure)
+        return _cfa(
+            model,
+            data,
+            sample_cov=sample_cov,
+            sample_mean=sample_mean,
+            nobs=nobs,
+            std_lv=std_lv,
+            missing=missing,
+            group=group,
+            group_equal=group_equal,
+            meanstructure=meanstructure,
+        )
 
 
-def _cfa(model, data, *, sample_cov, sample_mean, nobs, std_lv, missing, group, group_equal,
-         meanstructure) -> CFAResult:
+def _cfa(
+    model,
+    data,
+    *,
+    sample_cov,
+    sample_mean,
+    nobs,
+    std_lv,
+    missing,
+    group,
+    group_equal,
+    meanstructure,
+) -> CFAResult:
     if missing not in ("listwise", "ml"):
         raise ValueError("missing must be 'listwise' or 'ml'")
     if isinstance(group_equal, str):
@@ -272,22 +320,29 @@ def _cfa(model, data, *, sample_cov, sample_mean, nobs, std_lv, missing, group, 
         raise ValueError("a mean structure needs sample_mean")
     if group_equal and len(groups) < 2:
         raise ValueError("group_equal needs a group variable with at least two groups")
-    spec = build_model(parsed, n_groups=len(groups), std_lv=std_lv, meanstructure=meanstructure,
-                       group_equal=group_equal)
+    spec = build_model(
+        parsed,
+        n_groups=len(groups),
+        std_lv=std_lv,
+        meanstructure=meanstructure,
+        group_equal=group_equal,
+    )
     p = spec.p
     moments = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))
     if moments - spec.n_free < 0:
         raise ModelIdentificationError(
             f"the model is not identified: {spec.n_free} free parameters but only {moments} "
-            f"sample moments (df = {moments - spec.n_free})")
+            f"sample moments (df = {moments - spec.n_free})"
+        )
     covs = [g.h1_moments()[0] for g in groups]
     means = [g.h1_moments()[1] for g in groups]
     objective = Objective(spec, groups)
     estimate = fisher_scoring(objective, start_values(spec, covs, means))
     warnings: list[str] = []
     if not estimate.converged:
-        warnings.append(f"the model did not converge: {estimate.message}; "
-                        "the estimates are not trustworthy")
+        warnings.append(
+            f"the model did not converge: {estimate.message}; the estimates are not trustworthy"
+        )
     _, _, expected = objective.evaluate(estimate.theta)
     has_missing = any(isinstance(g, MissingData) for g in groups)
     information = "observed" if has_missing else "expected"
@@ -296,11 +351,23 @@ def _cfa(model, data, *, sample_cov, sample_mean, nobs, std_lv, missing, group, 
     vcov = np.full((spec.n_free, spec.n_free), np.nan)
     inverse = _inverse_or_none(info) if spec.n_free else None
     if spec.n_free and inverse is None:
-        warnings.append("the information matrix is singular: the model may be empirically "
-                        "under-identified, and standard errors could not be computed")
+        warnings.append(
+            "the information matrix is singular: the model may be empirically "
+            "under-identified, and standard errors could not be computed"
+        )
     elif spec.n_free:
         vcov = 0.5 * (inverse + inverse.T) / n_total
     return CFAResult(
-        model=model, spec=spec, objective=objective, estimate=estimate, vcov=vcov,
-        expected_information=expected, information=information, group_labels=labels,
-        group_var=group, std_lv=std_lv, missing=missing, warnings=warnings)
+        model=model,
+        spec=spec,
+        objective=objective,
+        estimate=estimate,
+        vcov=vcov,
+        expected_information=expected,
+        information=information,
+        group_labels=labels,
+        group_var=group,
+        std_lv=std_lv,
+        missing=missing,
+        warnings=warnings,
+    )

@@ -20,8 +20,15 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-__all__ = ["Indexed", "Vectors", "indexed_information", "indexed_information_diag", "quad_diag",
-           "rank2_information", "rank2_information_diag"]
+__all__ = [
+    "Indexed",
+    "Vectors",
+    "indexed_information",
+    "indexed_information_diag",
+    "quad_diag",
+    "rank2_information",
+    "rank2_information_diag",
+]
 
 Vectors = tuple  # (U, V, s, W): sparse p x K, sparse p x K, K-vector, sparse p x K or None
 
@@ -85,8 +92,15 @@ class Indexed:
 
     __slots__ = ("a", "b", "basis", "c", "s", "w")
 
-    def __init__(self, basis: np.ndarray, a: np.ndarray, b: np.ndarray, s: np.ndarray,
-                 w: np.ndarray, c: np.ndarray | None):
+    def __init__(
+        self,
+        basis: np.ndarray,
+        a: np.ndarray,
+        b: np.ndarray,
+        s: np.ndarray,
+        w: np.ndarray,
+        c: np.ndarray | None,
+    ):
         self.basis, self.a, self.b, self.s, self.w, self.c = basis, a, b, s, w, c
 
     def gram(self, mat: np.ndarray) -> np.ndarray:
@@ -100,8 +114,9 @@ class Indexed:
         return out
 
 
-def indexed_information(sinv: np.ndarray, x: Indexed, y: Indexed | None = None,
-                        gram: np.ndarray | None = None) -> np.ndarray:
+def indexed_information(
+    sinv: np.ndarray, x: Indexed, y: Indexed | None = None, gram: np.ndarray | None = None
+) -> np.ndarray:
     """Information block between the entries described by ``x`` and ``y`` (same basis)."""
     y = x if y is None else y
     g = x.gram(sinv) if gram is None else gram
@@ -118,8 +133,9 @@ def indexed_information(sinv: np.ndarray, x: Indexed, y: Indexed | None = None,
     return out
 
 
-def indexed_information_diag(sinv: np.ndarray, x: Indexed,
-                             gram: np.ndarray | None = None) -> np.ndarray:
+def indexed_information_diag(
+    sinv: np.ndarray, x: Indexed, gram: np.ndarray | None = None
+) -> np.ndarray:
     g = x.gram(sinv) if gram is None else gram
     gab = g[x.a, x.b]
     out = x.s * x.s * (gab * gab + g[x.a, x.a] * g[x.b, x.b])

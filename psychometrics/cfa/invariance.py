@@ -27,8 +27,24 @@ LEVELS = {
     "scalar": ("loadings", "intercepts"),
     "strict": ("loadings", "intercepts", "residuals"),
 }
-TABLE_COLUMNS = ["level", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "aic",
-                 "bic", "delta_chisq", "delta_df", "delta_pvalue", "delta_cfi", "delta_rmsea"]
+TABLE_COLUMNS = [
+    "level",
+    "npar",
+    "chisq",
+    "df",
+    "pvalue",
+    "cfi",
+    "tli",
+    "rmsea",
+    "srmr",
+    "aic",
+    "bic",
+    "delta_chisq",
+    "delta_df",
+    "delta_pvalue",
+    "delta_cfi",
+    "delta_rmsea",
+]
 
 
 @dataclass(frozen=True)
@@ -40,13 +56,23 @@ class InvarianceResult:
     fits: dict[str, CFAResult]
 
     def to_dict(self) -> dict:
-        return _clean({"table": self.table,
-                       "fits": {level: fit.to_dict() for level, fit in self.fits.items()}})
+        return _clean(
+            {
+                "table": self.table,
+                "fits": {level: fit.to_dict() for level, fit in self.fits.items()},
+            }
+        )
 
 
-def invariance(model: str, data: pd.DataFrame, group: str,
-               levels: Sequence[str] = ("configural", "metric", "scalar", "strict"), *,
-               std_lv: bool = False, missing: str = "listwise") -> InvarianceResult:
+def invariance(
+    model: str,
+    data: pd.DataFrame,
+    group: str,
+    levels: Sequence[str] = ("configural", "metric", "scalar", "strict"),
+    *,
+    std_lv: bool = False,
+    missing: str = "listwise",
+) -> InvarianceResult:
     """Fit increasingly constrained multi-group CFAs and compare each with the previous one.
 
     Parameters
@@ -83,22 +109,47 @@ def invariance(model: str, data: pd.DataFrame, group: str,
     rows = []
     previous = None
     for level in levels:
-        fit = cfa(model, data, group=group, group_equal=LEVELS[level], std_lv=std_lv,
-                  missing=missing)
+        fit = cfa(
+            model, data, group=group, group_equal=LEVELS[level], std_lv=std_lv, missing=missing
+        )
         fits[level] = fit
         fm = fit.fit_measures()
-        row = {"level": level, **{k: fm[k] for k in ("npar", "chisq", "df", "pvalue", "cfi",
-                                                      "tli", "rmsea", "srmr", "aic", "bic")}}
+        row = {
+            "level": level,
+            **{
+                k: fm[k]
+                for k in (
+                    "npar",
+                    "chisq",
+                    "df",
+                    "pvalue",
+                    "cfi",
+                    "tli",
+                    "rmsea",
+                    "srmr",
+                    "aic",
+                    "bic",
+                )
+            },
+        }
         if previous is None:
-            row.update(delta_chisq=np.nan, delta_df=np.nan, delta_pvalue=np.nan,
-                       delta_cfi=np.nan, delta_rmsea=np.nan)
+            row.update(
+                delta_chisq=np.nan,
+                delta_df=np.nan,
+                delta_pvalue=np.nan,
+                delta_cfi=np.nan,
+                delta_rmsea=np.nan,
+            )
         else:
             d_chi = fm["chisq"] - previous["chisq"]
             d_df = fm["df"] - previous["df"]
-            row.update(delta_chisq=d_chi, delta_df=d_df,
-                       delta_pvalue=float(stats.chi2.sf(d_chi, d_df)) if d_df > 0 else np.nan,
-                       delta_cfi=fm["cfi"] - previous["cfi"],
-                       delta_rmsea=fm["rmsea"] - previous["rmsea"])
+            row.update(
+                delta_chisq=d_chi,
+                delta_df=d_df,
+                delta_pvalue=float(stats.chi2.sf(d_chi, d_df)) if d_df > 0 else np.nan,
+                delta_cfi=fm["cfi"] - previous["cfi"],
+                delta_rmsea=fm["rmsea"] - previous["rmsea"],
+            )
         rows.append(row)
         previous = fm
     return InvarianceResult(pd.DataFrame(rows, columns=TABLE_COLUMNS), fits)

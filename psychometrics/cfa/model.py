@@ -26,13 +26,30 @@ from ..syntax import Modifier, ParsedModel
 from .errors import ModelIdentificationError
 
 __all__ = [
-    "ALPHA", "BETA", "LAMBDA", "NU", "PSI", "THETA", "GROUP_EQUAL_TYPES",
-    "Matrices", "ModelSpec", "build_model", "derivative_index", "derivative_vectors",
+    "ALPHA",
+    "BETA",
+    "LAMBDA",
+    "NU",
+    "PSI",
+    "THETA",
+    "GROUP_EQUAL_TYPES",
+    "Matrices",
+    "ModelSpec",
+    "build_model",
+    "derivative_index",
+    "derivative_vectors",
 ]
 
 LAMBDA, BETA, THETA, PSI, NU, ALPHA = range(6)
-GROUP_EQUAL_TYPES = ("loadings", "intercepts", "means", "residuals", "residual.covariances",
-                     "lv.variances", "lv.covariances")
+GROUP_EQUAL_TYPES = (
+    "loadings",
+    "intercepts",
+    "means",
+    "residuals",
+    "residual.covariances",
+    "lv.variances",
+    "lv.covariances",
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +62,8 @@ class Matrices:
     psi: np.ndarray
     nu: np.ndarray
     alpha: np.ndarray
-    ib: np.ndarray        # (I - B)^-1
-    phi: np.ndarray       # total factor covariance (I-B)^-1 Psi (I-B)^-T
+    ib: np.ndarray  # (I - B)^-1
+    phi: np.ndarray  # total factor covariance (I-B)^-1 Psi (I-B)^-T
     loadings: np.ndarray  # Lambda (I-B)^-1: total effects of factors on indicators
     sigma: np.ndarray
     mu: np.ndarray
@@ -119,8 +136,12 @@ class ModelSpec:
         alpha = np.zeros(batch + (m,), dtype)
         beta = np.zeros(batch + (m, m), dtype) if self.has_beta else None
         idx = self.group_rows[group]
-        for code, target, sym in ((LAMBDA, lam, False), (BETA, beta, False),
-                                  (THETA, theta, True), (PSI, psi, True)):
+        for code, target, sym in (
+            (LAMBDA, lam, False),
+            (BETA, beta, False),
+            (THETA, theta, True),
+            (PSI, psi, True),
+        ):
             rows = idx[code]
             if rows.size == 0 or target is None:
                 continue
@@ -148,8 +169,9 @@ class ModelSpec:
         return [self.matrices(x, g) for g in range(self.n_groups)]
 
 
-def derivative_vectors(mats: Matrices, matrix: np.ndarray, row: np.ndarray, col: np.ndarray,
-                       means: bool = True) -> tuple:
+def derivative_vectors(
+    mats: Matrices, matrix: np.ndarray, row: np.ndarray, col: np.ndarray, means: bool = True
+) -> tuple:
     """Structure of the derivatives of (Sigma, mu) with respect to single matrix entries.
 
     For every entry k, dSigma/dk = s_k (u_k v_k' + v_k u_k') and dmu/dk = w_k. Returns the columns
@@ -206,14 +228,17 @@ def derivative_vectors(mats: Matrices, matrix: np.ndarray, row: np.ndarray, col:
 # Building the parameter table
 # --------------------------------------------------------------------------------------------
 
+
 def _pick(values: tuple | None, group: int, n_groups: int, what: str) -> Any:
     if values is None:
         return _UNSET
     if len(values) == 1:
         return values[0]
     if len(values) != n_groups:
-        raise ValueError(f"a c(...) modifier of {what} has {len(values)} values "
-                         f"but the data have {n_groups} groups")
+        raise ValueError(
+            f"a c(...) modifier of {what} has {len(values)} values "
+            f"but the data have {n_groups} groups"
+        )
     return values[group]
 
 
@@ -232,13 +257,20 @@ def _equal_type(matrix: int, row: int, col: int) -> str:
     return "lv.variances" if row == col else "lv.covariances"
 
 
-def build_model(parsed: ParsedModel, *, n_groups: int = 1, std_lv: bool = False,
-                meanstructure: bool = False, group_equal: tuple[str, ...] = ()) -> ModelSpec:
+def build_model(
+    parsed: ParsedModel,
+    *,
+    n_groups: int = 1,
+    std_lv: bool = False,
+    meanstructure: bool = False,
+    group_equal: tuple[str, ...] = (),
+) -> ModelSpec:
     """Parameter table of a parsed model with lavaan's ``cfa()`` defaults."""
     unknown = sorted(set(group_equal) - set(GROUP_EQUAL_TYPES))
     if unknown:
-        raise ValueError(f"unknown group_equal value(s) {unknown}; choose from "
-                         f"{', '.join(GROUP_EQUAL_TYPES)}")
+        raise ValueError(
+            f"unknown group_equal value(s) {unknown}; choose from {', '.join(GROUP_EQUAL_TYPES)}"
+        )
     latent = list(parsed.latent)
     observed = list(parsed.observed)
     lv_index = {name: i for i, name in enumerate(latent)}
@@ -254,22 +286,37 @@ def build_model(parsed: ParsedModel, *, n_groups: int = 1, std_lv: bool = False,
         if s.op == "~~" and (s.lhs in lv_index) != (s.rhs in lv_index):
             raise ModelIdentificationError(
                 f"'{s.lhs} ~~ {s.rhs}' mixes a factor and an observed variable; "
-                "covariances must be between two factors or two observed variables")
+                "covariances must be between two factors or two observed variables"
+            )
         if s.op == "~~" and s.lhs in ov_index and not any(m.rhs == s.lhs for m in measured):
             raise ModelIdentificationError(
-                f"observed variable {s.lhs!r} is not an indicator of any factor")
+                f"observed variable {s.lhs!r} is not an indicator of any factor"
+            )
         if s.op == "~~" and s.rhs in ov_index and not any(m.rhs == s.rhs for m in measured):
             raise ModelIdentificationError(
-                f"observed variable {s.rhs!r} is not an indicator of any factor")
+                f"observed variable {s.rhs!r} is not an indicator of any factor"
+            )
         if s.op == "~1" and s.lhs in ov_index and not any(m.rhs == s.lhs for m in measured):
             raise ModelIdentificationError(
-                f"observed variable {s.lhs!r} is not an indicator of any factor")
+                f"observed variable {s.lhs!r} is not an indicator of any factor"
+            )
 
     rows: list[dict[str, Any]] = []
 
-    def add(lhs: str, op: str, rhs: str, g: int, matrix: int, r: int, c: int,
-            mod: Modifier | None, default_fixed: float | None, auto_fixed: bool, user: bool,
-            start: float = np.nan) -> None:
+    def add(
+        lhs: str,
+        op: str,
+        rhs: str,
+        g: int,
+        matrix: int,
+        r: int,
+        c: int,
+        mod: Modifier | None,
+        default_fixed: float | None,
+        auto_fixed: bool,
+        user: bool,
+        start: float = np.nan,
+    ) -> None:
         fixed = _pick(mod.fixed, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
         label = _pick(mod.label, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
         ustart = _pick(mod.start, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
@@ -279,11 +326,22 @@ def build_model(parsed: ParsedModel, *, n_groups: int = 1, std_lv: bool = False,
             is_fixed, value, auto_fixed = fixed is not None, fixed, False
         if not is_fixed:
             value = start if ustart is _UNSET or ustart is None else ustart
-        rows.append(dict(lhs=lhs, op=op, rhs=rhs, group=g,
-                         label="" if label is _UNSET or label is None else label,
-                         fixed=is_fixed, value=np.nan if value is None else float(value),
-                         matrix=matrix, row=r, col=c, auto_fixed=auto_fixed and is_fixed,
-                         user=user))
+        rows.append(
+            dict(
+                lhs=lhs,
+                op=op,
+                rhs=rhs,
+                group=g,
+                label="" if label is _UNSET or label is None else label,
+                fixed=is_fixed,
+                value=np.nan if value is None else float(value),
+                matrix=matrix,
+                row=r,
+                col=c,
+                auto_fixed=auto_fixed and is_fixed,
+                user=user,
+            )
+        )
 
     user_var = {(min(s.lhs, s.rhs), max(s.lhs, s.rhs)) for s in parsed.statements if s.op == "~~"}
     user_mean = {s.lhs for s in parsed.statements if s.op == "~1"}
@@ -291,11 +349,33 @@ def build_model(parsed: ParsedModel, *, n_groups: int = 1, std_lv: bool = False,
         for s in measured:
             marker = not std_lv and first_indicator[s.lhs] == s.rhs
             if s.rhs in lv_index:
-                add(s.lhs, "=~", s.rhs, g, BETA, lv_index[s.rhs], lv_index[s.lhs], s.modifier,
-                    1.0 if marker else None, marker, True)
+                add(
+                    s.lhs,
+                    "=~",
+                    s.rhs,
+                    g,
+                    BETA,
+                    lv_index[s.rhs],
+                    lv_index[s.lhs],
+                    s.modifier,
+                    1.0 if marker else None,
+                    marker,
+                    True,
+                )
             else:
-                add(s.lhs, "=~", s.rhs, g, LAMBDA, ov_index[s.rhs], lv_index[s.lhs], s.modifier,
-                    1.0 if marker else None, marker, True)
+                add(
+                    s.lhs,
+                    "=~",
+                    s.rhs,
+                    g,
+                    LAMBDA,
+                    ov_index[s.rhs],
+                    lv_index[s.lhs],
+                    s.modifier,
+                    1.0 if marker else None,
+                    marker,
+                    True,
+                )
         for s in parsed.statements:
             if s.op == "~~":
                 if s.lhs in lv_index:
@@ -307,63 +387,124 @@ def build_model(parsed: ParsedModel, *, n_groups: int = 1, std_lv: bool = False,
         for s in parsed.statements:
             if s.op == "~1":
                 if s.lhs in lv_index:
-                    add(s.lhs, "~1", "", g, ALPHA, lv_index[s.lhs], 0, s.modifier, None, False,
-                        True)
+                    add(
+                        s.lhs, "~1", "", g, ALPHA, lv_index[s.lhs], 0, s.modifier, None, False, True
+                    )
                 else:
                     add(s.lhs, "~1", "", g, NU, ov_index[s.lhs], 0, s.modifier, None, False, True)
         for name in observed:
             if (name, name) not in user_var:
-                add(name, "~~", name, g, THETA, ov_index[name], ov_index[name], None, None,
-                    False, False)
+                add(
+                    name,
+                    "~~",
+                    name,
+                    g,
+                    THETA,
+                    ov_index[name],
+                    ov_index[name],
+                    None,
+                    None,
+                    False,
+                    False,
+                )
         # With std_lv and equal loadings, lavaan frees the factor variances of groups 2, 3, ...
-        fix_var = std_lv and not (g > 0 and "loadings" in group_equal
-                                  and "lv.variances" not in group_equal)
+        fix_var = std_lv and not (
+            g > 0 and "loadings" in group_equal and "lv.variances" not in group_equal
+        )
         for name in latent:
             if (name, name) not in user_var:
-                add(name, "~~", name, g, PSI, lv_index[name], lv_index[name], None,
-                    1.0 if fix_var else None, fix_var, False)
+                add(
+                    name,
+                    "~~",
+                    name,
+                    g,
+                    PSI,
+                    lv_index[name],
+                    lv_index[name],
+                    None,
+                    1.0 if fix_var else None,
+                    fix_var,
+                    False,
+                )
         exo = [name for name, e in zip(latent, exogenous, strict=True) if e]
         for a in range(len(exo)):
             for b in range(a + 1, len(exo)):
                 if (min(exo[a], exo[b]), max(exo[a], exo[b])) not in user_var:
-                    add(exo[a], "~~", exo[b], g, PSI, lv_index[exo[b]], lv_index[exo[a]], None,
-                        None, False, False)
+                    add(
+                        exo[a],
+                        "~~",
+                        exo[b],
+                        g,
+                        PSI,
+                        lv_index[exo[b]],
+                        lv_index[exo[a]],
+                        None,
+                        None,
+                        False,
+                        False,
+                    )
         if meanstructure:
             for name in observed:
                 if name not in user_mean:
                     add(name, "~1", "", g, NU, ov_index[name], 0, None, None, False, False)
-            free_means = (g > 0 and "intercepts" in group_equal and "means" not in group_equal)
+            free_means = g > 0 and "intercepts" in group_equal and "means" not in group_equal
             # As lavaan: with equal intercepts every factor mean is free in groups 2, 3, ...
             # (with higher-order factors this is not identified and the SEs warn so).
             for name in latent:
                 if name not in user_mean:
-                    add(name, "~1", "", g, ALPHA, lv_index[name], 0, None,
-                        None if free_means else 0.0, False, False)
+                    add(
+                        name,
+                        "~1",
+                        "",
+                        g,
+                        ALPHA,
+                        lv_index[name],
+                        0,
+                        None,
+                        None if free_means else 0.0,
+                        False,
+                        False,
+                    )
         elif user_mean:
             raise ValueError("'~ 1' statements need a mean structure (meanstructure=True)")
 
     free_index = _assign_free(rows, n_groups, group_equal)
     table = ParameterTable(
-        lhs=tuple(r["lhs"] for r in rows), op=tuple(r["op"] for r in rows),
-        rhs=tuple(r["rhs"] for r in rows), group=np.array([r["group"] for r in rows]),
-        label=tuple(r["label"] for r in rows), free=free_index,
+        lhs=tuple(r["lhs"] for r in rows),
+        op=tuple(r["op"] for r in rows),
+        rhs=tuple(r["rhs"] for r in rows),
+        group=np.array([r["group"] for r in rows]),
+        label=tuple(r["label"] for r in rows),
+        free=free_index,
         value=np.array([r["value"] for r in rows], dtype=float),
-        matrix=np.array([r["matrix"] for r in rows]), row=np.array([r["row"] for r in rows]),
+        matrix=np.array([r["matrix"] for r in rows]),
+        row=np.array([r["row"] for r in rows]),
         col=np.array([r["col"] for r in rows]),
         auto_fixed=np.array([r["auto_fixed"] for r in rows], dtype=bool),
         user=np.array([r["user"] for r in rows], dtype=bool),
     )
     group_rows = tuple(
         tuple(np.flatnonzero((table.group == g) & (table.matrix == code)) for code in range(6))
-        for g in range(n_groups))
-    spec = ModelSpec(tuple(observed), tuple(latent), tuple(exogenous), n_groups, meanstructure,
-                     bool(endogenous), table, int(free_index.max(initial=-1) + 1), group_rows)
+        for g in range(n_groups)
+    )
+    spec = ModelSpec(
+        tuple(observed),
+        tuple(latent),
+        tuple(exogenous),
+        n_groups,
+        meanstructure,
+        bool(endogenous),
+        table,
+        int(free_index.max(initial=-1) + 1),
+        group_rows,
+    )
     _check_single_indicators(spec, parsed)
     return spec
 
 
-def _assign_free(rows: list[dict[str, Any]], n_groups: int,
-                 group_equal: tuple[str, ...]) -> np.ndarray:
+def _assign_free(
+    rows: list[dict[str, Any]], n_groups: int, group_equal: tuple[str, ...]
+) -> np.ndarray:
     keys: list[Any] = []
     for i, r in enumerate(rows):
         if r["label"]:
@@ -397,16 +538,19 @@ def _check_single_indicators(spec: ModelSpec, parsed: ParsedModel) -> None:
         if len(indicators) != 1:
             continue
         only = indicators[0]
-        var_rows = [i for i in range(len(t)) if t.op[i] == "~~" and t.lhs[i] == only
-                    and t.rhs[i] == only]
+        var_rows = [
+            i for i in range(len(t)) if t.op[i] == "~~" and t.lhs[i] == only and t.rhs[i] == only
+        ]
         if any(t.free[i] >= 0 for i in var_rows):
             raise ModelIdentificationError(
                 f"factor {name!r} has a single indicator ({only!r}) and is not identified; fix "
-                f"the indicator's residual variance (e.g. '{only} ~~ 0*{only}') or add indicators")
+                f"the indicator's residual variance (e.g. '{only} ~~ 0*{only}') or add indicators"
+            )
 
 
-def derivative_index(mats: Matrices, matrix: np.ndarray, row: np.ndarray, col: np.ndarray,
-                     means: bool = True):
+def derivative_index(
+    mats: Matrices, matrix: np.ndarray, row: np.ndarray, col: np.ndarray, means: bool = True
+):
     """:func:`derivative_vectors` as column indices into the basis [I_p | Lambda Phi | L].
 
     L = Lambda (I - B)^-1. Returns an :class:`~psychometrics.cfa.information.Indexed`.

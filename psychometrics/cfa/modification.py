@@ -31,8 +31,12 @@ def _candidates(spec: ModelSpec, group: int) -> tuple[np.ndarray, np.ndarray, np
     t = spec.table
     in_group = t.group == group
     p, m = spec.p, spec.m
-    present = {code: np.zeros((p, m) if code == LAMBDA else (p, p) if code == THETA
-                              else (m, m), dtype=bool) for code in (LAMBDA, THETA, PSI)}
+    present = {
+        code: np.zeros(
+            (p, m) if code == LAMBDA else (p, p) if code == THETA else (m, m), dtype=bool
+        )
+        for code in (LAMBDA, THETA, PSI)
+    }
     for code, mask in present.items():
         rows = in_group & (t.matrix == code)
         mask[t.row[rows], t.col[rows]] = True
@@ -59,12 +63,16 @@ def _candidates(spec: ModelSpec, group: int) -> tuple[np.ndarray, np.ndarray, np
     mats.append(t.matrix[fixed])
     rows.append(t.row[fixed])
     cols.append(t.col[fixed])
-    return (np.concatenate(mats).astype(int), np.concatenate(rows).astype(int),
-            np.concatenate(cols).astype(int))
+    return (
+        np.concatenate(mats).astype(int),
+        np.concatenate(rows).astype(int),
+        np.concatenate(cols).astype(int),
+    )
 
 
-def modification_indices(objective: Objective, theta: np.ndarray, info: np.ndarray,
-                         group_labels: list) -> pd.DataFrame:
+def modification_indices(
+    objective: Objective, theta: np.ndarray, info: np.ndarray, group_labels: list
+) -> pd.DataFrame:
     """Table of lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all for all candidates."""
     spec = objective.spec
     q = spec.n_free
@@ -79,6 +87,7 @@ def modification_indices(objective: Objective, theta: np.ndarray, info: np.ndarr
 
         def whiten(x: np.ndarray) -> np.ndarray:
             return root.T @ x
+
     frames = []
     for g, mats in enumerate(spec.implied(theta)):
         mat, row, col = _candidates(spec, g)
@@ -108,12 +117,24 @@ def modification_indices(objective: Objective, theta: np.ndarray, info: np.ndarr
         epc = np.where(ok, -d / np.where(ok, var, 1.0), np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             lhs, op, rhs, sepc_lv, sepc_all = _scale_epc(spec, mats, mat, row, col, epc)
-        frames.append(pd.DataFrame({
-            "lhs": lhs, "op": op, "rhs": rhs, "group": g + 1, "mi": mi, "epc": epc,
-            "sepc_lv": sepc_lv, "sepc_all": sepc_all}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "lhs": lhs,
+                    "op": op,
+                    "rhs": rhs,
+                    "group": g + 1,
+                    "mi": mi,
+                    "epc": epc,
+                    "sepc_lv": sepc_lv,
+                    "sepc_all": sepc_all,
+                }
+            )
+        )
     if not frames:
-        return pd.DataFrame(columns=["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv",
-                                     "sepc_all"])
+        return pd.DataFrame(
+            columns=["lhs", "op", "rhs", "group", "mi", "epc", "sepc_lv", "sepc_all"]
+        )
     out = pd.concat(frames, ignore_index=True)
     return out[out["mi"].notna()].reset_index(drop=True)
 
@@ -129,8 +150,9 @@ def _scale_epc(spec: ModelSpec, mats, mat, row, col, epc):
     lam, beta, theta = mat == LAMBDA, mat == BETA, mat == THETA
     psi = ~(lam | beta | theta)
     lhs = np.where(theta, observed[np.where(theta, col, 0)], latent[np.where(theta, 0, col)])
-    rhs = np.where(lam | theta, observed[np.where(lam | theta, row, 0)],
-                   latent[np.where(lam | theta, 0, row)])
+    rhs = np.where(
+        lam | theta, observed[np.where(lam | theta, row, 0)], latent[np.where(lam | theta, 0, row)]
+    )
     op = np.where(lam | beta, "=~", "~~")
     r, c = row, col
     sepc_lv = epc.copy()
@@ -142,7 +164,10 @@ def _scale_epc(spec: ModelSpec, mats, mat, row, col, epc):
     cov = theta & (r != c)
     sepc_all[var] = epc[var] / sigma_d[r[var]]
     sepc_all[cov] = epc[cov] / np.sqrt(theta_d[r[cov]] * theta_d[c[cov]])
-    scale = np.where(r == c, phi_d[np.where(psi, r, 0)],
-                     np.sqrt(psi_d[np.where(psi, r, 0)] * psi_d[np.where(psi, c, 0)]))
+    scale = np.where(
+        r == c,
+        phi_d[np.where(psi, r, 0)],
+        np.sqrt(psi_d[np.where(psi, r, 0)] * psi_d[np.where(psi, c, 0)]),
+    )
     sepc_lv[psi] = sepc_all[psi] = epc[psi] / scale[psi]
     return list(lhs), list(op), list(rhs), sepc_lv, sepc_all

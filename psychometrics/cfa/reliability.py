@@ -21,8 +21,13 @@ import pandas as pd
 __all__ = ["composite_reliability", "fornell_larcker", "htmt"]
 
 
-def composite_reliability(factors: dict[str, list[int]], loadings: np.ndarray, phi: np.ndarray,
-                          cov: np.ndarray, latent: tuple[str, ...]) -> pd.DataFrame:
+def composite_reliability(
+    factors: dict[str, list[int]],
+    loadings: np.ndarray,
+    phi: np.ndarray,
+    cov: np.ndarray,
+    latent: tuple[str, ...],
+) -> pd.DataFrame:
     rows = []
     for name, items in factors.items():
         j = latent.index(name)

@@ -19,8 +19,21 @@ from .standardized import standardize, std_all_se
 
 __all__ = ["CFAResult"]
 
-ESTIMATE_COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue",
-                    "std_lv", "std_all", "se_std_all"]
+ESTIMATE_COLUMNS = [
+    "lhs",
+    "op",
+    "rhs",
+    "group",
+    "label",
+    "free",
+    "est",
+    "se",
+    "z",
+    "pvalue",
+    "std_lv",
+    "std_all",
+    "se_std_all",
+]
 
 
 def _clean(value):
@@ -58,10 +71,22 @@ class CFAResult:
         "expected" or "observed": the information matrix behind the standard errors.
     """
 
-    def __init__(self, *, model: str, spec: ModelSpec, objective: Objective, estimate: Estimate,
-                 vcov: np.ndarray, expected_information: np.ndarray, information: str,
-                 group_labels: list, group_var: str | None, std_lv: bool, missing: str,
-                 warnings: list[str]):
+    def __init__(
+        self,
+        *,
+        model: str,
+        spec: ModelSpec,
+        objective: Objective,
+        estimate: Estimate,
+        vcov: np.ndarray,
+        expected_information: np.ndarray,
+        information: str,
+        group_labels: list,
+        group_var: str | None,
+        std_lv: bool,
+        missing: str,
+        warnings: list[str],
+    ):
         self.model = model
         self.spec = spec
         self.objective = objective
@@ -104,12 +129,24 @@ class CFAResult:
             z = np.where(free, x / se, np.nan)
         pvalue = 2.0 * stats.norm.sf(np.abs(z))
         std_lv, std_all = standardize(spec, x)
-        return pd.DataFrame({
-            "lhs": list(t.lhs), "op": list(t.op), "rhs": list(t.rhs), "group": t.group + 1,
-            "label": list(t.label), "free": free, "est": x, "se": se, "z": z, "pvalue": pvalue,
-            "std_lv": std_lv, "std_all": std_all,
-            "se_std_all": std_all_se(spec, self.theta, self.vcov),
-        }, columns=ESTIMATE_COLUMNS)
+        return pd.DataFrame(
+            {
+                "lhs": list(t.lhs),
+                "op": list(t.op),
+                "rhs": list(t.rhs),
+                "group": t.group + 1,
+                "label": list(t.label),
+                "free": free,
+                "est": x,
+                "se": se,
+                "z": z,
+                "pvalue": pvalue,
+                "std_lv": std_lv,
+                "std_all": std_all,
+                "se_std_all": std_all_se(spec, self.theta, self.vcov),
+            },
+            columns=ESTIMATE_COLUMNS,
+        )
 
     def _group_name(self, g: int) -> str:
         label = self.group_labels[g]
@@ -122,15 +159,21 @@ class CFAResult:
             where = self._group_name(int(t.group[i]))
             if t.matrix[i] in (THETA, PSI) and t.row[i] == t.col[i] and est["est"].iat[i] < 0:
                 kind = "residual variance" if t.matrix[i] == THETA else "variance"
-                out.append(f"Heywood case: the {kind} of {t.lhs[i]!r} is negative "
-                           f"({est['est'].iat[i]:.4g}){where}")
+                out.append(
+                    f"Heywood case: the {kind} of {t.lhs[i]!r} is negative "
+                    f"({est['est'].iat[i]:.4g}){where}"
+                )
             if t.matrix[i] in (LAMBDA, BETA) and abs(est["std_all"].iat[i]) > 1:
-                out.append(f"Heywood case: the standardised loading of {t.rhs[i]!r} on "
-                           f"{t.lhs[i]!r} exceeds 1 ({est['std_all'].iat[i]:.4g}){where}")
+                out.append(
+                    f"Heywood case: the standardised loading of {t.rhs[i]!r} on "
+                    f"{t.lhs[i]!r} exceeds 1 ({est['std_all'].iat[i]:.4g}){where}"
+                )
         for g, mats in enumerate(self._implied):
             if self.spec.m > 1 and np.linalg.eigvalsh(mats.phi)[0] < 0:
-                out.append("Heywood case: the covariance matrix of the factors is not positive "
-                           f"definite{self._group_name(g)}")
+                out.append(
+                    "Heywood case: the covariance matrix of the factors is not positive "
+                    f"definite{self._group_name(g)}"
+                )
         return out
 
     # -- fit -------------------------------------------------------------------------------
@@ -146,12 +189,21 @@ class CFAResult:
             base += grp.baseline_loglik()
             cov, mean = grp.h1_moments()
             srmr_total += self.objective.weights[g] * srmr(
-                cov, mean if ms else None, mats.sigma, mats.mu if ms else None)
+                cov, mean if ms else None, mats.sigma, mats.mu if ms else None
+            )
         p, n_groups = spec.p, spec.n_groups
         moments = n_groups * (p * (p + 1) // 2 + (p if ms else 0))
-        return fit_measures(logl=logl, h1_logl=h1, baseline_logl=base, npar=spec.n_free,
-                            n=self.nobs, n_groups=n_groups, moments=moments,
-                            baseline_df=n_groups * p * (p - 1) // 2, srmr_value=srmr_total)
+        return fit_measures(
+            logl=logl,
+            h1_logl=h1,
+            baseline_logl=base,
+            npar=spec.n_free,
+            n=self.nobs,
+            n_groups=n_groups,
+            moments=moments,
+            baseline_df=n_groups * p * (p - 1) // 2,
+            srmr_value=srmr_total,
+        )
 
     def fit_measures(self) -> dict:
         """Fit measures with lavaan's names ('.' replaced by '_'); see :mod:`.fit`."""
@@ -161,8 +213,9 @@ class CFAResult:
     @cached_property
     def _mi(self) -> pd.DataFrame:
         with single_threaded_blas():
-            return modification_indices(self.objective, self.theta, self._expected,
-                                        self.group_labels)
+            return modification_indices(
+                self.objective, self.theta, self._expected, self.group_labels
+            )
 
     def modification_indices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
         """Score tests for fixed parameters (lavaan's ``modindices``); see :mod:`.modification`."""
@@ -176,8 +229,11 @@ class CFAResult:
         t = self.spec.table
         out: dict[str, list[int]] = {}
         for j, name in enumerate(self.spec.latent):
-            items = [int(t.row[i]) for i in range(len(t))
-                     if t.group[i] == 0 and t.matrix[i] == LAMBDA and t.col[i] == j]
+            items = [
+                int(t.row[i])
+                for i in range(len(t))
+                if t.group[i] == 0 and t.matrix[i] == LAMBDA and t.col[i] == j
+            ]
             if items:
                 out[name] = items
         return out
@@ -187,8 +243,9 @@ class CFAResult:
         frames = []
         for g, mats in enumerate(self._implied):
             cov = self.objective.groups[g].h1_moments()[0]
-            frame = reliability.composite_reliability(self._factor_items(), mats.lam, mats.phi,
-                                                      cov, self.spec.latent)
+            frame = reliability.composite_reliability(
+                self._factor_items(), mats.lam, mats.phi, cov, self.spec.latent
+            )
             if self.spec.n_groups > 1:
                 frame.insert(0, "group", g + 1)
             frames.append(frame)
@@ -223,20 +280,30 @@ class CFAResult:
         """Everything above as JSON-serialisable values (NaN -> None)."""
         fl = self.fornell_larcker()
         ht = self.htmt()
-        return _clean({
-            "model": self.model, "converged": self.converged, "iterations": self.iterations,
-            "message": self.message, "nobs": self.nobs, "group_nobs": self.group_nobs,
-            "group_labels": [None if g is None else str(g) for g in self.group_labels],
-            "information": self.information, "warnings": self.warnings,
-            "estimates": self.estimates, "fit_measures": self.fit_measures(),
-            "modification_indices": self.modification_indices(),
-            "composite_reliability": self.composite_reliability(),
-            "htmt": {"factors": list(ht.index), "values": ht.to_numpy().tolist()},
-            "fornell_larcker": {"factors": list(fl.index), "values": fl.to_numpy().tolist()},
-        })
+        return _clean(
+            {
+                "model": self.model,
+                "converged": self.converged,
+                "iterations": self.iterations,
+                "message": self.message,
+                "nobs": self.nobs,
+                "group_nobs": self.group_nobs,
+                "group_labels": [None if g is None else str(g) for g in self.group_labels],
+                "information": self.information,
+                "warnings": self.warnings,
+                "estimates": self.estimates,
+                "fit_measures": self.fit_measures(),
+                "modification_indices": self.modification_indices(),
+                "composite_reliability": self.composite_reliability(),
+                "htmt": {"factors": list(ht.index), "values": ht.to_numpy().tolist()},
+                "fornell_larcker": {"factors": list(fl.index), "values": fl.to_numpy().tolist()},
+            }
+        )
 
     def __repr__(self) -> str:
         fm = self.fit_measures()
-        return (f"CFAResult(nobs={self.nobs}, npar={fm['npar']}, chisq={fm['chisq']:.3f}, "
-                f"df={fm['df']}, cfi={fm['cfi']:.3f}, rmsea={fm['rmsea']:.3f}, "
-                f"converged={self.converged})")
+        return (
+            f"CFAResult(nobs={self.nobs}, npar={fm['npar']}, chisq={fm['chisq']:.3f}, "
+            f"df={fm['df']}, cfi={fm['cfi']:.3f}, rmsea={fm['rmsea']:.3f}, "
+            f"converged={self.converged})"
+        )

@@ -98,8 +98,9 @@ def _scale_jacobians(spec: ModelSpec, theta: np.ndarray, g: int) -> tuple[np.nda
     return j_phi, j_psi, j_theta, j_sigma
 
 
-def _standardize(spec: ModelSpec, x: np.ndarray, scales: list | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _standardize(
+    spec: ModelSpec, x: np.ndarray, scales: list | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     t = spec.table
     std_lv = np.array(x, copy=True)
     std_all = np.array(x, copy=True)
@@ -119,13 +120,18 @@ def _standardize(spec: ModelSpec, x: np.ndarray, scales: list | None = None
         r, c = t.row[rows], t.col[rows]
         diag = r == c
         std_all[..., rows] = np.where(
-            diag, x[..., rows] / sigma_d[..., r],
-            x[..., rows] / np.sqrt(theta_diag[..., r] * theta_diag[..., c]))
+            diag,
+            x[..., rows] / sigma_d[..., r],
+            x[..., rows] / np.sqrt(theta_diag[..., r] * theta_diag[..., c]),
+        )
         rows = idx[PSI]
         r, c = t.row[rows], t.col[rows]
         diag = r == c
-        value = np.where(diag, x[..., rows] / phi_d[..., r],
-                         x[..., rows] / np.sqrt(psi_d[..., r] * psi_d[..., c]))
+        value = np.where(
+            diag,
+            x[..., rows] / phi_d[..., r],
+            x[..., rows] / np.sqrt(psi_d[..., r] * psi_d[..., c]),
+        )
         std_lv[..., rows] = value
         std_all[..., rows] = value
         rows = idx[NU]
@@ -146,9 +152,15 @@ def std_all_se(spec: ModelSpec, theta: np.ndarray, vcov: np.ndarray) -> np.ndarr
     # The scales enter to first order through their analytic Jacobians (cheaper than carrying
     # q complex copies of the model matrices through the products).
     x = spec.row_values(theta)
-    scales = [tuple(value + 1j * h * jac for value, jac in
-                    zip(_scales(spec, x, g), _scale_jacobians(spec, theta, g), strict=True))
-              for g in range(spec.n_groups)]
+    scales = [
+        tuple(
+            value + 1j * h * jac
+            for value, jac in zip(
+                _scales(spec, x, g), _scale_jacobians(spec, theta, g), strict=True
+            )
+        )
+        for g in range(spec.n_groups)
+    ]
     with np.errstate(divide="ignore", invalid="ignore"):
         jac = _standardize(spec, perturbed, scales)[1].imag.T / h  # rows x q
     # Each standardised value depends on a handful of parameters: a sparse product.

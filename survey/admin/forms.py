@@ -19,9 +19,7 @@ from survey.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from survey.models import AuditAction, Role
 
 ROLE_CHOICES = [SelectChoice(Role.RESEARCHER, "Researcher"), SelectChoice(Role.ADMIN, "Admin")]
-STANDARD_ACTIONS = sorted(
-    value for name, value in vars(AuditAction).items() if name.isupper()
-)
+STANDARD_ACTIONS = sorted(value for name, value in vars(AuditAction).items() if name.isupper())
 
 
 class CreateUserForm(FlaskForm):

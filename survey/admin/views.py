@@ -76,7 +76,9 @@ def users():
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                form.email.data or "", form.password.data or "", form.role.data,
+                form.email.data or "",
+                form.password.data or "",
+                form.role.data,
                 actor=_admin(),
             )
         except accounts.WeakPassword as error:

@@ -77,9 +77,7 @@ def counters_unavailable(error: rate_limits.CountersUnavailable) -> Response:
     # Fail closed: without the counters nobody could tell a guesser from a colleague.
     current_app.logger.error("login refused: %s", error)
     g.login_not_counted = True
-    html = render_template(
-        "auth/login.html", form=LoginForm(), error=COUNTERS_UNAVAILABLE_MESSAGE
-    )
+    html = render_template("auth/login.html", form=LoginForm(), error=COUNTERS_UNAVAILABLE_MESSAGE)
     return Response(html, status=503, headers={"Retry-After": "30"})
 
 

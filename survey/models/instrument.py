@@ -45,9 +45,7 @@ class InstrumentVersion(db.Model):
     __tablename__ = "instrument_versions"
     __table_args__ = (
         UniqueConstraint("instrument_id", "version"),
-        CheckConstraint(
-            "status IN ('draft', 'published', 'retired')", name="status"
-        ),
+        CheckConstraint("status IN ('draft', 'published', 'retired')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -52,9 +52,7 @@ class Study(db.Model):
 
     instrument_version: Mapped[InstrumentVersion] = relationship()
     owner: Mapped[User | None] = relationship()
-    waves: Mapped[list[Wave]] = relationship(
-        back_populates="study", order_by="Wave.position"
-    )
+    waves: Mapped[list[Wave]] = relationship(back_populates="study", order_by="Wave.position")
 
     def __repr__(self) -> str:
         return f"<Study {self.slug}>"

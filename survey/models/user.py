@@ -44,9 +44,7 @@ class User(db.Model, UserMixin):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # What the session cookie names (with the id): rotated by logout, a new password and
     # deactivation, so no cookie issued before still opens a page (survey.auth.access).
-    session_token: Mapped[str] = mapped_column(
-        String(64), unique=True, default=new_session_token
-    )
+    session_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_session_token)
 
     @validates("email")
     def _lower_email(self, _key: str, email: str) -> str:

@@ -47,9 +47,7 @@ def entry(token: str):
     session = participation.find_session(invitation)
     if session is not None and session.completed_at is not None:
         return redirect(url_for(".done", token=token))
-    return redirect(
-        url_for(".page", token=token, number=participation.resume_number(session))
-    )
+    return redirect(url_for(".page", token=token, number=participation.resume_number(session)))
 
 
 @bp.post("/<token>")

@@ -125,9 +125,7 @@ def create_user(
     return user
 
 
-def set_password(
-    user: User, password: str, *, actor: User | None = None, via: str = "web"
-) -> None:
+def set_password(user: User, password: str, *, actor: User | None = None, via: str = "web") -> None:
     """Replace the user's password and end every session of theirs; audited."""
     user.password_hash = passwords.hash_password(password, email=user.email)
     user.rotate_session_token()

@@ -176,7 +176,6 @@ def _csv_row(event: AuditEvent) -> Sequence[object]:
     )
 
 
-
 __all__ = [
     "CSV_COLUMNS",
     "EventFilter",

@@ -41,9 +41,7 @@ def find_participant(token: str) -> Participant | None:
     if not is_well_formed(token):
         return None
     token_hash = hash_token(token)
-    participant = db.session.scalar(
-        select(Participant).where(Participant.token_hash == token_hash)
-    )
+    participant = db.session.scalar(select(Participant).where(Participant.token_hash == token_hash))
     if participant is None or not hmac.compare_digest(participant.token_hash, token_hash):
         return None
     return participant

@@ -46,8 +46,15 @@ def hs_fit(hs):
 
 def key(frame):
     group = frame["group"] if "group" in frame else 1
-    return frame["lhs"] + " " + frame["op"] + " " + frame["rhs"] + " " + pd.Series(
-        group, index=frame.index).astype(str)
+    return (
+        frame["lhs"]
+        + " "
+        + frame["op"]
+        + " "
+        + frame["rhs"]
+        + " "
+        + pd.Series(group, index=frame.index).astype(str)
+    )
 
 
 def check_fit(result, reference):
@@ -100,6 +107,7 @@ def check_mi(result, reference, sepc=True):
 
 # --- Holzinger-Swineford three-factor model (the shared oracle) ------------------------------
 
+
 def test_hs_fit_measures_match_shared_oracle(hs_fit):
     ref = load("holzinger_swineford_lavaan.json")["holzinger_swineford"]["fit"]
     assert hs_fit.converged
@@ -110,24 +118,47 @@ def test_hs_fit_measures_match_shared_oracle(hs_fit):
 def test_hs_all_fit_measures_match_lavaan(hs_fit):
     check_fit(hs_fit, load("cfa_hs_full.json")["fit"]["fit_measures"])
     fm = hs_fit.fit_measures()
-    assert set(fm) >= {"npar", "nobs", "logl", "unrestricted_logl", "aic", "bic", "bic2",
-                       "chisq", "df", "pvalue", "baseline_chisq", "baseline_df",
-                       "baseline_pvalue", "cfi", "tli", "rmsea", "rmsea_ci_lower",
-                       "rmsea_ci_upper", "rmsea_pvalue", "srmr"}
+    assert set(fm) >= {
+        "npar",
+        "nobs",
+        "logl",
+        "unrestricted_logl",
+        "aic",
+        "bic",
+        "bic2",
+        "chisq",
+        "df",
+        "pvalue",
+        "baseline_chisq",
+        "baseline_df",
+        "baseline_pvalue",
+        "cfi",
+        "tli",
+        "rmsea",
+        "rmsea_ci_lower",
+        "rmsea_ci_upper",
+        "rmsea_pvalue",
+        "srmr",
+    }
 
 
 def test_hs_unstandardised_estimates_and_se(hs_fit):
     ref = load("holzinger_swineford_lavaan.json")["holzinger_swineford"]["unstd"]
     check_table(hs_fit, ref, {"est": "est", "se": "se"})
     full = load("cfa_hs_full.json")["fit"]
-    check_table(hs_fit, full["estimates"], {"est": "est", "se": "se", "z": "z",
-                                            "pvalue": "pvalue"})
+    check_table(hs_fit, full["estimates"], {"est": "est", "se": "se", "z": "z", "pvalue": "pvalue"})
 
 
 def test_hs_fixed_marker_has_zero_se_and_no_z(hs_fit):
     row = hs_fit.estimates.iloc[0]
     assert (row.lhs, row.op, row.rhs, row.free, row.est, row.se) == (
-        "visual", "=~", "x1", False, 1.0, 0.0)
+        "visual",
+        "=~",
+        "x1",
+        False,
+        1.0,
+        0.0,
+    )
     assert np.isnan(row.z)
 
 
@@ -146,8 +177,7 @@ def test_hs_full_standardised_solutions(hs_fit):
 def test_hs_top5_modification_indices(hs_fit):
     ref = load("holzinger_swineford_lavaan.json")["holzinger_swineford"]["modindices_top5"]
     top = hs_fit.modification_indices().head(5)
-    assert list(top["lhs"] + top["op"] + top["rhs"]) == [r["lhs"] + r["op"] + r["rhs"]
-                                                         for r in ref]
+    assert list(top["lhs"] + top["op"] + top["rhs"]) == [r["lhs"] + r["op"] + r["rhs"] for r in ref]
     np.testing.assert_allclose(top["mi"], [r["mi"] for r in ref], rtol=1e-4)
     np.testing.assert_allclose(top["epc"], [r["epc"] for r in ref], atol=ABS)
 
@@ -163,16 +193,16 @@ def test_hs_omega_ave(hs_fit):
     ref = load("holzinger_swineford_lavaan.json")["holzinger_swineford"]
     rel = hs_fit.composite_reliability().set_index("factor")
     for factor in ("visual", "textual", "speed"):
-        assert rel.loc[factor, "omega"] == pytest.approx(ref["reliability_omega"][factor],
-                                                         abs=ABS)
+        assert rel.loc[factor, "omega"] == pytest.approx(ref["reliability_omega"][factor], abs=ABS)
         assert rel.loc[factor, "ave"] == pytest.approx(ref["ave"][factor], abs=ABS)
 
 
 def test_hs_htmt_and_fornell_larcker(hs_fit, hs):
     ref = load("cfa_hs_full.json")["htmt"]
     np.testing.assert_allclose(hs_fit.htmt(hs).to_numpy(), ref["htmt2"]["values"], atol=ABS)
-    np.testing.assert_allclose(hs_fit.htmt(hs, htmt2=False).to_numpy(), ref["htmt"]["values"],
-                               atol=ABS)
+    np.testing.assert_allclose(
+        hs_fit.htmt(hs, htmt2=False).to_numpy(), ref["htmt"]["values"], atol=ABS
+    )
     np.testing.assert_allclose(hs_fit.htmt().to_numpy(), ref["htmt2"]["values"], atol=ABS)
     fl = hs_fit.fornell_larcker()
     ave = load("holzinger_swineford_lavaan.json")["holzinger_swineford"]["ave"]
@@ -199,6 +229,7 @@ def test_result_type_and_repr(hs_fit):
 
 # --- other identifications and models ---------------------------------------------------------
 
+
 def test_std_lv(hs):
     ref = load("cfa_hs_stdlv.json")["fit"]
     res = cfa(HS_MODEL, hs, std_lv=True)
@@ -214,8 +245,11 @@ def test_meanstructure(hs):
     ref = load("cfa_core_hs.json")["three_factor_meanstructure"]
     res = cfa(HS_MODEL, hs, meanstructure=True)
     check_fit(res, ref["fit"])
-    check_table(res, ref["estimates"], {"est": "est", "se": "se", "std_all": "std_all",
-                                        "se_std_all": "se_std_all"})
+    check_table(
+        res,
+        ref["estimates"],
+        {"est": "est", "se": "se", "std_all": "std_all", "se_std_all": "se_std_all"},
+    )
 
 
 def test_labels_impose_equality_and_reduce_npar(hs):
@@ -233,8 +267,11 @@ def test_na_marker_fixed_variance_and_residual_covariance(hs):
     ref = load("cfa_core_hs.json")["labelled"]
     res = cfa(ref["syntax"], hs)
     check_fit(res, ref["fit"])
-    check_table(res, ref["estimates"], {"est": "est", "se": "se", "std_all": "std_all",
-                                        "se_std_all": "se_std_all"})
+    check_table(
+        res,
+        ref["estimates"],
+        {"est": "est", "se": "se", "std_all": "std_all", "se_std_all": "se_std_all"},
+    )
     check_mi(res, ref["modindices"])
 
 
@@ -244,16 +281,27 @@ def test_user_fixed_covariance_is_a_modification_candidate(hs):
     check_fit(res, ref["fit"])
     check_table(res, ref["estimates"], {"est": "est", "se": "se"})
     check_mi(res, ref["modindices"])
-    assert ((res.modification_indices()["lhs"] == "visual")
-            & (res.modification_indices()["rhs"] == "speed")).any()
+    assert (
+        (res.modification_indices()["lhs"] == "visual")
+        & (res.modification_indices()["rhs"] == "speed")
+    ).any()
 
 
 def test_second_order_hs(hs):
     ref = load("cfa_core_hs.json")["second_order"]
     res = cfa(ref["syntax"], hs)
     check_fit(res, ref["fit"])
-    check_table(res, ref["estimates"], {"est": "est", "se": "se", "std_lv": "std_lv",
-                                        "std_all": "std_all", "se_std_all": "se_std_all"})
+    check_table(
+        res,
+        ref["estimates"],
+        {
+            "est": "est",
+            "se": "se",
+            "std_lv": "std_lv",
+            "std_all": "std_all",
+            "se_std_all": "se_std_all",
+        },
+    )
     check_mi(res, ref["modindices"])
     rel = res.composite_reliability()
     assert list(rel["factor"]) == ["visual", "textual", "speed"]
@@ -285,12 +333,12 @@ def test_heywood_case_is_a_warning_not_an_error():
 def test_sample_covariance_input_equals_raw_data(hs, hs_fit):
     items = [f"x{i}" for i in range(1, 10)]
     res = cfa(HS_MODEL, sample_cov=hs[items].cov(), nobs=len(hs))
-    assert res.fit_measures()["chisq"] == pytest.approx(hs_fit.fit_measures()["chisq"],
-                                                        rel=1e-8)
+    assert res.fit_measures()["chisq"] == pytest.approx(hs_fit.fit_measures()["chisq"], rel=1e-8)
     np.testing.assert_allclose(res.estimates["se"], hs_fit.estimates["se"], atol=1e-7)
 
 
 # --- errors -------------------------------------------------------------------------------------
+
 
 def test_absent_variables_are_named(hs):
     with pytest.raises(DataError, match="not in the data: x10, x11"):
@@ -354,8 +402,7 @@ def test_invalid_options(hs, kwargs, message):
 
 
 def test_all_errors_are_value_errors():
-    for error in (DataError, ModelIdentificationError, NonPositiveDefiniteError,
-                  ModelSyntaxError):
+    for error in (DataError, ModelIdentificationError, NonPositiveDefiniteError, ModelSyntaxError):
         assert issubclass(error, ValueError)
 
 
@@ -364,8 +411,9 @@ def test_non_convergence_is_reported_not_raised(hs, monkeypatch):
 
     from psychometrics.cfa import fitting
 
-    monkeypatch.setattr(fitting, "fisher_scoring",
-                        functools.partial(fitting.fisher_scoring, max_iter=2))
+    monkeypatch.setattr(
+        fitting, "fisher_scoring", functools.partial(fitting.fisher_scoring, max_iter=2)
+    )
     res = cfa(HS_MODEL, hs)
     assert not res.converged
     assert res.iterations == 2

@@ -14,8 +14,12 @@ from psychometrics.cfa import InvarianceResult, cfa, invariance
 
 HERE = Path(__file__).parent
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
-LEVELS = {"configural": (), "metric": ("loadings",), "scalar": ("loadings", "intercepts"),
-          "strict": ("loadings", "intercepts", "residuals")}
+LEVELS = {
+    "configural": (),
+    "metric": ("loadings",),
+    "scalar": ("loadings", "intercepts"),
+    "strict": ("loadings", "intercepts", "residuals"),
+}
 
 
 def load(name):
@@ -78,16 +82,31 @@ def test_difference_tests_match_lavtestlrt(inv):
     lrt = {r["model"]: r for r in load("cfa_hs_invariance.json")["lrt"]}
     table = inv.table.set_index("level")
     for level in ("metric", "scalar", "strict"):
-        assert table.loc[level, "delta_chisq"] == pytest.approx(lrt[level]["chisq_diff"],
-                                                                rel=1e-4)
+        assert table.loc[level, "delta_chisq"] == pytest.approx(lrt[level]["chisq_diff"], rel=1e-4)
         assert table.loc[level, "delta_df"] == lrt[level]["df_diff"]
         assert table.loc[level, "delta_pvalue"] == pytest.approx(lrt[level]["pvalue"], rel=1e-3)
     assert np.isnan(table.loc["configural", "delta_chisq"])
     assert table.loc["scalar", "delta_cfi"] == pytest.approx(
-        table.loc["scalar", "cfi"] - table.loc["metric", "cfi"])
+        table.loc["scalar", "cfi"] - table.loc["metric", "cfi"]
+    )
     assert list(inv.table.columns) == [
-        "level", "npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "aic", "bic",
-        "delta_chisq", "delta_df", "delta_pvalue", "delta_cfi", "delta_rmsea"]
+        "level",
+        "npar",
+        "chisq",
+        "df",
+        "pvalue",
+        "cfi",
+        "tli",
+        "rmsea",
+        "srmr",
+        "aic",
+        "bic",
+        "delta_chisq",
+        "delta_df",
+        "delta_pvalue",
+        "delta_cfi",
+        "delta_rmsea",
+    ]
 
 
 def test_scalar_model_frees_latent_means_in_second_group(inv):

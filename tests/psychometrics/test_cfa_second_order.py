@@ -24,8 +24,23 @@ from psychometrics.syntax import parse_model
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 RELATIVE = {"chisq", "logl", "unrestricted_logl", "aic", "bic", "bic2", "baseline_chisq"}
-ABSOLUTE = {"cfi", "tli", "nnfi", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr", "rfi",
-            "nfi", "ifi", "rni", "npar", "df", "baseline_df", "fmin"}
+ABSOLUTE = {
+    "cfi",
+    "tli",
+    "nnfi",
+    "rmsea",
+    "rmsea_ci_lower",
+    "rmsea_ci_upper",
+    "srmr",
+    "rfi",
+    "nfi",
+    "ifi",
+    "rni",
+    "npar",
+    "df",
+    "baseline_df",
+    "fmin",
+}
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +198,9 @@ def test_fisher_scoring_recovers_from_poor_starting_values(oracle, data, loading
     spec = build_model(parsed)
     x = data[list(parsed.observed)].to_numpy()
     cov = np.cov(x, rowvar=False, bias=True)
-    objective = Objective(spec, [CompleteData(len(x), cov, x.mean(axis=0),
-                                              float(np.linalg.slogdet(cov)[1]))])
+    objective = Objective(
+        spec, [CompleteData(len(x), cov, x.mean(axis=0), float(np.linalg.slogdet(cov)[1]))]
+    )
     theta = start_values(spec, [cov], [x.mean(axis=0)])
     t = spec.table
     free = t.free >= 0

@@ -168,6 +168,7 @@ def test_icc_drops_incomplete_participants():
 
 # --------------------------------------------------------------------------- omega (CFA engine)
 
+
 @pytest.mark.parametrize("dataset", ["holzinger_swineford", "likert_sim"])
 def test_omega_matches_lavaan_semtools(oracle, hs, likert, dataset):
     data = hs if dataset == "holzinger_swineford" else likert
