@@ -294,6 +294,29 @@ def _extract(r: np.ndarray, nf: int, method: str, *, precise: bool = True):
     return load, psi, res
 
 
+# Largest projected-gradient component accepted as a stationary point when L-BFGS-B stops
+# without reporting success.
+_STATIONARY_GTOL = 1e-6
+
+
+def _converged(res: optimize.OptimizeResult) -> bool:
+    """Whether L-BFGS-B ended at a stationary point of the bounded problem.
+
+    ``res.success``, or a projected gradient below :data:`_STATIONARY_GTOL`: scipy >= 1.15
+    (L-BFGS-B rewritten in C) ends with "ABNORMAL" when the line search cannot lower an
+    objective already at its minimum to the last bit (``ftol`` 1e-15), e.g. the ML solution
+    of Holzinger-Swineford with two factors, whose gradient is then ~5e-9.
+    """
+    if res.success:
+        return True
+    x, grad = np.asarray(res.x), np.asarray(res.jac)
+    low, high = _PSI_BOUNDS
+    # At a bound, only the component pointing into the box counts.
+    projected = np.where((x <= low) & (grad > 0), 0.0, grad)
+    projected = np.where((x >= high) & (projected < 0), 0.0, projected)
+    return bool(np.all(np.isfinite(projected)) and np.max(np.abs(projected)) < _STATIONARY_GTOL)
+
+
 def _reduced_eigenvalues(r: np.ndarray, loadings: np.ndarray) -> np.ndarray:
     reduced = r.copy()
     np.fill_diagonal(reduced, np.sum(loadings**2, axis=1))
@@ -496,7 +519,7 @@ def efa(
         n_factors=nf,
         n=len(frame),
         missing=missing,
-        converged=bool(opt.success),
+        converged=_converged(opt),
         objective=float(opt.fun),
     )
 

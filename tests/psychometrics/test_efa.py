@@ -176,3 +176,20 @@ def test_bad_input_raises_value_error(call, message):
     d = pd.DataFrame(rng.normal(size=(50, 4)), columns=list("abcd"))
     with pytest.raises(ValueError, match=message):
         call(d)
+
+
+def test_convergence_means_a_stationary_point_of_the_bounded_problem():
+    from scipy.optimize import OptimizeResult
+
+    from psychometrics.efa import _converged
+
+    def stopped(x, jac, success=False):
+        return OptimizeResult(x=np.array(x), jac=np.array(jac), success=success)
+
+    assert _converged(stopped([0.5], [1.0], success=True))
+    assert _converged(stopped([0.5, 0.3], [5e-9, -2e-9]))  # "ABNORMAL" at the minimum
+    assert not _converged(stopped([0.5, 0.3], [1e-2, 0.0]))  # stopped on a slope
+    # At a bound, a gradient pushing out of the box is no reason to go on; one pulling in is.
+    assert _converged(stopped([0.005, 1.0], [0.3, -0.2]))
+    assert not _converged(stopped([0.005, 1.0], [-0.3, 0.0]))
+    assert not _converged(stopped([0.5], [np.nan]))
