@@ -107,7 +107,7 @@ def login():
         g.login_not_counted = True
         return redirect(home_for(user))
     form = LoginForm()
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD
         form.next.data = safe_next_url(request.args.get("next"))
         return render_template("auth/login.html", form=form)
     counters = _login_counters()

@@ -77,7 +77,7 @@ def page(token: str, number: int):
     invitation = participation.resolve(token)
     session = participation.start_session(invitation)
     view = participation.page_view(session, number)
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD
         participation.show_page(session, view.page.key)
         form = page_form(view, participation.saved_answers(session, view.page.key))
         html = _render_page(invitation, view, form, token)

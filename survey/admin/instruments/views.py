@@ -202,7 +202,7 @@ def new_version(version_id: int):
         )
     form = NewVersionForm()
     form.set_choices(versions.number_choices(source))
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD
         form.level.data = "patch"
     elif form.validate_on_submit():
         typed = (form.version.data or "").strip() or None
@@ -235,7 +235,7 @@ def publish(version_id: int):
         problems.append(str(error))
     except InvalidDefinition as error:  # never expected: drafts are saved valid
         problems.extend(str(problem) for problem in error.problems)
-    if request.method == "GET":
+    if request.method != "POST":  # GET and HEAD
         form.version.data = versions.suggested_number(draft, proposal)
     elif form.validate_on_submit() and not problems:
         try:

@@ -105,6 +105,20 @@ def test_every_route_carries_the_headers_for_anonymous_and_admin(app, world, log
     assert {200, 302, 404, 405} <= statuses
 
 
+def test_head_answers_every_route_as_get_does(app, world, login):
+    """HEAD (curl -I, uptime monitors) is a GET without the body, never a form submission
+    (the login page answered HEAD with the 400 of an empty login form)."""
+    anonymous = app.test_client()
+    admin = app.test_client()
+    assert login(admin, "admin@example.org").status_code == 302
+    for who, client in (("anonymous", anonymous), ("admin", admin)):
+        for url in rule_urls(app, world):
+            with client.head(url) as head, client.get(url) as get:
+                assert head.status_code == get.status_code, f"HEAD {url} as {who}"
+                assert head.get_data() == b"", f"HEAD {url} as {who}"
+                assert_security_headers(head, f"HEAD {url} as {who} ({head.status_code})")
+
+
 def test_json_error_server_error_and_csrf_refusal_carry_the_headers(make_app):
     app = make_app(PROPAGATE_EXCEPTIONS=False, WTF_CSRF_ENABLED=True)
 
