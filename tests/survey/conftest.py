@@ -140,6 +140,16 @@ def make_study(app):
     return make
 
 
+@pytest.fixture
+def published(db_session, small):
+    """``small`` 1.0.0 stored as a published version (committed)."""
+    from survey.services import instruments
+
+    version, _ = instruments.import_definition(small)
+    db_session.commit()
+    return version
+
+
 def page_answers(page: Page, value: int = 2) -> dict[str, str]:
     """Form data answering every entry of ``page`` with ``value``."""
     return {entry.id: str(value) for entry in page.entries}

@@ -1,4 +1,5 @@
-"""Fixtures for the instrument-version tests: an admin (``version_admin``), ``published``."""
+"""Fixtures for the instrument-version tests: an admin (``version_admin``) and ``console``
+(``published`` is in tests/survey/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,6 @@ def version_admin(db_session):
     user = accounts.create_user(ADMIN_EMAIL, ADMIN_PASSWORD, "admin", via="test")
     db_session.commit()
     return user
-
-
-@pytest.fixture
-def published(db_session, small):
-    """``small`` 1.0.0 stored as a published version (committed)."""
-    from survey.services import instruments
-
-    version, _ = instruments.import_definition(small)
-    db_session.commit()
-    return version
 
 
 @pytest.fixture

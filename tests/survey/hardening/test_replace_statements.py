@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from survey.models import AuditEvent, InstrumentVersion
-from survey.services import accounts, instruments, versions
+from survey.services import accounts, versions
 
 VERSION_COLUMNS = (
     "id, instrument_id, version, status, content, content_hash, created_at, published_at, "
@@ -113,13 +113,6 @@ def admin(db_session):
     user = accounts.create_user("replace-admin@test.local", "a long test password", "admin")
     db_session.commit()
     return user
-
-
-@pytest.fixture
-def published(db_session, small):
-    version, _ = instruments.import_definition(small)
-    db_session.commit()
-    return version
 
 
 @pytest.fixture
