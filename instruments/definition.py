@@ -8,6 +8,7 @@ measurement-model builder turns into lavaan syntax.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,12 @@ class ResponseScale:
 
 @dataclass(frozen=True)
 class Item:
-    """A scored item. ``id`` is stable across versions (``<SUBCODE>_<n>``)."""
+    """A scored item. ``id`` is stable across versions (``<SUBCODE>_<n>``).
+
+    ``safety_threshold`` makes the item a *safety item* (as the self-harm item of a
+    depression measure): an answer at or above it, on the raw scale as the participant
+    answered (before any reverse keying), is a safety signal. ``None``: not a safety item.
+    """
 
     id: str
     text: str
@@ -56,6 +62,16 @@ class Item:
     construct: str
     type: str = "likert"
     optional: bool = False
+    safety_threshold: int | None = None
+
+    def is_safety_signal(self, answer: float | None) -> bool:
+        """True when this is a safety item and ``answer`` is at or above its threshold.
+
+        A missing answer (``None``, or ``NaN`` from a data frame) is never a signal.
+        """
+        if self.safety_threshold is None or answer is None:
+            return False
+        return answer >= self.safety_threshold
 
 
 @dataclass(frozen=True)
@@ -90,11 +106,24 @@ class Subconstruct:
 
 @dataclass(frozen=True)
 class Construct:
+    """A construct of the model; one questionnaire page.
+
+    ``name`` is the researcher's name of the construct ("Rupture and repair");
+    ``page_title``, when given, is the page's title in participant language ("How you and
+    your therapist work things out"). :attr:`title` is what the page shows.
+    """
+
     code: str
     name: str
     domain: str
     description: str
     subconstructs: tuple[Subconstruct, ...]
+    page_title: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The participant-facing page title: ``page_title``, else the construct name."""
+        return self.page_title if self.page_title is not None else self.name
 
     @property
     def items(self) -> tuple[Item, ...]:
@@ -103,10 +132,15 @@ class Construct:
 
 @dataclass(frozen=True)
 class Page:
-    """One questionnaire page: a construct's items with any attention checks placed on it."""
+    """One questionnaire page: a construct's items with any attention checks placed on it.
+
+    ``key`` is the construct code, ``title`` the participant-facing title (the construct's
+    ``page_title``, else its name) and ``construct_name`` the construct's own name.
+    """
 
     key: str
     title: str
+    construct_name: str
     entries: tuple[Item | AttentionCheck, ...]
 
 
@@ -132,6 +166,33 @@ class InstrumentDefinition:
     def items(self) -> tuple[Item, ...]:
         """All scored items in instrument order."""
         return tuple(item for construct in self.constructs for item in construct.items)
+
+    @property
+    def safety_items(self) -> tuple[Item, ...]:
+        """The items with a ``safety_threshold``, in instrument order."""
+        return tuple(item for item in self.items if item.safety_threshold is not None)
+
+    def safety_signals(self, answers: Mapping[str, float | None]) -> tuple[Item, ...]:
+        """The safety items whose answer in ``answers`` (item id -> raw answer) is at or
+        above their threshold, in instrument order.
+
+        Ids that are not safety items, and missing or ``None`` answers, are ignored.
+
+        >>> import copy
+        >>> from instruments.loader import instrument_path, load_instrument, parse_definition
+        >>> mapping = copy.deepcopy(load_instrument(instrument_path("iemdp", "1.0.0")).source)
+        >>> mapping["constructs"][0]["subconstructs"][0]["items"][2]["safety_threshold"] = 4
+        >>> definition = parse_definition(mapping, "example")
+        >>> [item.id for item in definition.safety_items]
+        ['OE_BEN_3']
+        >>> [item.id for item in definition.safety_signals({"OE_BEN_3": 5, "OE_BEN_1": 5})]
+        ['OE_BEN_3']
+        >>> definition.safety_signals({"OE_BEN_3": 3, "OE_BEN_1": None})
+        ()
+        """
+        return tuple(
+            item for item in self.safety_items if item.is_safety_signal(answers.get(item.id))
+        )
 
     def construct(self, code: str) -> Construct:
         for construct in self.constructs:
@@ -169,7 +230,14 @@ class InstrumentDefinition:
             )
             for check in checks:
                 entries.insert(min(check.position, len(entries)), check)
-            pages.append(Page(key=construct.code, title=construct.name, entries=tuple(entries)))
+            pages.append(
+                Page(
+                    key=construct.code,
+                    title=construct.title,
+                    construct_name=construct.name,
+                    entries=tuple(entries),
+                )
+            )
         return tuple(pages)
 
     # -- identity ------------------------------------------------------------------------

@@ -227,7 +227,8 @@ class StructureChange:
 
     ``change`` is one of ``"added"``, ``"removed"``, ``"recoded"`` (a removed and an added
     code with the same name: ``old``/``new`` are the codes, ``code`` the new one),
-    ``"renamed"``, ``"redescribed"``, ``"domain"`` (constructs), ``"reverse"`` (the
+    ``"renamed"``, ``"redescribed"``, ``"domain"`` (constructs), ``"page_title"`` (a
+    construct's participant-facing page title; ``None`` when not set), ``"reverse"`` (the
     subconstruct's orientation within its construct) or ``"moved"`` (a subconstruct now in
     another construct: ``old``/``new`` are the construct codes).
     """
@@ -235,7 +236,15 @@ class StructureChange:
     level: Literal["construct", "subconstruct"]
     code: str
     change: Literal[
-        "added", "removed", "recoded", "renamed", "redescribed", "domain", "reverse", "moved"
+        "added",
+        "removed",
+        "recoded",
+        "renamed",
+        "redescribed",
+        "domain",
+        "page_title",
+        "reverse",
+        "moved",
     ]
     old: Any = None
     new: Any = None
@@ -261,6 +270,9 @@ class InstrumentDiff:
         Items moved to another subconstruct or construct.
     optional_changed, type_changed, item_scale_changed : tuple of Change
         Items whose ``optional`` flag, item type or response scale (key) changed.
+    safety_changed : tuple of Change
+        Items whose ``safety_threshold`` changed (``None``: not a safety item), so an
+        item became a safety item, stopped being one, or signals at another answer.
     reordered : tuple of Reordering
         Pages whose items' relative order changed, and the page order itself.
     scale_changes : tuple of ScaleChange
@@ -285,6 +297,7 @@ class InstrumentDiff:
     optional_changed: tuple[Change, ...] = ()
     type_changed: tuple[Change, ...] = ()
     item_scale_changed: tuple[Change, ...] = ()
+    safety_changed: tuple[Change, ...] = ()
     reordered: tuple[Reordering, ...] = ()
     scale_changes: tuple[ScaleChange, ...] = ()
     checks_added: tuple[AttentionCheck, ...] = ()
@@ -302,6 +315,7 @@ class InstrumentDiff:
         "optional_changed",
         "type_changed",
         "item_scale_changed",
+        "safety_changed",
         "reordered",
         "scale_changes",
         "checks_added",
@@ -448,6 +462,7 @@ def diff_versions(old: InstrumentDefinition, new: InstrumentDefinition) -> Instr
         optional_changed=changes("optional"),
         type_changed=changes("type"),
         item_scale_changed=changes("scale"),
+        safety_changed=changes("safety_threshold"),
         reordered=_reorderings(old, new),
         scale_changes=_scale_changes(old.response_scales, new.response_scales),
         checks_added=tuple(
@@ -658,6 +673,7 @@ def _structure_changes(
             "renamed": lambda c: c.name,
             "redescribed": lambda c: c.description,
             "domain": lambda c: c.domain,
+            "page_title": lambda c: c.page_title,
         },
     )
     old_parent = {s.code: c.code for c in old.constructs for s in c.subconstructs}
@@ -722,6 +738,10 @@ def _short(value: Any, limit: int = 60) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
+def _threshold(value: int | None) -> str:
+    return "none" if value is None else str(value)
+
+
 def _summary_lines(diff: InstrumentDiff) -> list[str]:
     lines = [f"item added: {i.id} ({i.subconstruct}) {_short(i.text)}" for i in diff.items_added]
     lines += [
@@ -745,6 +765,10 @@ def _summary_lines(diff: InstrumentDiff) -> list[str]:
         ("item_scale_changed", "scale"),
     ):
         lines += [f"{what} of {c.subject}: {c.old} -> {c.new}" for c in getattr(diff, group)]
+    lines += [
+        f"safety threshold of {c.subject}: {_threshold(c.old)} -> {_threshold(c.new)}"
+        for c in diff.safety_changed
+    ]
     for r in diff.reordered:
         where = "page order" if r.scope == "pages" else f"order on page {r.scope}"
         lines.append(f"{where}: {', '.join(r.old)} -> {', '.join(r.new)}")

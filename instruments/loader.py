@@ -182,16 +182,42 @@ def to_mapping(definition: InstrumentDefinition) -> dict[str, Any]:
     This is what :attr:`InstrumentDefinition.source` holds and what its content hash is
     computed from, so two files that differ only in layout, comments, key order or spelled
     out defaults have the same hash. :func:`parse_definition` accepts it back.
+
+    The optional fields added after version 1.0.0 of the format was published (a
+    construct's ``page_title``, an item's ``safety_threshold``) appear only when set, so
+    the content hash of a file that does not use them is what it was before they existed.
     """
 
     def item(entry: Item) -> dict[str, Any]:
-        return {
+        out = {
             "id": entry.id,
             "text": entry.text,
             "reverse": entry.reverse,
             "scale": entry.scale,
             "type": entry.type,
             "optional": entry.optional,
+        }
+        if entry.safety_threshold is not None:
+            out["safety_threshold"] = entry.safety_threshold
+        return out
+
+    def construct(entry: Construct) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": entry.code, "name": entry.name}
+        if entry.page_title is not None:
+            out["page_title"] = entry.page_title
+        return out | {
+            "domain": entry.domain,
+            "description": entry.description,
+            "subconstructs": [
+                {
+                    "code": sub.code,
+                    "name": sub.name,
+                    "description": sub.description,
+                    "reverse": sub.reverse,
+                    "items": [item(entry) for entry in sub.items],
+                }
+                for sub in entry.subconstructs
+            ],
         }
 
     def check(entry: AttentionCheck) -> dict[str, Any]:
@@ -218,25 +244,7 @@ def to_mapping(definition: InstrumentDefinition) -> dict[str, Any]:
             scale.key: [{"value": o.value, "label": o.label} for o in scale.options]
             for scale in definition.response_scales
         },
-        "constructs": [
-            {
-                "code": construct.code,
-                "name": construct.name,
-                "domain": construct.domain,
-                "description": construct.description,
-                "subconstructs": [
-                    {
-                        "code": sub.code,
-                        "name": sub.name,
-                        "description": sub.description,
-                        "reverse": sub.reverse,
-                        "items": [item(entry) for entry in sub.items],
-                    }
-                    for sub in construct.subconstructs
-                ],
-            }
-            for construct in definition.constructs
-        ],
+        "constructs": [construct(entry) for entry in definition.constructs],
         "attention_checks": [check(entry) for entry in definition.attention_checks],
     }
 
@@ -417,6 +425,7 @@ _OPTION = {"value": _Field("integer"), "label": _Field("text")}
 _CONSTRUCT = {
     "code": _Field("string"),
     "name": _Field("text"),
+    "page_title": _Field("text", required=False, default=None),
     "domain": _Field("text"),
     "description": _Field("text"),
     "subconstructs": _Field("list"),
@@ -437,6 +446,7 @@ _ITEM = {
     "scale": _Field("string"),
     "type": _Field("string", required=False, default=DEFAULT_ITEM_TYPE),
     "optional": _Field("boolean", required=False, default=False),
+    "safety_threshold": _Field("integer", required=False, default=None),
 }
 _ATTENTION_CHECK = {
     "id": _Field("string"),
@@ -683,6 +693,9 @@ def _parse_constructs(
         if construct is None:
             continue
         construct_code = code_of(construct, c_key)
+        if "\n" in (construct.get("page_title") or ""):
+            check.add(f"{c_key}.page_title", "must be one line: it is the page's title")
+            del construct["page_title"]
         subconstructs: list[Subconstruct] = []
         subs_raw = construct.get("subconstructs")
         first_scale: tuple[str, str] | None = None  # (scale, where) of the construct
@@ -726,6 +739,7 @@ def _parse_constructs(
                 if not _check_id(check, item.get("id"), f"{i_key}.id", ids):
                     item.pop("id", None)
                 _check_type_and_scale(check, item, i_key, scales)
+                _check_safety_threshold(check, item, i_key, scales)
                 scale = item.get("scale")
                 if scale in scales:
                     if first_scale is None:
@@ -758,6 +772,7 @@ def _parse_constructs(
                     domain=construct["domain"],
                     description=construct["description"],
                     subconstructs=tuple(subconstructs),
+                    page_title=construct["page_title"],
                 )
             )
     return constructs, ids, page_sizes
@@ -803,6 +818,32 @@ def _check_type_and_scale(
         check.add(f"{key}.scale", f"names no response scale: {scale!r} (defined: {known})")
 
 
+def _check_safety_threshold(
+    check: _Validator, item: dict[str, Any], key: str, scales: Mapping[str, ResponseScale]
+) -> None:
+    """A safety threshold is a value of the item's scale above its lowest value (at the
+    lowest value every answer would be a safety signal)."""
+    threshold = item.get("safety_threshold")
+    scale = scales.get(item.get("scale", ""))
+    if threshold is None or scale is None or not scale.options:
+        return
+    name = f"item {item['id']}" if "id" in item else "this item"
+    if threshold not in scale.values:
+        check.add(
+            f"{key}.safety_threshold",
+            f"{threshold} is not a value of scale {scale.key!r} "
+            f"({', '.join(map(str, scale.values))}) of {name}",
+        )
+        del item["safety_threshold"]
+    elif threshold == scale.minimum:
+        check.add(
+            f"{key}.safety_threshold",
+            f"{threshold} is the lowest value of scale {scale.key!r}: every answer to {name} "
+            "would be a safety signal",
+        )
+        del item["safety_threshold"]
+
+
 def _parse_attention_checks(
     check: _Validator,
     raw: Any,
@@ -818,6 +859,17 @@ def _parse_attention_checks(
             per_page[page] = per_page.get(page, 0) + 1
     for index, entry_raw in enumerate(raw or ()):
         key = f"attention_checks[{index}]"
+        if isinstance(entry_raw, dict) and "safety_threshold" in entry_raw:
+            # An attention check is unscored and has one correct answer: it cannot also
+            # be a safety item. Said plainly rather than as an unknown key.
+            name = entry_raw.get("id")
+            what = f"attention check {name}" if isinstance(name, str) else "an attention check"
+            check.add(
+                f"{key}.safety_threshold",
+                f"{what} cannot be a safety item: put the question among the items of a "
+                "construct to give it a safety_threshold",
+            )
+            entry_raw = {k: v for k, v in entry_raw.items() if k != "safety_threshold"}
         entry = check.fields(entry_raw, key, _ATTENTION_CHECK)
         if entry is None:
             continue

@@ -53,8 +53,12 @@ first of a page    ``CONSTRUCT``          construct code (the section header is 
                                           name)
 first of a page    ``DOMAIN``,            construct domain and description
                    ``CONSTRUCT-DESC``
+first of a page    ``PAGE-TITLE``         the construct's participant-facing page
+                                          title, when it has one (JSON string)
 item               ``SUB``                subconstruct code
 item               ``REVERSE``            reverse-keyed, 0 or 1 (always written)
+item               ``SAFETY``             safety threshold (a scale value) of a safety
+                                          item; only then written
 first item of a    ``SUB-NAME``,          subconstruct name, description, and
 subconstruct       ``SUB-DESC``,          orientation within its construct (0 or 1)
                    ``SUB-REVERSE``
@@ -250,6 +254,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "CONSTRUCT": ("text", "entry"),
     "DOMAIN": ("text", "entry"),
     "CONSTRUCT-DESC": ("text", "entry"),
+    "PAGE-TITLE": ("text", "entry"),
     "SCALE": ("text", "entry"),
     "ID": ("text", "entry"),
     "TYPE": ("text", "entry"),
@@ -258,6 +263,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "SUB-NAME": ("text", "item"),
     "SUB-DESC": ("text", "item"),
     "SUB-REVERSE": ("flag", "item"),
+    "SAFETY": ("int", "item"),
     "CHECK": ("int", "check"),
     "POSITION": ("int", "check"),
 }
@@ -338,6 +344,8 @@ def to_redcap_csv(
                     ("DOMAIN", construct.domain),
                     ("CONSTRUCT-DESC", construct.description),
                 ]
+                if construct.page_title is not None:
+                    tags.append(("PAGE-TITLE", construct.page_title))
             if isinstance(entry, Item):
                 tags.append(("SUB", entry.subconstruct))
                 if entry.subconstruct not in seen_subs:
@@ -349,6 +357,8 @@ def to_redcap_csv(
                         ("SUB-REVERSE", sub.reverse),
                     ]
                 tags.append(("REVERSE", entry.reverse))
+                if entry.safety_threshold is not None:
+                    tags.append(("SAFETY", entry.safety_threshold))
             else:
                 tags.append(("CHECK", entry.expected))
                 if entry.position != index:
@@ -832,19 +842,17 @@ class _Reader:
                     )
                 for name in ("CONSTRUCT", "DOMAIN", "CONSTRUCT-DESC"):
                     self._need(number, tags, name, why)
-                pages.append(
-                    _Page(
-                        number,
-                        {
-                            "code": tags.get("CONSTRUCT"),
-                            "name": cells[SECTION],
-                            "domain": tags.get("DOMAIN"),
-                            "description": tags.get("CONSTRUCT-DESC"),
-                        },
-                    )
-                )
+                values = {
+                    "code": tags.get("CONSTRUCT"),
+                    "name": cells[SECTION],
+                    "domain": tags.get("DOMAIN"),
+                    "description": tags.get("CONSTRUCT-DESC"),
+                }
+                if "PAGE-TITLE" in tags:  # optional: absent means the construct's name
+                    values["page_title"] = tags["PAGE-TITLE"]
+                pages.append(_Page(number, values))
             else:
-                for name in ("DOMAIN", "CONSTRUCT-DESC"):
+                for name in ("DOMAIN", "CONSTRUCT-DESC", "PAGE-TITLE"):
                     if name in tags:
                         self.add(
                             number,
@@ -919,6 +927,8 @@ class _Reader:
         code = self._need(number, tags, "SUB", "on every item row")
         reverse = self._need(number, tags, "REVERSE", "on every item row (0 or 1)")
         entry.values["reverse"] = reverse
+        if "SAFETY" in tags:  # optional: absent means not a safety item
+            entry.values["safety_threshold"] = tags["SAFETY"]
         current = page.subs[-1] if page.subs else None
         starts = current is None or current.values["code"] != code
         sub_tags = ("SUB-NAME", "SUB-DESC", "SUB-REVERSE")
@@ -968,6 +978,7 @@ class _Reader:
             "expected": f"{ANNOTATION}: @IEMDP-CHECK",
             "page": SECTION,
             "position": f"{ANNOTATION}: @IEMDP-POSITION",
+            "safety_threshold": f"{ANNOTATION}: @IEMDP-SAFETY",
         }
         out = []
         for c_index, page in enumerate(pages):
@@ -979,6 +990,7 @@ class _Reader:
                     "name": SECTION,
                     "domain": f"{ANNOTATION}: @IEMDP-DOMAIN",
                     "description": f"{ANNOTATION}: @IEMDP-CONSTRUCT-DESC",
+                    "page_title": f"{ANNOTATION}: @IEMDP-PAGE-TITLE",
                     "": SECTION,
                 },
             )

@@ -13,6 +13,8 @@ the layout of the shipped files:
 - unicode written as is (no ``\\u`` escapes), lines never folded;
 - ``reverse`` and ``scale`` always spelled out (the format requires them); the item defaults
   ``type: likert`` and ``optional: false`` left out, as in the shipped file;
+- the optional fields written only when set: a construct's ``page_title`` (after its
+  ``name``) and an item's ``safety_threshold`` (last in its line);
 - a blank line between sections and between constructs.
 
 The round trip is lossless: loading the text gives an equal definition with the same

@@ -15,11 +15,14 @@ major     an item removed, re-keyed (``reverse`` flipped), moved to another
 minor     an item added; an item substantively reworded; an ``optional`` flag changed;
           items or pages reordered; attention checks added, removed or changed
           (except typo-level text fixes); ``shuffle_items`` changed; a construct,
-          subconstruct or response scale added; a scale no entry uses changed.
+          subconstruct or response scale added; a scale no entry uses changed; an
+          item's ``safety_threshold`` set, removed or changed (who is flagged changes,
+          the scores do not).
           Old scores remain meaningful, but responses may shift.
 patch     typo-level rewording of items or attention checks (see below); edits of the
           title, intro, citation, or of construct and subconstruct names,
-          descriptions and domains. Nothing a participant answers changes meaning.
+          descriptions, domains and page titles. Nothing a participant answers
+          changes meaning.
 ========  ==========================================================================
 
 Typo-level rewording
@@ -430,6 +433,8 @@ def classify(
             add(("minor", f"item {rewording.id} reworded substantively ({detail})"))
     for change in diff.optional_changed:
         add(("minor", f"item {change.subject} optional {change.old} -> {change.new}"))
+    for change in diff.safety_changed:
+        add(("minor", f"item {change.subject} safety threshold {change.old} -> {change.new}"))
     for reordering in diff.reordered:
         where = "pages" if reordering.scope == "pages" else f"items on page {reordering.scope}"
         add(("minor", f"{where} reordered"))

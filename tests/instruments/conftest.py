@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from instruments.definition import InstrumentDefinition
-from instruments.loader import instrument_path, load_instrument, parse_definition
+from instruments.loader import (
+    instrument_path,
+    load_instrument,
+    load_instrument_text,
+    parse_definition,
+)
 
 _SMALL: dict[str, Any] = {
     "format": 1,
@@ -138,3 +144,20 @@ def small(small_mapping: dict[str, Any]) -> InstrumentDefinition:
 @pytest.fixture(scope="session")
 def real() -> InstrumentDefinition:
     return load_instrument(instrument_path("iemdp", "1.0.0"))
+
+
+MOOD_SCREENER = (
+    Path(__file__).resolve().parents[1] / "fixtures" / "instruments" / "mood_screener.yaml"
+)
+
+
+@pytest.fixture(scope="session")
+def mood_screener() -> InstrumentDefinition:
+    """The fixture instrument with a safety item (``tests/fixtures/instruments``)."""
+    return load_instrument_text(MOOD_SCREENER.read_text(encoding="utf-8"), MOOD_SCREENER.name)
+
+
+@pytest.fixture
+def mood_mapping(mood_screener: InstrumentDefinition) -> dict[str, Any]:
+    """A fresh, mutable copy of the mood screener's normalised mapping."""
+    return copy.deepcopy(mood_screener.source)

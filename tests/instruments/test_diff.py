@@ -22,6 +22,7 @@ from instruments.diff import (
     identical_items,
     word_diff,
 )
+from instruments.loader import instrument_path, load_instrument
 
 
 def sub_of(mapping: dict[str, Any], code: str) -> dict[str, Any]:
@@ -402,3 +403,62 @@ def test_summary_covers_every_kind(small: InstrumentDefinition, new, make):
         "construct BB renamed: 'Beta' -> 'Beta two'",
     ):
         assert expected in text
+
+
+# --------------------------------------------------------------------------------------
+# page titles and safety thresholds
+# --------------------------------------------------------------------------------------
+def test_a_changed_safety_threshold_is_reported(mood_screener, mood_mapping, make):
+    item_of(mood_mapping, "MD_LOW_4")["safety_threshold"] = 2
+    item_of(mood_mapping, "EN_INT_2")["safety_threshold"] = 3
+    diff = diff_versions(mood_screener, make(mood_mapping | {"version": "1.1.0"}))
+    assert nonempty_groups(diff) == {"safety_changed"}
+    assert diff.safety_changed == (
+        Change("MD_LOW_4", "safety_threshold", 1, 2),
+        Change("EN_INT_2", "safety_threshold", None, 3),
+    )
+    assert diff.summary().splitlines()[1:] == [
+        "  safety threshold of MD_LOW_4: 1 -> 2",
+        "  safety threshold of EN_INT_2: none -> 3",
+    ]
+    assert diff.to_dict()["safety_changed"][0] == {
+        "subject": "MD_LOW_4",
+        "field": "safety_threshold",
+        "old": 1,
+        "new": 2,
+    }
+
+
+def test_a_removed_safety_threshold_is_reported(mood_screener, mood_mapping, make):
+    del item_of(mood_mapping, "MD_LOW_4")["safety_threshold"]
+    diff = diff_versions(mood_screener, make(mood_mapping))
+    assert diff.safety_changed == (Change("MD_LOW_4", "safety_threshold", 1, None),)
+    assert "safety threshold of MD_LOW_4: 1 -> none" in diff.summary()
+
+
+def test_a_safety_threshold_does_not_change_the_measurement(mood_screener, mood_mapping, make):
+    item_of(mood_mapping, "MD_LOW_4")["safety_threshold"] = 3
+    new = make(mood_mapping)
+    assert identical_items(mood_screener, new) == [item.id for item in new.items]
+
+
+def test_page_title_changes_are_structure_changes(mood_screener, mood_mapping, make):
+    mood_mapping["constructs"][0]["page_title"] = "Your mood"
+    del mood_mapping["constructs"][1]["page_title"]
+    diff = diff_versions(mood_screener, make(mood_mapping))
+    assert nonempty_groups(diff) == {"structure"}
+    assert diff.structure == (
+        StructureChange("construct", "MD", "page_title", "How you have been feeling", "Your mood"),
+        StructureChange("construct", "EN", "page_title", "Your energy and interest in things"),
+    )
+    assert "construct MD page_title: 'How you have been feeling' -> 'Your mood'" in diff.summary()
+
+
+def test_iemdp_1_1_0_differs_from_1_0_0_only_in_page_titles(real: InstrumentDefinition):
+    titled = load_instrument(instrument_path("iemdp", "1.1.0"))
+    diff = diff_versions(real, titled)
+    assert nonempty_groups(diff) == {"structure"}
+    assert {s.change for s in diff.structure} == {"page_title"}
+    assert [s.code for s in diff.structure] == [c.code for c in real.constructs]
+    assert all(s.old is None and s.new for s in diff.structure)
+    assert identical_items(real, titled) == [item.id for item in real.items]

@@ -69,3 +69,33 @@ def test_bridge_commands_fail_with_one_line(tmp_path: Path, capsys):
     assert main(["model", str(tmp_path / "nope.yaml")]) == 1
     assert "nope.yaml" in capsys.readouterr().err
     assert main(["scales"]) == 1
+
+
+def test_validates_both_iemdp_versions(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    titled = load_instrument(instrument_path("iemdp", "1.1.0"))
+    assert f"iemdp 1.1.0 {titled.content_hash}" in out
+    assert out.index("iemdp 1.0.0") < out.index("iemdp 1.1.0")
+
+
+def test_validates_the_mood_screener_placed_as_an_instrument_file(tmp_path: Path, capsys):
+    fixture = Path(__file__).resolve().parents[1] / "fixtures/instruments/mood_screener.yaml"
+    placed = tmp_path / "mood_screener" / "1.0.0.yaml"
+    placed.parent.mkdir()
+    placed.write_text(fixture.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main([str(placed)]) == 0
+    assert f"ok {placed}: mood_screener 1.0.0 " in capsys.readouterr().out
+
+
+def test_a_bad_safety_threshold_fails_validation(tmp_path: Path, capsys):
+    fixture = Path(__file__).resolve().parents[1] / "fixtures/instruments/mood_screener.yaml"
+    placed = tmp_path / "mood_screener" / "1.0.0.yaml"
+    placed.parent.mkdir()
+    text = fixture.read_text(encoding="utf-8")
+    assert "safety_threshold: 1}" in text
+    placed.write_text(text.replace("safety_threshold: 1}", "safety_threshold: 5}"))
+    assert main([str(placed)]) == 1
+    err = capsys.readouterr().err
+    assert "items[3].safety_threshold: 5 is not a value of scale 'often4'" in err
+    assert "of item MD_LOW_4" in err

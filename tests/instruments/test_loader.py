@@ -859,3 +859,155 @@ def test_parse_definition_does_not_change_its_argument(mapping):
     before = copy.deepcopy(mapping)
     problems_of(mapping)
     assert mapping == before
+
+
+# --------------------------------------------------------------------------------------
+# optional fields added after 1.0.0 was published: page_title, safety_threshold
+# --------------------------------------------------------------------------------------
+# The content hash of iemdp 1.0.0 as published. Published versions are immutable: a change
+# to the loader that changes this hash would change the identity of stored versions.
+IEMDP_1_0_0_HASH = "b1403d7b2cdcef12c577750b1e27aacc03e2d03b75cfc5945c16f6bca112708f"
+TITLED_FILE = instrument_path("iemdp", "1.1.0")
+MOOD_ITEM = "constructs[0].subconstructs[0].items[3]"  # MD_LOW_4, the safety item
+
+
+def test_the_published_hash_of_iemdp_1_0_0_is_unchanged():
+    definition = load_instrument(REAL_FILE)
+    assert definition.content_hash == IEMDP_1_0_0_HASH
+    assert "page_title" not in definition.canonical_json()
+    assert "safety_threshold" not in definition.canonical_json()
+
+
+def test_unset_optional_fields_are_left_out_of_the_normalised_mapping(mapping):
+    source = parse_definition(mapping, "test.yaml").source
+    assert all("page_title" not in construct for construct in source["constructs"])
+    items = [i for c in source["constructs"] for s in c["subconstructs"] for i in s["items"]]
+    assert all("safety_threshold" not in item for item in items)
+
+
+def test_1_1_0_is_1_0_0_with_a_page_title_per_construct():
+    old, new = load_instrument(REAL_FILE), load_instrument(TITLED_FILE)
+    assert new.version == "1.1.0"
+    assert new.content_hash != old.content_hash
+    titles = [construct.page_title for construct in new.constructs]
+    assert all(title and len(title) <= 60 for title in titles), titles
+    assert len(set(titles)) == len(titles)
+    assert new.construct("TA").page_title == "You and your therapist"
+    stripped = copy.deepcopy(new.source) | {"version": "1.0.0"}
+    for construct in stripped["constructs"]:
+        del construct["page_title"]
+    assert stripped == old.source
+
+
+def test_1_1_0_header_says_what_changed():
+    text = TITLED_FILE.read_text(encoding="utf-8")
+    header = text[: text.index("format: 1")]
+    assert "Changes from 1.0.0" in header and "page_title" in header
+
+
+def test_discover_lists_both_iemdp_versions_in_order():
+    paths = discover()
+    assert paths.index(REAL_FILE) + 1 == paths.index(TITLED_FILE)
+
+
+def test_page_title_is_optional_and_part_of_the_content(mapping):
+    before = parse_definition(mapping, "test.yaml")
+    mapping["constructs"][0]["page_title"] = "  What you expect from therapy  "
+    after = parse_definition(mapping, "test.yaml")
+    assert before.construct("OE").page_title is None
+    assert after.construct("OE").page_title == "What you expect from therapy"
+    assert after.source["constructs"][0]["page_title"] == "What you expect from therapy"
+    assert after.content_hash != before.content_hash
+    assert parse_definition(after.source, "again") == after
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "must not be empty"),
+        ("   ", "must not be empty"),
+        (7, "must be a string, got an integer"),
+        (None, "must be a string, got null"),
+        ("Two\nlines", "must be one line"),
+    ],
+)
+def test_bad_page_titles(mapping, value, message: str):
+    mapping["constructs"][2]["page_title"] = value
+    problem = only_problem(mapping)
+    assert problem.key == "constructs[2].page_title"
+    assert message in problem.message
+
+
+def test_page_title_is_not_a_subconstruct_key(mapping):
+    mapping["constructs"][0]["subconstructs"][0]["page_title"] = "x"
+    problem = only_problem(mapping)
+    assert problem.key == "constructs[0].subconstructs[0].page_title"
+    assert "unknown key" in problem.message
+
+
+def test_the_mood_screener_fixture_is_a_valid_instrument(mood_screener):
+    assert mood_screener.key == "mood_screener"
+    assert [c.code for c in mood_screener.constructs] == ["MD", "EN"]
+    assert all(len(sub.items) >= 3 for sub in mood_screener.subconstructs)
+    assert all(c.page_title for c in mood_screener.constructs)
+
+
+def test_a_correctly_placed_mood_screener_loads(tmp_path: Path, mood_screener):
+    fixture = Path(__file__).resolve().parents[1] / "fixtures/instruments/mood_screener.yaml"
+    placed = write(tmp_path, "mood_screener/1.0.0.yaml", fixture.read_text(encoding="utf-8"))
+    assert load_instrument(placed) == mood_screener
+
+
+def test_safety_threshold_is_kept_and_part_of_the_content(mood_mapping):
+    screener = parse_definition(mood_mapping, "test.yaml")
+    assert screener.entry("MD_LOW_4").safety_threshold == 1
+    item = mood_mapping["constructs"][0]["subconstructs"][0]["items"][3]
+    assert item["safety_threshold"] == 1
+    del item["safety_threshold"]
+    plain = parse_definition(mood_mapping, "test.yaml")
+    assert plain.entry("MD_LOW_4").safety_threshold is None
+    assert plain.content_hash != screener.content_hash
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (4, "4 is not a value of scale 'often4' (0, 1, 2, 3) of item MD_LOW_4"),
+        (-1, "-1 is not a value of scale 'often4' (0, 1, 2, 3) of item MD_LOW_4"),
+        (0, "0 is the lowest value of scale 'often4': every answer to item MD_LOW_4"),
+        (True, "must be an integer, got a boolean"),
+        ("2", "must be an integer, got a string"),
+        (2.0, "must be an integer, got a number with a fraction"),
+        (None, "must be an integer, got null"),
+    ],
+)
+def test_bad_safety_thresholds(mood_mapping, value, message: str):
+    mood_mapping["constructs"][0]["subconstructs"][0]["items"][3]["safety_threshold"] = value
+    problem = only_problem(mood_mapping)
+    assert problem.key == f"{MOOD_ITEM}.safety_threshold"
+    assert message in problem.message
+
+
+def test_a_threshold_on_an_unknown_scale_is_one_problem(mood_mapping):
+    mood_mapping["constructs"][0]["subconstructs"][0]["items"][3]["scale"] = "agree5"
+    problem = only_problem(mood_mapping)
+    assert problem.key == f"{MOOD_ITEM}.scale"
+
+
+def test_attention_checks_cannot_be_safety_items(mood_mapping):
+    mood_mapping["attention_checks"][0]["safety_threshold"] = 2
+    problem = only_problem(mood_mapping)
+    assert problem.key == "attention_checks[0].safety_threshold"
+    assert problem.message.startswith("attention check ATTN_1 cannot be a safety item")
+
+
+def test_safety_threshold_is_reported_with_other_problems(mood_mapping):
+    mood_mapping["constructs"][0]["subconstructs"][0]["items"][3]["safety_threshold"] = 9
+    mood_mapping["constructs"][1]["page_title"] = ""
+    mood_mapping["attention_checks"][0]["safety_threshold"] = 2
+    keys = [problem.key for problem in problems_of(mood_mapping)]
+    assert keys == [
+        f"{MOOD_ITEM}.safety_threshold",
+        "constructs[1].page_title",
+        "attention_checks[0].safety_threshold",
+    ]

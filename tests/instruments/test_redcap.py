@@ -12,7 +12,7 @@ import pytest
 
 from instruments import redcap
 from instruments.definition import InstrumentDefinition
-from instruments.loader import InstrumentValidationError, Problem
+from instruments.loader import InstrumentValidationError, Problem, instrument_path, load_instrument
 from instruments.redcap import (
     MAX_CSV_BYTES,
     REDCAP_COLUMNS,
@@ -487,3 +487,84 @@ def test_instrument_row_problems_found_by_the_loader(rows):
 def test_instrument_row_cells_must_be_empty(edit, rows):
     (problem,) = problems_of(edit("instrument_info", section="Intro"))
     assert problem.key == f"row 3: {SECTION}"
+
+
+# --------------------------------------------------------------------------------------
+# page titles and safety items
+# --------------------------------------------------------------------------------------
+@pytest.fixture
+def mood_rows(mood_screener: InstrumentDefinition) -> list[dict[str, str]]:
+    return rows_of(to_redcap_csv(mood_screener))
+
+
+def annotation_of(rows: list[dict[str, str]], name: str) -> str:
+    return rows[row_number(rows, name) - 2][ANNOTATION]
+
+
+def test_page_titles_and_safety_thresholds_round_trip(mood_screener: InstrumentDefinition):
+    again = from_redcap_csv(to_redcap_csv(mood_screener))
+    assert again == mood_screener
+    assert again.content_hash == mood_screener.content_hash
+
+
+def test_the_titled_iemdp_round_trips():
+    titled = load_instrument(instrument_path("iemdp", "1.1.0"))
+    again = from_redcap_csv(to_redcap_csv(titled))
+    assert again == titled and again.content_hash == titled.content_hash
+
+
+def test_safety_and_page_title_tags(mood_rows, real: InstrumentDefinition):
+    assert "@IEMDP-SAFETY=1 " in annotation_of(mood_rows, "md_low_4")
+    assert '@IEMDP-PAGE-TITLE="How you have been feeling" ' in annotation_of(mood_rows, "md_low_1")
+    # the section header stays the construct's name, as before page titles existed
+    assert mood_rows[row_number(mood_rows, "md_low_1") - 2][SECTION] == "Mood"
+    tagged = [row[NAME] for row in mood_rows if "@IEMDP-SAFETY" in row[ANNOTATION]]
+    assert tagged == ["md_low_4"]
+    untitled = to_redcap_csv(real)
+    assert "@IEMDP-SAFETY" not in untitled and "@IEMDP-PAGE-TITLE" not in untitled
+
+
+def test_adding_a_safety_tag_makes_a_safety_item(mood_rows):
+    row = mood_rows[row_number(mood_rows, "en_low_1") - 2]
+    row[ANNOTATION] = row[ANNOTATION].replace(
+        "@IEMDP-REVERSE=0", "@IEMDP-REVERSE=0 @IEMDP-SAFETY=2"
+    )
+    row = mood_rows[row_number(mood_rows, "md_low_4") - 2]
+    row[ANNOTATION] = row[ANNOTATION].replace(" @IEMDP-SAFETY=1", "")
+    again = from_redcap_csv(csv_of(mood_rows))
+    assert [(item.id, item.safety_threshold) for item in again.safety_items] == [("EN_LOW_1", 2)]
+
+
+def test_removing_the_page_title_tag_falls_back_to_the_construct_name(mood_rows):
+    row = mood_rows[row_number(mood_rows, "md_low_1") - 2]
+    row[ANNOTATION] = row[ANNOTATION].replace('@IEMDP-PAGE-TITLE="How you have been feeling" ', "")
+    again = from_redcap_csv(csv_of(mood_rows))
+    assert again.construct("MD").page_title is None
+    assert again.pages()[0].title == "Mood"
+
+
+@pytest.mark.parametrize(
+    ("field_name", "old", "new", "tag", "message"),
+    [
+        ("md_low_4", "@IEMDP-SAFETY=1", "@IEMDP-SAFETY=7", "SAFETY",
+         "7 is not a value of scale 'often4' (0, 1, 2, 3) of item MD_LOW_4"),
+        ("md_low_4", "@IEMDP-SAFETY=1", "@IEMDP-SAFETY=0", "SAFETY",
+         "0 is the lowest value of scale 'often4'"),
+        ("md_low_4", "@IEMDP-SAFETY=1", "@IEMDP-SAFETY=high", "SAFETY",
+         "must be a whole number, got 'high'"),
+        ("attn_1", "@IEMDP-CHECK=2", "@IEMDP-CHECK=2 @IEMDP-SAFETY=2", "SAFETY",
+         "belongs on item rows, not on this row"),
+        ("md_low_2", "@IEMDP-SUB=MD_LOW", '@IEMDP-PAGE-TITLE="x" @IEMDP-SUB=MD_LOW', "PAGE-TITLE",
+         "belongs on the first row of a page"),
+        ("md_low_1", '@IEMDP-PAGE-TITLE="How you have been feeling"', '@IEMDP-PAGE-TITLE=""',
+         "PAGE-TITLE", "must be a text"),
+    ],
+)  # fmt: skip
+def test_bad_safety_and_page_title_tags(mood_rows, field_name, old, new, tag, message):
+    row = mood_rows[row_number(mood_rows, field_name) - 2]
+    assert old in row[ANNOTATION]
+    row[ANNOTATION] = row[ANNOTATION].replace(old, new)
+    problems = problems_of(csv_of(mood_rows))
+    key = f"row {row_number(mood_rows, field_name)}: {ANNOTATION}: @IEMDP-{tag}"
+    assert [p.key for p in problems] == [key], [str(p) for p in problems]
+    assert message in problems[0].message

@@ -11,7 +11,7 @@ import yaml
 
 from instruments import serialize
 from instruments.definition import InstrumentDefinition
-from instruments.loader import load_instrument, load_instrument_text, to_mapping
+from instruments.loader import instrument_path, load_instrument, load_instrument_text, to_mapping
 from instruments.serialize import to_yaml
 
 
@@ -187,3 +187,44 @@ def test_mapping_keeps_a_non_default_type(small: InstrumentDefinition):
     changed = replace(small, constructs=(construct, *small.constructs[1:]))
     first = serialize.to_mapping(changed)["constructs"][0]["subconstructs"][0]["items"][0]
     assert first["type"] == "other"
+
+
+# --------------------------------------------------------------------------------------
+# page titles and safety items
+# --------------------------------------------------------------------------------------
+def test_page_titles_and_safety_thresholds_round_trip(mood_screener: InstrumentDefinition):
+    again = round_trip(mood_screener)
+    assert again == mood_screener
+    assert again.content_hash == mood_screener.content_hash
+    assert again.entry("MD_LOW_4").safety_threshold == 1
+    assert [c.page_title for c in again.constructs] == [
+        "How you have been feeling",
+        "Your energy and interest in things",
+    ]
+
+
+def test_the_titled_iemdp_round_trips():
+    titled = load_instrument(instrument_path("iemdp", "1.1.0"))
+    again = round_trip(titled)
+    assert again == titled and again.content_hash == titled.content_hash
+
+
+def test_optional_fields_are_written_where_set_and_only_there(
+    mood_screener: InstrumentDefinition, real: InstrumentDefinition
+):
+    lines = to_yaml(mood_screener).splitlines()
+    name = lines.index("    name: Mood")
+    assert lines[name + 1] == "    page_title: How you have been feeling"
+    safety = [line for line in lines if "safety_threshold" in line]
+    assert safety == [
+        '          - {id: MD_LOW_4, text: "I have had thoughts of harming myself.", '
+        "reverse: false, scale: often4, safety_threshold: 1}"
+    ]
+    text = to_yaml(real)
+    assert "page_title" not in text and "safety_threshold" not in text
+
+
+def test_explicit_mapping_leaves_unset_optional_fields_out(real: InstrumentDefinition):
+    explicit = serialize.to_mapping(real, explicit=True)
+    assert explicit == to_mapping(real)
+    assert all("page_title" not in construct for construct in explicit["constructs"])

@@ -10,6 +10,7 @@ import pytest
 from instruments import versioning
 from instruments.definition import InstrumentDefinition
 from instruments.diff import word_diff
+from instruments.loader import instrument_path, load_instrument
 from instruments.versioning import (
     Proposal,
     Version,
@@ -335,3 +336,26 @@ def test_pre_release_is_released(small_mapping, make):
     old = make(small_mapping | {"version": "1.0.0-rc.1"})
     changed = small_mapping | {"version": "x", "title": "Final title"}
     assert propose_next_version(old, make(changed | {"version": "1.0.0"})).version == "1.0.0"
+
+
+# --------------------------------------------------------------------------------------
+# page titles and safety thresholds
+# --------------------------------------------------------------------------------------
+def test_a_safety_threshold_change_is_minor(mood_screener, mood_mapping, make):
+    item_of(mood_mapping, "MD_LOW_4")["safety_threshold"] = 2
+    proposal = propose_next_version(mood_screener, make(mood_mapping))
+    assert proposal.level == "minor" and proposal.version == "1.1.0"
+    assert proposal.reasons == ["minor: item MD_LOW_4 safety threshold 1 -> 2"]
+
+
+def test_making_an_item_a_safety_item_is_minor(mood_screener, mood_mapping, make):
+    item_of(mood_mapping, "EN_LOW_3")["safety_threshold"] = 3
+    proposal = propose_next_version(mood_screener, make(mood_mapping))
+    assert proposal.reasons == ["minor: item EN_LOW_3 safety threshold None -> 3"]
+
+
+def test_page_titles_alone_are_a_patch(real: InstrumentDefinition):
+    titled = load_instrument(instrument_path("iemdp", "1.1.0"))
+    proposal = propose_next_version(real, titled)
+    assert proposal.level == "patch"
+    assert proposal.reasons[0] == "patch: construct OE page_title"
