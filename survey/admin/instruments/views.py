@@ -42,6 +42,7 @@ from survey.admin.instruments.forms import (
     options_text,
     scales_form,
 )
+from survey.admin.instruments.removals import removal_refusals
 from survey.auth.access import current_staff_user
 from survey.errors import handle_http_exception
 from survey.extensions import db
@@ -284,17 +285,20 @@ def retire(version_id: int):
     )
 
 
-@bp.post("/versions/<int:version_id>/discard")
+@bp.route("/versions/<int:version_id>/discard", methods=["GET", "POST"])
 def discard(version_id: int):
     draft = _draft(version_id)
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    key, number = draft.instrument.key, draft.version
-    versions.discard_draft(draft, actor=_actor())
-    db.session.commit()
-    flash(f"Discarded the draft {key} {number}.")
-    return redirect(url_for(".instrument", instrument_key=key))
+    if form.validate_on_submit():
+        key, number = draft.instrument.key, draft.version
+        versions.discard_draft(draft, actor=_actor())
+        db.session.commit()
+        flash(f"Discarded the draft {key} {number}.")
+        return redirect(url_for(".instrument", instrument_key=key))
+    status = 400 if request.method == "POST" else 200  # a POST without a valid token
+    return render_template(
+        "admin/instruments/discard.html", draft=draft, form=form, base=versions.base_of(draft)
+    ), status
 
 
 # -- draft editor --------------------------------------------------------------------------
@@ -340,6 +344,7 @@ def edit(version_id: int):
         problems=done.problems,
         base=versions.base_of(draft),
         confirm=ConfirmForm(data={"base_hash": draft.content_hash}),
+        refusals=removal_refusals(draft),
     ), done.status
 
 
