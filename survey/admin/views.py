@@ -63,8 +63,9 @@ def dashboard():
         "studies": db.session.scalar(select(func.count()).select_from(Study)),
         "audit_events": db.session.scalar(select(func.count()).select_from(AuditEvent)),
     }
+    events = audit.query_events(limit=10)
     return render_template(
-        "admin/dashboard.html", counts=counts, events=audit.query_events(limit=10)
+        "admin/dashboard.html", counts=counts, events=events, names=audit.target_names(events)
     )
 
 
@@ -134,12 +135,14 @@ def _audit_filter() -> tuple[AuditFilterForm, audit.EventFilter | None]:
 def audit_log():
     form, event_filter = _audit_filter()
     if event_filter is None:
-        return render_template("admin/audit.html", form=form, events=[], limit=0), 400
+        return render_template("admin/audit.html", form=form, events=[], names={}, limit=0), 400
     events = audit.query_events(event_filter, limit=AUDIT_PAGE_LIMIT + 1)
+    shown = events[:AUDIT_PAGE_LIMIT]
     return render_template(
         "admin/audit.html",
         form=form,
-        events=events[:AUDIT_PAGE_LIMIT],
+        events=shown,
+        names=audit.target_names(shown),
         truncated=len(events) > AUDIT_PAGE_LIMIT,
         limit=AUDIT_PAGE_LIMIT,
         query=request.query_string.decode("ascii", "replace"),
@@ -177,4 +180,4 @@ def _filters_for_details(event_filter: audit.EventFilter) -> dict[str, str]:
 @bp.get("/audit/<int:event_id>")
 def audit_event(event_id: int):
     event = db.session.get(AuditEvent, event_id) or abort(404)
-    return render_template("admin/audit_event.html", event=event)
+    return render_template("admin/audit_event.html", event=event, names=audit.target_names([event]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -18,7 +19,7 @@ from sqlalchemy import Select, func, select
 from instruments import canonical_json as canonical
 from instruments.csv_cells import csv_text
 from survey.extensions import db
-from survey.models import AuditEvent, User, utcnow
+from survey.models import AuditEvent, Instrument, InstrumentVersion, Study, User, utcnow
 
 CSV_COLUMNS = (
     "id",
@@ -176,6 +177,88 @@ def _csv_row(event: AuditEvent) -> Sequence[object]:
     )
 
 
+# -- display: what a target is called -------------------------------------------------------
+# A title ending in an abbreviation in parentheses is shown by it: "... Questionnaire (IEM-DP)".
+_ABBREVIATION_RE = re.compile(r"\(([^()]{1,30})\)\s*$")
+
+
+def target_ref(event: AuditEvent) -> str:
+    """The stored reference of an event's target, ``type:id`` (or the type alone)."""
+    if event.target_id is None:
+        return event.target_type
+    return f"{event.target_type}:{event.target_id}"
+
+
+def target_names(events: Iterable[AuditEvent]) -> dict[str, str]:
+    """What the targets of ``events`` are called, keyed by :func:`target_ref`.
+
+    One query per target type, whatever the number of events: an instrument version is
+    "IEM-DP 1.0.0 (iemdp)", a study its name, a user the e-mail address. A target that no
+    longer exists (a discarded draft) is named from the event's details when they say; a
+    target with no name is left out (show the reference).
+    """
+    events = list(events)
+    ids: dict[str, set[int]] = {}
+    for event in events:
+        if event.target_id is not None and event.target_id.isdigit():
+            ids.setdefault(event.target_type, set()).add(int(event.target_id))
+    names: dict[str, str] = {}
+    for target_type, lookup in _NAME_LOOKUPS.items():
+        if ids.get(target_type):
+            for target_id, name in lookup(sorted(ids[target_type])):
+                names[f"{target_type}:{target_id}"] = name
+    for event in events:
+        ref = target_ref(event)
+        if ref not in names and event.target_id is not None:
+            fallback = _name_from_details(event)
+            if fallback:
+                names[ref] = fallback
+    return names
+
+
+def short_title(title: str) -> str:
+    """An instrument's title as the log shows it: its trailing abbreviation, if any."""
+    found = _ABBREVIATION_RE.search(title)
+    return found.group(1).strip() if found else title
+
+
+def _version_names(ids: Sequence[int]) -> Iterable[tuple[int, str]]:
+    rows = db.session.execute(
+        select(InstrumentVersion.id, InstrumentVersion.version, Instrument.key, Instrument.title)
+        .join(Instrument, InstrumentVersion.instrument_id == Instrument.id)
+        .where(InstrumentVersion.id.in_(ids))
+    )
+    for version_id, number, key, title in rows:
+        yield version_id, f"{short_title(title)} {number} ({key})"
+
+
+def _study_names(ids: Sequence[int]) -> Iterable[tuple[int, str]]:
+    rows = db.session.execute(select(Study.id, Study.name).where(Study.id.in_(ids)))
+    return [(study_id, name) for study_id, name in rows]
+
+
+def _user_names(ids: Sequence[int]) -> Iterable[tuple[int, str]]:
+    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(ids)))
+    return [(user_id, email) for user_id, email in rows]
+
+
+_NAME_LOOKUPS = {
+    "instrument_version": _version_names,
+    "study": _study_names,
+    "user": _user_names,
+}
+
+
+def _name_from_details(event: AuditEvent) -> str | None:
+    details = event.details or {}
+    if event.target_type == "instrument_version" and details.get("key"):
+        if details.get("version"):
+            return f"{details['key']} {details['version']}"
+    if event.target_type == "user" and details.get("email"):
+        return str(details["email"])
+    return None
+
+
 __all__ = [
     "CSV_COLUMNS",
     "EventFilter",
@@ -184,5 +267,8 @@ __all__ = [
     "known_actions",
     "query_events",
     "record",
+    "short_title",
+    "target_names",
+    "target_ref",
     "text_hash",
 ]
