@@ -50,9 +50,22 @@ def run_migrations_online() -> None:
     configure_args.setdefault("process_revision_directives", skip_empty_revision)
     configure_args.setdefault("render_item", render_item)
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch operation recreates a table (copy, drop, rename); with foreign keys on,
+            # dropping a table other rows refer to fails. The pragma only takes effect outside
+            # a transaction; every reference is checked before the migration commits.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata, **configure_args)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -40,6 +40,9 @@ a random code without your name, e-mail or IP address, who can see them, how lon
 kept, and that you can stop at any time without any effect on your therapy.
 
 Do you agree to take part?"""
+DEMO_TEAM_CONTACT = (
+    "Demo study team, researcher@demo.local (a demo address: nobody reads it)."
+)
 DEMO_ADMIN = "admin@demo.local"
 DEMO_RESEARCHER = "researcher@demo.local"
 DEMO_URGENT_HELP = (
@@ -307,10 +310,21 @@ def demo_setup_command(base_url: str | None) -> None:
             consent_text=DEMO_CONSENT_TEXT,
             consent_version=DEMO_CONSENT_VERSION,
             urgent_help_note=DEMO_URGENT_HELP,
+            team_contact=DEMO_TEAM_CONTACT,
             owner=researcher,
         )
-        studies.add_wave(study, key="baseline", label="Baseline", status=WaveStatus.OPEN)
-        studies.add_wave(study, key="week-4", label="Week 4", status=WaveStatus.CLOSED)
+        # Baseline opens at enrolment; week 4 four weeks later, for two weeks.
+        studies.add_wave(
+            study, key="baseline", label="Baseline", status=WaveStatus.OPEN, offset_days=0
+        )
+        studies.add_wave(
+            study,
+            key="week-4",
+            label="Week 4",
+            status=WaveStatus.OPEN,
+            offset_days=28,
+            window_days=14,
+        )
     elif study.owner is None:
         study.owner = researcher
     _participant, token = studies.add_participant(study)

@@ -21,6 +21,9 @@ TABLES = {
     "answers",
     "users",
     "audit_events",
+    "study_instruments",
+    "study_members",
+    "safety_alerts",
 }
 
 
@@ -56,8 +59,8 @@ def test_constraints_and_indexes_have_convention_names(app):
             for constraint in inspector.get_unique_constraints(table)
         }
         indexes = {index["name"] for table in TABLES for index in inspector.get_indexes(table)}
-    assert "uq_answers_session_id_item_id" in uniques
-    assert "uq_page_visits_session_id_page_key" in uniques
+    assert "uq_answers_session_id_instrument_version_id_item_id" in uniques
+    assert "uq_page_visits_session_id_instrument_version_id_page_key" in uniques
     assert "uq_response_sessions_participant_id_wave_id" in uniques
     assert "uq_instrument_versions_instrument_id_version" in uniques
     assert "ix_participants_study_id" in indexes

@@ -1,14 +1,30 @@
 """The database models, one module per aggregate; importing this package registers them all."""
 
+from survey.models.alert import SafetyAlert
 from survey.models.audit import AuditAction, AuditEvent
 from survey.models.instrument import Instrument, InstrumentVersion, VersionStatus
-from survey.models.participant import ConsentDecision, ConsentRecord, Participant
+from survey.models.participant import ConsentDecision, ConsentRecord, EnrolledVia, Participant
 from survey.models.response import Answer, PageVisit, ResponseSession
-from survey.models.study import Study, StudyStatus, Wave, WaveStatus
+from survey.models.study import (
+    MemberRole,
+    Study,
+    StudyInstrument,
+    StudyMember,
+    StudyStatus,
+    Wave,
+    WaveStatus,
+    WithdrawalPolicy,
+)
 from survey.models.types import UTCDateTime, utcnow
 from survey.models.user import Role, User
 
 __all__ = [
+    "WithdrawalPolicy",
+    "StudyMember",
+    "StudyInstrument",
+    "MemberRole",
+    "EnrolledVia",
+    "SafetyAlert",
     "Answer",
     "AuditAction",
     "AuditEvent",

@@ -33,6 +33,17 @@ class AuditAction:
     VERSION_RETIRED = "version_retired"
     VERSION_IMPORTED = "version_imported"
     STUDY_CREATED = "study_created"
+    STUDY_EDITED = "study_edited"
+    STUDY_STATUS_CHANGED = "study_status_changed"
+    WAVE_ADDED = "wave_added"
+    WAVE_CHANGED = "wave_changed"
+    PARTICIPANTS_ADDED = "participants_added"
+    LINK_REGENERATED = "link_regenerated"
+    ENROLMENT_LINK_CHANGED = "enrolment_link_changed"
+    MEMBER_GRANTED = "member_granted"
+    MEMBER_REVOKED = "member_revoked"
+    ALERT_ACKNOWLEDGED = "alert_acknowledged"
+    PARTICIPANT_WITHDREW = "participant_withdrew"
     EXPORT_DOWNLOADED = "export_downloaded"
 
 

@@ -24,22 +24,47 @@ class ConsentDecision:
     DECLINED = "declined"
 
 
+class EnrolledVia:
+    """How a participant came to the study."""
+
+    INVITATION = "invitation"  # a link created by the study team
+    OPEN_LINK = "open_link"  # the study's open enrolment link
+
+
 class Participant(db.Model):
-    """A pseudonymous participant of one study. No personal data, no IP, no user agent."""
+    """A pseudonymous participant of one study. No personal data, no IP, no user agent.
+
+    ``enrolled_at`` is the first consent (waves relative to enrolment count from it);
+    ``external_id_hash`` is an HMAC of an id on another system (the therapy platform's user
+    id), never the id itself.
+    """
 
     __tablename__ = "participants"
+    __table_args__ = (
+        UniqueConstraint("study_id", "external_id_hash"),
+        CheckConstraint("enrolled_via IN ('invitation', 'open_link')", name="enrolled_via"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
     # SHA-256 (hex) of the secret token; the token itself is never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolled_via: Mapped[str] = mapped_column(String(16), default=EnrolledVia.INVITATION)
+    external_id_hash: Mapped[str | None] = mapped_column(String(64))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Research data is never deleted: an exclusion is a flag with its reason.
     excluded: Mapped[bool] = mapped_column(default=False)
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     item_order_seed: Mapped[int] = mapped_column(default=new_item_order_seed)
 
     study: Mapped[Study] = relationship()
+
+    @property
+    def code(self) -> str:
+        """The pseudonymous code staff pages and exports show (from the row id)."""
+        return f"P{self.id:06d}"
 
     def __repr__(self) -> str:
         return f"<Participant {self.id} of study {self.study_id}>"

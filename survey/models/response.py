@@ -8,16 +8,16 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
-from survey.models.instrument import InstrumentVersion
 from survey.models.participant import Participant
 from survey.models.study import Wave
 from survey.models.types import UTCDateTime, utcnow
 
 
 class ResponseSession(db.Model):
-    """A participant answering the study's instrument at one wave (at most one per wave).
+    """A participant answering the study's battery at one wave (at most one per wave).
 
-    ``instrument_version_id`` pins the exact version the answers were given to.
+    Its pages are the pages of each battery instrument in turn; every page visit and
+    answer names the instrument version it belongs to.
     """
 
     __tablename__ = "response_sessions"
@@ -26,9 +26,6 @@ class ResponseSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
-    instrument_version_id: Mapped[int] = mapped_column(
-        ForeignKey("instrument_versions.id"), index=True
-    )
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Key of the page shown last.
@@ -36,7 +33,6 @@ class ResponseSession(db.Model):
 
     participant: Mapped[Participant] = relationship()
     wave: Mapped[Wave] = relationship()
-    instrument_version: Mapped[InstrumentVersion] = relationship()
 
     def __repr__(self) -> str:
         return f"<ResponseSession {self.id} participant={self.participant_id} wave={self.wave_id}>"
@@ -46,10 +42,11 @@ class PageVisit(db.Model):
     """When a page was shown and submitted: the timings careless-response checks use."""
 
     __tablename__ = "page_visits"
-    __table_args__ = (UniqueConstraint("session_id", "page_key"),)
+    __table_args__ = (UniqueConstraint("session_id", "instrument_version_id", "page_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("response_sessions.id"))
+    instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_versions.id"))
     page_key: Mapped[str] = mapped_column(String(64))
     first_shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_shown_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -60,14 +57,17 @@ class PageVisit(db.Model):
 class Answer(db.Model):
     """One item's answer in one session; a resubmitted page updates it in place.
 
-    ``value`` is ``None`` when an optional item was left unanswered on a submitted page.
+    Item ids are unique within an instrument version, so an answer names both. ``value`` is
+    ``None`` when an item was left unanswered on a submitted page (or on a page left with
+    Back before it was submitted).
     """
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("session_id", "item_id"),)
+    __table_args__ = (UniqueConstraint("session_id", "instrument_version_id", "item_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("response_sessions.id"))
+    instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_versions.id"))
     item_id: Mapped[str] = mapped_column(String(64))
     page_key: Mapped[str] = mapped_column(String(64))
     value: Mapped[int | None]

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
+    """The current time, timezone-aware, in UTC.
+
+    Inside an app whose config has ``CLOCK`` (a callable returning an aware datetime), that
+    clock tells the time: tests move it to week 4 without waiting four weeks.
+    """
+    if has_app_context():
+        clock = current_app.config.get("CLOCK")
+        if clock is not None:
+            return clock().astimezone(UTC)
     return datetime.now(UTC)
 
 

@@ -78,8 +78,8 @@ def page(token: str, number: int):
     session = participation.start_session(invitation)
     view = participation.page_view(session, number)
     if request.method != "POST":  # GET and HEAD
-        participation.show_page(session, view.page.key)
-        form = page_form(view, participation.saved_answers(session, view.page.key))
+        participation.show_page(session, number)
+        form = page_form(view, participation.saved_answers(session, number))
         html = _render_page(invitation, view, form, token)
         db.session.commit()
         return html
@@ -87,7 +87,7 @@ def page(token: str, number: int):
     form = page_form(view)
     if form.validate_on_submit():
         try:
-            completed = participation.save_page(session, view.page.key, form.answers())
+            completed = participation.save_page(session, number, form.answers()).completed
         except InvalidAnswers as error:  # the form and the service disagree: show why
             form.form_errors.extend(f"{key}: {message}" for key, message in error.errors.items())
         else:

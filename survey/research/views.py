@@ -1,49 +1,25 @@
-"""The research area: dashboard of own studies, a study's progress, new study, answers CSV.
+"""The research area: the list of a user's studies, a study's page, new study, answers CSV.
 
-Researchers and admins only (a before_request gate covers every view); a researcher sees
-only the studies they own, admins see all.
+The blueprint, its gate and :func:`study_for` are in survey.research.blueprint; views by
+topic are in the modules imported at the end of this one.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
+from flask import Response, current_app, redirect, render_template, url_for
 
-from survey.auth.access import (
-    current_staff_user,
-    register_staff_error_pages,
-    require_role_for_blueprint,
-    researcher_owns,
-)
 from survey.extensions import db
-from survey.models import InstrumentVersion, Role, Study, User
+from survey.models import InstrumentVersion
+from survey.research.blueprint import bp, current_researcher, study_for
 from survey.research.forms import NewStudyForm
 from survey.services import answer_export, research, studies
 from survey.services.errors import InvalidSlug, SlugTaken, VersionNotPublished
 
-bp = Blueprint("research", __name__, url_prefix="/research", template_folder="templates")
-bp.before_request(require_role_for_blueprint(Role.RESEARCHER))
-register_staff_error_pages(bp)
+_user = current_researcher
 
 
-@bp.after_request
-def private_page(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _user() -> User:
-    user = current_staff_user()
-    assert user is not None  # the blueprint gate let only staff in
-    return user
-
-
-def _own_study(study_id: int) -> Study:
-    study = db.session.get(Study, study_id)
-    if study is None:
-        abort(404)
-    if not researcher_owns(study):
-        abort(403)
-    return study
+def _own_study(study_id: int):
+    return study_for(study_id)
 
 
 @bp.get("/")
@@ -109,3 +85,7 @@ def answers_csv(study_id: int):
             "X-Content-SHA256": export.sha256,
         },
     )
+
+
+# Views by topic register on the same blueprint.
+from survey.research import monitoring_views, participant_views, setup_views  # noqa: E402, F401

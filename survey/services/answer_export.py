@@ -35,11 +35,25 @@ class Export:
     sha256: str
 
 
+def item_columns(study: Study) -> list[tuple[str, int, str]]:
+    """(column, instrument version id, item id) for every item and attention check of the
+    battery in order. A one-instrument study's columns are its item ids; in a battery each
+    is prefixed with its instrument's key (``phq.PHQ_1``), since item ids are unique only
+    within an instrument."""
+    versions = study.instrument_versions
+    prefixed = len(versions) > 1
+    return [
+        (f"{version.instrument.key}.{entry.id}" if prefixed else entry.id, version.id, entry.id)
+        for version in versions
+        for page in definition_of(version).pages()
+        for entry in page.entries
+    ]
+
+
 def answers_csv(study: Study) -> str:
     """The CSV text: fixed columns, then every item and attention check in the
-    instrument's order; an empty cell is an item not (yet) answered."""
-    definition = definition_of(study.instrument_version)
-    item_ids = [entry.id for page in definition.pages() for entry in page.entries]
+    battery's order; an empty cell is an item not (yet) answered."""
+    columns = item_columns(study)
     sessions = db.session.execute(
         select(ResponseSession, Participant, Wave)
         .join(Participant, Participant.id == ResponseSession.participant_id)
@@ -47,15 +61,15 @@ def answers_csv(study: Study) -> str:
         .where(Wave.study_id == study.id)
         .order_by(Participant.id, Wave.position)
     ).all()
-    values: dict[int, dict[str, int | None]] = defaultdict(dict)
+    values: dict[int, dict[tuple[int, str], int | None]] = defaultdict(dict)
     session_ids = [session.id for session, _, _ in sessions]
     if session_ids:
-        for session_id, item_id, value in db.session.execute(
-            select(Answer.session_id, Answer.item_id, Answer.value).where(
-                Answer.session_id.in_(session_ids)
-            )
+        for session_id, version_id, item_id, value in db.session.execute(
+            select(
+                Answer.session_id, Answer.instrument_version_id, Answer.item_id, Answer.value
+            ).where(Answer.session_id.in_(session_ids))
         ):
-            values[session_id][item_id] = value
+            values[session_id][(version_id, item_id)] = value
     rows = (
         (
             participant.id,
@@ -63,11 +77,11 @@ def answers_csv(study: Study) -> str:
             int(participant.excluded),
             session.started_at.isoformat(),
             session.completed_at.isoformat() if session.completed_at else None,
-            *(values[session.id].get(item_id) for item_id in item_ids),
+            *(values[session.id].get((version_id, item_id)) for _, version_id, item_id in columns),
         )
         for session, participant, wave in sessions
     )
-    return csv_text((*FIXED_COLUMNS, *item_ids), rows)
+    return csv_text((*FIXED_COLUMNS, *(column for column, _, _ in columns)), rows)
 
 
 def export_answers(study: Study, *, actor: User) -> Export:
@@ -87,6 +101,7 @@ def export_answers(study: Study, *, actor: User) -> Export:
             "instrument": version.instrument.key,
             "instrument_version": version.version,
             "instrument_content_hash": version.content_hash,
+            "battery": [f"{v.instrument.key} {v.version}" for v in study.instrument_versions],
         },
     )
     filename = f"{study.slug}-answers-{version.instrument.key}-{version.version}.csv"

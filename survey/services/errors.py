@@ -30,6 +30,33 @@ class NoOpenWave(StudyUnavailable):
     """No wave of the study is open now."""
 
 
+class ParticipantWithdrawn(StudyUnavailable):
+    """The participant stopped taking part: their link shows that, and nothing else."""
+
+
+class BetweenWaves(NoOpenWave):
+    """No wave is open for this participant now; ``opens_at`` is when the next one opens
+    for them (None when no later wave is scheduled), ``completed_any`` whether they have
+    completed a wave."""
+
+    def __init__(
+        self, message: str, *, study: Any = None, opens_at: Any = None, completed_any: bool = False
+    ):
+        self.opens_at = opens_at
+        self.completed_any = completed_any
+        super().__init__(message, study=study)
+
+
+class InvalidStudyChange(SurveyError):
+    """A change a study's state does not allow (editing an open study, an unknown status
+    move, a wave with a window that ends before it opens, ...); ``field`` names the form
+    field it concerns when there is one."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        self.field = field
+        super().__init__(message)
+
+
 class ConsentRequired(SurveyError):
     """The participant has not consented to the study's current consent version."""
 

@@ -17,15 +17,12 @@ from survey.models import (
     User,
     Wave,
 )
-from survey.services import versions
+from survey.services import study_access, versions
 
 
 def studies_for(user: User) -> list[Study]:
-    """The studies ``user`` may see: their own, or every study for an admin; newest first."""
-    query = select(Study).order_by(Study.created_at.desc(), Study.id.desc())
-    if not user.is_admin:
-        query = query.where(Study.owner_id == user.id)
-    return list(db.session.scalars(query))
+    """The studies ``user`` may see (:func:`survey.services.study_access.studies_for`)."""
+    return study_access.studies_for(user)
 
 
 def versions_for_new_study() -> list[InstrumentVersion]:

@@ -1,4 +1,4 @@
-"""Studies, their waves and their participants.
+"""Studies, their battery, their waves and their participants.
 
 Functions flush, never commit; creating a study is audited as ``study_created``.
 """
@@ -6,6 +6,7 @@ Functions flush, never commit; creating a study is audited as ``study_created``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -16,14 +17,16 @@ from survey.models import (
     InstrumentVersion,
     Participant,
     Study,
+    StudyInstrument,
     StudyStatus,
     User,
     Wave,
     WaveStatus,
+    WithdrawalPolicy,
     utcnow,
 )
 from survey.services import audit, tokens, versions
-from survey.services.errors import InvalidSlug, SlugTaken, UnknownStudy
+from survey.services.errors import InvalidSlug, InvalidStudyChange, SlugTaken, UnknownStudy
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,98})[a-z0-9]")
 
@@ -43,24 +46,34 @@ def create_study(
     *,
     name: str,
     slug: str,
-    instrument_version: InstrumentVersion,
+    instrument_version: InstrumentVersion | None = None,
+    instrument_versions: Sequence[InstrumentVersion] = (),
     consent_text: str,
     consent_version: str,
     urgent_help_note: str,
+    team_contact: str = "",
+    withdrawal_policy: str = WithdrawalPolicy.KEEP,
     owner: User | None = None,
     status: str = StudyStatus.OPEN,
     first_wave_label: str | None = None,
     now: datetime | None = None,
 ) -> Study:
-    """A new study run by ``owner``, pinned to a version a new study may use
-    (:func:`survey.services.versions.usable_for_new_study`), recorded in the audit log as
+    """A new study run by ``owner`` asking a battery of versions a new study may use
+    (:func:`survey.services.versions.usable_for_new_study`): ``instrument_versions`` in
+    order, or the one ``instrument_version``. Recorded in the audit log as
     ``study_created``.
 
     ``first_wave_label`` adds an open first wave with that label ("Baseline" when blank);
     None adds none (the caller adds its waves). Raises :class:`VersionNotPublished` (or its
-    subclass :class:`VersionRetired`), :class:`InvalidSlug`, :class:`SlugTaken`.
+    subclass :class:`VersionRetired`), :class:`InvalidSlug`, :class:`SlugTaken`,
+    :class:`InvalidStudyChange` (no instrument, or one twice).
     """
-    versions.require_usable_for_new_study(instrument_version)
+    battery = list(instrument_versions) or ([instrument_version] if instrument_version else [])
+    check_battery(battery)
+    if withdrawal_policy not in (WithdrawalPolicy.KEEP, WithdrawalPolicy.EXCLUDE):
+        raise InvalidStudyChange(
+            f"unknown withdrawal policy {withdrawal_policy!r}", field="withdrawal_policy"
+        )
     slug = slug.strip().lower()
     if not SLUG_RE.fullmatch(slug):
         raise InvalidSlug(
@@ -72,16 +85,23 @@ def create_study(
     study = Study(
         name=name.strip(),
         slug=slug,
-        instrument_version=instrument_version,
         consent_text=consent_text.strip(),
         consent_version=consent_version.strip(),
         urgent_help_note=urgent_help_note.strip(),
+        team_contact=team_contact.strip(),
+        withdrawal_policy=withdrawal_policy,
         status=status,
         owner=owner,
         created_at=now or utcnow(),
     )
     db.session.add(study)
     db.session.flush()
+    db.session.add_all(
+        StudyInstrument(study=study, instrument_version=version, position=position)
+        for position, version in enumerate(battery)
+    )
+    db.session.flush()
+    db.session.refresh(study, ["battery"])
     if first_wave_label is not None:
         label = first_wave_label.strip() or "Baseline"
         add_wave(study, key=_wave_key(label), label=label, status=WaveStatus.OPEN)
@@ -94,29 +114,59 @@ def create_study(
         hash_after=audit.content_hash(study_settings(study)),
         details={
             "slug": study.slug,
-            "instrument": instrument_version.instrument.key,
-            "instrument_version": instrument_version.version,
-            "instrument_content_hash": instrument_version.content_hash,
+            "instrument": battery[0].instrument.key,
+            "instrument_version": battery[0].version,
+            "instrument_content_hash": battery[0].content_hash,
+            "battery": [f"{version.instrument.key} {version.version}" for version in battery],
         },
         now=now,
     )
     return study
 
 
+def check_battery(battery: Sequence[InstrumentVersion]) -> None:
+    """A battery has at least one version, each usable for a new study, none twice."""
+    if not battery:
+        raise InvalidStudyChange("choose at least one instrument version", field="instruments")
+    seen: set[int] = set()
+    for version in battery:
+        versions.require_usable_for_new_study(version)
+        if version.id in seen:
+            raise InvalidStudyChange(
+                f"{version.instrument.key} {version.version} is in the battery twice",
+                field="instruments",
+            )
+        seen.add(version.id)
+
+
 def study_settings(study: Study) -> dict[str, object]:
     """What defines a study, as hashed into its audit events."""
-    version = study.instrument_version
     return {
         "name": study.name,
         "slug": study.slug,
-        "instrument_version_id": version.id,
-        "instrument_content_hash": version.content_hash,
+        "battery": [
+            {"instrument_version_id": version.id, "content_hash": version.content_hash}
+            for version in study.instrument_versions
+        ],
         "consent_text": study.consent_text,
         "consent_version": study.consent_version,
         "urgent_help_note": study.urgent_help_note,
+        "team_contact": study.team_contact,
+        "withdrawal_policy": study.withdrawal_policy,
         "status": study.status,
         "owner_id": study.owner_id,
-        "waves": [{"key": wave.key, "label": wave.label} for wave in study.waves],
+        "waves": [
+            {
+                "key": wave.key,
+                "label": wave.label,
+                "status": wave.status,
+                "offset_days": wave.offset_days,
+                "window_days": wave.window_days,
+                "opens_at": wave.opens_at.isoformat() if wave.opens_at else None,
+                "closes_at": wave.closes_at.isoformat() if wave.closes_at else None,
+            }
+            for wave in study.waves
+        ],
     }
 
 
@@ -133,8 +183,18 @@ def add_wave(
     status: str = WaveStatus.OPEN,
     opens_at: datetime | None = None,
     closes_at: datetime | None = None,
+    offset_days: int | None = None,
+    window_days: int | None = None,
 ) -> Wave:
-    """A new wave after the study's existing ones."""
+    """A new wave after the study's existing ones.
+
+    Its schedule is relative (``offset_days`` after each participant's enrolment, open for
+    ``window_days`` or open-ended) or fixed (``opens_at``/``closes_at``), not both. Raises
+    :class:`InvalidStudyChange` for a schedule that cannot hold.
+    """
+    check_schedule(
+        opens_at=opens_at, closes_at=closes_at, offset_days=offset_days, window_days=window_days
+    )
     last = db.session.scalar(select(func.max(Wave.position)).where(Wave.study_id == study.id))
     wave = Wave(
         study=study,
@@ -144,10 +204,37 @@ def add_wave(
         status=status,
         opens_at=opens_at,
         closes_at=closes_at,
+        offset_days=offset_days,
+        window_days=window_days,
     )
     db.session.add(wave)
     db.session.flush()
     return wave
+
+
+def check_schedule(
+    *,
+    opens_at: datetime | None,
+    closes_at: datetime | None,
+    offset_days: int | None,
+    window_days: int | None,
+) -> None:
+    """Raise :class:`InvalidStudyChange` (naming the field) unless the schedule holds."""
+    if offset_days is not None and (opens_at is not None or closes_at is not None):
+        raise InvalidStudyChange(
+            "a wave opens either relative to enrolment or on fixed dates, not both",
+            field="offset_days",
+        )
+    if window_days is not None and offset_days is None:
+        raise InvalidStudyChange(
+            "a window in days needs an opening offset from enrolment", field="window_days"
+        )
+    if offset_days is not None and offset_days < 0:
+        raise InvalidStudyChange("the offset cannot be negative", field="offset_days")
+    if window_days is not None and window_days < 1:
+        raise InvalidStudyChange("the window is at least 1 day", field="window_days")
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise InvalidStudyChange("the wave must close after it opens", field="closes_at")
 
 
 def add_participant(study: Study, *, now: datetime | None = None) -> tuple[Participant, str]:

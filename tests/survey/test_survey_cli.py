@@ -128,7 +128,10 @@ def test_demo_setup_is_idempotent(app, runner):
     assert count(app, InstrumentVersion) == 1
     with app.app_context():
         waves = db.session.scalars(select(Wave).order_by(Wave.position)).all()
-        assert [(w.key, w.status) for w in waves] == [("baseline", "open"), ("week-4", "closed")]
+        assert [(w.key, w.status, w.offset_days, w.window_days) for w in waves] == [
+            ("baseline", "open", 0, None),
+            ("week-4", "open", 28, 14),
+        ]
         study = db.session.scalar(select(Study))
         assert (study.name, study.slug) == ("IEM-DP demo", "iemdp-demo")
         assert study.urgent_help_note and study.consent_text

@@ -9,7 +9,7 @@ from instruments.diff import InstrumentDiff, diff_versions
 from instruments.diff import identical_items as _identical_items
 from instruments.versioning import parse_version
 from survey.extensions import db
-from survey.models import Instrument, InstrumentVersion, Study, VersionStatus
+from survey.models import Instrument, InstrumentVersion, StudyInstrument, VersionStatus
 from survey.services.errors import (
     VersionNotPublished,
     VersionRetired,
@@ -81,9 +81,11 @@ def identical_items(old: InstrumentVersion, new: InstrumentVersion) -> list[str]
 
 
 def study_count(version: InstrumentVersion) -> int:
-    """How many studies are pinned to ``version``."""
+    """How many studies ask ``version`` (in their battery)."""
     return db.session.scalar(
-        select(func.count()).select_from(Study).where(Study.instrument_version_id == version.id)
+        select(func.count())
+        .select_from(StudyInstrument)
+        .where(StudyInstrument.instrument_version_id == version.id)
     )
 
 

@@ -45,6 +45,11 @@ def test_schema_has_no_ip_user_agent_or_personal_data_columns(app):
         "study_id",
         "token_hash",
         "created_at",
+        "enrolled_at",
+        "enrolled_via",
+        # HMAC-SHA256 of the therapy platform's user id under a server secret, never the id.
+        "external_id_hash",
+        "withdrawn_at",
         "excluded",
         "exclusion_reason",
         "item_order_seed",
@@ -78,9 +83,11 @@ def test_one_answer_per_session_and_item(db_session, make_study, small):
     invitation = participation.resolve(info.token)
     participation.record_consent(invitation, "given")
     session = participation.start_session(invitation)
-    db_session.add(Answer(session_id=session.id, item_id="AA_S_1", page_key="AA", value=1))
+    version_id = invitation.study.instrument_version.id
+    one = {"session_id": session.id, "instrument_version_id": version_id, "item_id": "AA_S_1"}
+    db_session.add(Answer(**one, page_key="AA", value=1))
     db_session.flush()
-    db_session.add(Answer(session_id=session.id, item_id="AA_S_1", page_key="AA", value=2))
+    db_session.add(Answer(**one, page_key="AA", value=2))
     with pytest.raises(IntegrityError):
         db_session.flush()
     db_session.rollback()

@@ -152,8 +152,10 @@ def test_whole_iemdp_questionnaire_to_completion(app, client, make_study, iemdp,
     with app.app_context():
         session = db.session.scalar(select(ResponseSession))
         assert session.completed_at is not None
-        assert session.instrument_version.content_hash == iemdp.content_hash
+        version = session.wave.study.instrument_version
+        assert version.content_hash == iemdp.content_hash
         answers = db.session.scalars(select(Answer)).all()
+        assert {answer.instrument_version_id for answer in answers} == {version.id}
         assert len(answers) == 74  # 72 items + 2 attention checks
         assert {answer.value for answer in answers} == {4}
         visits = db.session.scalars(select(PageVisit)).all()

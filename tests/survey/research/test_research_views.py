@@ -184,7 +184,7 @@ def test_create_study_pins_the_version_and_is_audited(app, researcher_client, ma
         study = db.session.scalar(select(Study).where(Study.slug == "my-study"))
         assert response.headers["Location"] == f"/research/studies/{study.id}"
         assert study.owner.email == "researcher@example.org"
-        assert study.instrument_version_id == version_id
+        assert [v.id for v in study.instrument_versions] == [version_id]
         assert [(w.key, w.status) for w in study.waves] == [("baseline", "open")]
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "study_created"))
         assert (event.target_type, event.target_id) == ("study", str(study.id))

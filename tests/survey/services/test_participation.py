@@ -159,7 +159,7 @@ def test_start_session_once_per_wave_pinned_to_the_version(db_session, make_stud
     again = participation.start_session(participation.resolve(info.token))
     assert again.id == session.id
     assert count(db_session, ResponseSession) == 1
-    assert session.instrument_version.content_hash == small.content_hash
+    assert session.wave.study.instrument_version.content_hash == small.content_hash
     assert session.started_at == T0
 
 
@@ -207,7 +207,9 @@ def test_save_page_stores_answers_and_timings(db_session, make_study, small):
     page = small.pages()[0]
     participation.show_page(session, page.key, now=T0)
     submitted = T0 + timedelta(seconds=45)
-    completed = participation.save_page(session, page.key, int_answers(page, 3), now=submitted)
+    completed = participation.save_page(
+        session, page.key, int_answers(page, 3), now=submitted
+    ).completed
     db_session.commit()
     assert not completed
     assert participation.saved_answers(session, page.key) == int_answers(page, 3)
@@ -278,9 +280,9 @@ def test_all_pages_submitted_completes_the_session(db_session, make_study, small
     info = make_study(small)
     session = started(info.token)
     first, second = small.pages()
-    assert not participation.save_page(session, first.key, int_answers(first), now=T0)
+    assert not participation.save_page(session, first.key, int_answers(first), now=T0).completed
     assert session.completed_at is None
-    assert participation.save_page(session, second.key, int_answers(second), now=T0)
+    assert participation.save_page(session, second.key, int_answers(second), now=T0).completed
     db_session.commit()
     assert session.completed_at == T0
     with pytest.raises(SessionCompleted):

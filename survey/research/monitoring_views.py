@@ -1,0 +1,1 @@
+"""Research views: monitoring_views (being written)."""

@@ -1,0 +1,1 @@
+"""Research views: participant_views (being written)."""

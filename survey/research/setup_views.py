@@ -1,0 +1,1 @@
+"""Research views: setup_views (being written)."""
