@@ -81,7 +81,7 @@ RULES: dict[str, Expect] = {
         302, 302, 403, 200, args={"version_id": "draft_id", "item_id": "check_id"}
     ),
     "admin.instruments.publish": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
-    "admin.instruments.discard": POST_ONLY,
+    "admin.instruments.discard": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
     "admin.instruments.remove_item": POST_ONLY,
 }
 
