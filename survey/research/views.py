@@ -66,12 +66,6 @@ def new_study():
     return render_template("research/new_study.html", form=form), status
 
 
-@bp.get("/studies/<int:study_id>")
-def study(study_id: int):
-    study = _own_study(study_id)
-    return render_template("research/study.html", progress=research.study_progress(study))
-
-
 @bp.get("/studies/<int:study_id>/answers.csv")
 def answers_csv(study_id: int):
     study = _own_study(study_id)
