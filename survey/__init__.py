@@ -43,6 +43,7 @@ def create_app(
     from survey.admin.views import bp as admin_bp
     from survey.auth.views import bp as auth_bp
     from survey.cli import register_cli
+    from survey.participate.enrolment import bp as enrol_bp
     from survey.participate.views import bp as participate_bp
     from survey.request_guards import init_request_guards
     from survey.research.views import bp as research_bp
@@ -52,6 +53,7 @@ def create_app(
     init_routing(app)  # before the blueprints: their <int:...> rules take its converter
     init_request_guards(app)
     app.register_blueprint(participate_bp)
+    app.register_blueprint(enrol_bp)  # /e/<key>: open enrolment
     app.register_blueprint(auth_bp)
     app.register_blueprint(research_bp)
     app.register_blueprint(admin_bp)  # with the admin area's nested blueprints

@@ -20,7 +20,7 @@ from survey.auth import passwords
 from survey.database_cli import register_database_cli
 from survey.extensions import db
 from survey.models import Role, User, WaveStatus
-from survey.services import accounts, instruments, studies, versions
+from survey.services import accounts, instruments, invitations, studies, versions
 from survey.services.errors import UnknownStudy, VersionConflict, VersionFrozen, VersionIsDraft
 
 instruments_cli = AppGroup("instruments", help="Validate instrument files and load them.")
@@ -40,9 +40,7 @@ a random code without your name, e-mail or IP address, who can see them, how lon
 kept, and that you can stop at any time without any effect on your therapy.
 
 Do you agree to take part?"""
-DEMO_TEAM_CONTACT = (
-    "Demo study team, researcher@demo.local (a demo address: nobody reads it)."
-)
+DEMO_TEAM_CONTACT = "Demo study team, researcher@demo.local (a demo address: nobody reads it)."
 DEMO_ADMIN = "admin@demo.local"
 DEMO_RESEARCHER = "researcher@demo.local"
 DEMO_URGENT_HELP = (
@@ -58,14 +56,31 @@ def register_cli(app: Flask) -> None:
     register_database_cli(app)  # flask db grant-app-role
 
 
+def public_base_url(base_url: str | None = None) -> str:
+    """``base_url``, else the configured public base URL, else (the CLI has no request to
+    take a host from) CLI_FALLBACK_BASE_URL."""
+    config = current_app.config
+    return base_url or config["PARTICIPANT_BASE_URL"] or config["CLI_FALLBACK_BASE_URL"]
+
+
+def warn_if_fallback_base(base_url: str | None) -> None:
+    """Say on stderr when printed links start with the fallback base URL."""
+    config = current_app.config
+    if not base_url and not config["PARTICIPANT_BASE_URL"]:
+        click.echo(
+            f"Links use {config['CLI_FALLBACK_BASE_URL']}: no public base URL is configured. "
+            "Set SURVEY_PARTICIPANT_BASE_URL (e.g. https://survey.example.org) or pass "
+            "--base-url.",
+            err=True,
+        )
+
+
 def participant_link(token: str, base_url: str | None = None) -> str:
-    base = base_url or current_app.config["PARTICIPANT_BASE_URL"]
-    return f"{base.rstrip('/')}/p/{token}"
+    return invitations.link_for(token, public_base_url(base_url))
 
 
 def login_link(base_url: str | None = None) -> str:
-    base = base_url or current_app.config["PARTICIPANT_BASE_URL"]
-    return f"{base.rstrip('/')}/login"
+    return f"{public_base_url(base_url).rstrip('/')}/login"
 
 
 # -- users -----------------------------------------------------------------------------------
@@ -256,7 +271,11 @@ PARTICIPANTS_PER_COMMIT = 500
 @studies_cli.command("add-participants")
 @click.argument("slug")
 @click.argument("count", type=click.IntRange(1, 100_000))
-@click.option("--base-url", help="Start of the printed links (default: PARTICIPANT_BASE_URL).")
+@click.option(
+    "--base-url",
+    help="Start of the printed links (default: the configured SURVEY_PARTICIPANT_BASE_URL, "
+    "else http://localhost:5000).",
+)
 def add_participants_command(slug: str, count: int, base_url: str | None) -> None:
     """Add COUNT participants to the study SLUG; print their links, one per line.
 
@@ -268,6 +287,7 @@ def add_participants_command(slug: str, count: int, base_url: str | None) -> Non
         study = studies.get_study(slug)
     except UnknownStudy as error:
         raise click.ClickException(str(error)) from None
+    warn_if_fallback_base(base_url)
     remaining = count
     while remaining:
         batch = min(remaining, PARTICIPANTS_PER_COMMIT)

@@ -15,6 +15,12 @@ Environment variables read by ``create_app``:
     the key signing sessions and CSRF tokens. Without it, the development default is a
     random key generated once and kept in ``instance/secret_key``; production refuses to
     start without one of at least 32 bytes and never writes a key file.
+``SURVEY_PARTICIPANT_BASE_URL``
+    the public base URL links start with (default: the request's host; see
+    :attr:`Config.PARTICIPANT_BASE_URL`).
+``SURVEY_EXTERNAL_ID_KEY``
+    the key of the external-id HMAC (required in production; see
+    :attr:`Config.EXTERNAL_ID_KEY`).
 ``REDIS_URL``
     e.g. ``redis://localhost:6379/0``: shared storage for the login rate limit (and, later,
     the job queue). Without it the counts live in each process's memory, and gunicorn
@@ -94,8 +100,20 @@ class Config:
     # A participant may leave a page open for a long break; the form must still submit.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
 
-    # Where printed participant links point (CLI); no trailing slash.
-    PARTICIPANT_BASE_URL = "http://127.0.0.1:5000"
+    # The public base URL of the site (scheme, host, port, any path prefix; no trailing
+    # slash), e.g. "https://survey.example.org": the start of every participant link and
+    # open enrolment link. The one setting for it (env SURVEY_PARTICIPANT_BASE_URL). None:
+    # pages build links from the request's own host (request.host_url); the CLI, which
+    # has no request, uses CLI_FALLBACK_BASE_URL and says so on stderr.
+    PARTICIPANT_BASE_URL: str | None = None
+    CLI_FALLBACK_BASE_URL = "http://localhost:5000"
+    # The key of the HMAC-SHA256 that stores an external id (the therapy platform's user
+    # id) as a hash (env SURVEY_EXTERNAL_ID_KEY). It must never change once ids are stored,
+    # and a system that matches ids (the therapy platform) needs the same key. Without it,
+    # development generates one once into instance/<EXTERNAL_ID_KEY_FILE>; production
+    # (EXTERNAL_ID_KEY_FILE None) refuses to start.
+    EXTERNAL_ID_KEY: str | None = None
+    EXTERNAL_ID_KEY_FILE: str | None = "external_id_key"
     # Shown on pages where no study is known (unknown link, errors).
     URGENT_HELP_NOTE = (
         "If you are in danger or thinking about harming yourself, call your local emergency "
@@ -116,6 +134,7 @@ class ProductionConfig(Config):
 
     SECRET_KEY_FILE = None
     SECRET_KEY_MIN_BYTES = 32
+    EXTERNAL_ID_KEY_FILE = None
     HSTS = True
 
 
@@ -128,6 +147,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = False
     PARTICIPANT_BASE_URL = "http://localhost"
+    EXTERNAL_ID_KEY = "test-external-id-key"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     RATELIMIT_STORAGE_URI = "memory://"

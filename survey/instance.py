@@ -15,7 +15,13 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-__all__ = ["create_private_file", "make_private_directory", "secret_key", "sqlite_file"]
+__all__ = [
+    "create_private_file",
+    "external_id_key",
+    "make_private_directory",
+    "secret_key",
+    "sqlite_file",
+]
 
 
 def make_private_directory(path: Path) -> None:
@@ -76,6 +82,29 @@ def secret_key(app: Flask) -> str:
             '`python -c "import secrets; print(secrets.token_hex(32))"` prints a good one.'
         )
     return key
+
+
+def external_id_key(app: Flask) -> bytes:
+    """The key of the external-id HMAC: ``EXTERNAL_ID_KEY``, or (when
+    ``EXTERNAL_ID_KEY_FILE`` names a file) a random key generated once into the instance
+    folder, as the development secret key is. Kept in the config once read.
+
+    Raises :class:`RuntimeError` when none is configured and none may be generated
+    (production): a key made up per process would make stored hashes unmatchable.
+    """
+    key = app.config.get("EXTERNAL_ID_KEY")
+    if not key:
+        file_name = app.config.get("EXTERNAL_ID_KEY_FILE")
+        if not file_name:
+            raise RuntimeError(
+                "EXTERNAL_ID_KEY is not set: this configuration never generates a key file. "
+                "Set SURVEY_EXTERNAL_ID_KEY to a random value and never change it (stored "
+                'external ids are hashed with it), e.g. `python -c "import secrets; '
+                'print(secrets.token_hex(32))"`.'
+            )
+        key = _persistent_secret_key(Path(app.instance_path) / file_name)
+        app.config["EXTERNAL_ID_KEY"] = key
+    return key.encode("utf-8") if isinstance(key, str) else bytes(key)
 
 
 def _persistent_secret_key(path: Path) -> str:

@@ -45,3 +45,12 @@ def find_participant(token: str) -> Participant | None:
     if participant is None or not hmac.compare_digest(participant.token_hash, token_hash):
         return None
     return participant
+
+
+def replace_token(participant: Participant) -> str:
+    """Give ``participant`` a new secret token and return it (shown once); the old token
+    stops working as soon as the change is committed. Flushes."""
+    token = generate_token()
+    participant.token_hash = hash_token(token)
+    db.session.flush()
+    return token
