@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from instruments.versioning import parse_version
 from survey.extensions import db
 from survey.models import (
     Instrument,
@@ -25,15 +26,31 @@ def studies_for(user: User) -> list[Study]:
     return study_access.studies_for(user)
 
 
+# The platform's own instrument: a new study's battery starts with its newest version.
+MAIN_INSTRUMENT_KEY = "iemdp"
+
+
 def versions_for_new_study() -> list[InstrumentVersion]:
-    """The instrument versions a new study can be pinned to
-    (:func:`survey.services.versions.usable_for_new_study`)."""
+    """The instrument versions a new study's battery may ask
+    (:func:`survey.services.versions.usable_for_new_study`), by instrument key, newest
+    version first within an instrument."""
     candidates = db.session.scalars(
         select(InstrumentVersion)
         .join(InstrumentVersion.instrument)
         .order_by(Instrument.key, InstrumentVersion.id)
     )
-    return [version for version in candidates if versions.usable_for_new_study(version)]
+    usable = [version for version in candidates if versions.usable_for_new_study(version)]
+    usable.sort(key=lambda version: parse_version(version.version).precedence, reverse=True)
+    usable.sort(key=lambda version: version.instrument.key)  # stable: newest first per key
+    return usable
+
+
+def first_instrument_choice(choices: list[InstrumentVersion]) -> InstrumentVersion | None:
+    """What a new study's "first instrument" offers first: the newest IEM-DP version among
+    ``choices`` (:func:`versions_for_new_study`), else the first of them."""
+    main = [version for version in choices if version.instrument.key == MAIN_INSTRUMENT_KEY]
+    newest = max(main, key=lambda v: parse_version(v.version).precedence, default=None)
+    return newest or (choices[0] if choices else None)
 
 
 @dataclass(frozen=True)
