@@ -65,6 +65,8 @@ RULES: dict[str, Expect] = {
     "participate.declined": everyone(302),  # not declined → back to the entry page
     "participate.page": everyone(302),  # no consent yet → back to the entry page
     "participate.done": everyone(302),  # not done → back to the entry page
+    "participate.withdraw": everyone(200),  # what stopping means, and its button
+    "participate.urgent_help": everyone(200),  # the urgent-help note, then "Continue"
     "research": RESEARCH_AREA,
     "research.answers_csv": RESEARCH_AREA,
     "admin": ADMIN_AREA,
@@ -83,6 +85,8 @@ RULES: dict[str, Expect] = {
     "admin.instruments.publish": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
     "admin.instruments.discard": Expect(302, 302, 403, 200, args={"version_id": "draft_id"}),
     "admin.instruments.remove_item": POST_ONLY,
+    "research.acknowledge_alert": POST_ONLY,
+    "research.revoke_member": POST_ONLY,
 }
 
 # URL argument → key of the World holding a real object for it.
@@ -97,6 +101,8 @@ URL_ARGS: dict[str, str] = {
     "version_id": "published_id",
     "other_version_id": "draft_id",
     "item_id": "item_id",
+    "alert_id": "alert_id",
+    "member_id": "member_id",
     "fmt": "export_format",
 }
 
@@ -118,6 +124,11 @@ class World:
     event_id: int = 0
     published_id: int = 0
     draft_id: int = 0
+    # Only POST-only routes take these: refused before any lookup (405 to a GET, 400 to a
+    # POST without a CSRF token). tests/survey/research/test_study_access_matrix.py has
+    # real ones.
+    alert_id: int = 1
+    member_id: int = 1
 
 
 def rule_of(endpoint: str) -> Expect | None:
