@@ -230,12 +230,22 @@ def _waves_page(study: Study, form: WaveForm, general: list[str], status: int):
         status_form=StudyStatusForm(formdata=None),
         wave_form=WaveStatusForm(formdata=None),
         access=access_of(study),
+        can_edit=_can_edit(study),
     ), status
+
+
+def _wave_need() -> str:
+    """Waves are seen with view access and changed with edit access."""
+    return study_access.EDIT if request.method == "POST" else study_access.VIEW
+
+
+def _can_edit(study: Study) -> bool:
+    return study_access.allows(access_of(study), study_access.EDIT)
 
 
 @bp.route("/studies/<int:study_id>/waves", methods=["GET", "POST"])
 def waves(study_id: int):
-    study = study_for(study_id, study_access.EDIT)
+    study = study_for(study_id, _wave_need())
     form = WaveForm()
     general: list[str] = []
     if form.validate_on_submit():
@@ -263,7 +273,7 @@ def _wave_of(study: Study, wave_id: int) -> Wave:
 
 @bp.route("/studies/<int:study_id>/waves/<int:wave_id>", methods=["GET", "POST"])
 def wave(study_id: int, wave_id: int):
-    study = study_for(study_id, study_access.EDIT)
+    study = study_for(study_id, _wave_need())
     found = _wave_of(study, wave_id)
     if request.method == "POST" and request.form.get("action") in ("open", "close"):
         return _set_wave_status(study, found)
@@ -294,6 +304,7 @@ def wave(study_id: int, wave_id: int):
         general=general,
         schedule=studies.describe_schedule(found),
         wave_form=WaveStatusForm(formdata=None),
+        can_edit=_can_edit(study),
     ), (422 if form.is_submitted() else 200)
 
 

@@ -434,10 +434,17 @@ def test_a_wave_of_another_study_is_not_found(app, researcher_client, draft, mak
 
 # -- who may ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("role", "settings", "waves"),
-    [("viewer", 403, 403), ("editor", 403, 200), ("stranger", 403, 403), ("admin", 200, 200)],
+    ("role", "settings", "see_waves", "change_waves"),
+    [
+        ("viewer", 403, 200, 403),
+        ("editor", 403, 200, 302),
+        ("stranger", 403, 403, 403),
+        ("admin", 200, 200, 302),
+    ],
 )
-def test_access(app, researcher_client, draft, make_user, login, role, settings, waves):
+def test_access(
+    app, researcher_client, draft, make_user, login, role, settings, see_waves, change_waves
+):
     email = f"{role}@example.org"
     user_id = make_user(email, "admin" if role == "admin" else "researcher")
     if role in ("viewer", "editor"):
@@ -447,6 +454,8 @@ def test_access(app, researcher_client, draft, make_user, login, role, settings,
     client = app.test_client()
     login(client, email)
     base = f"/research/studies/{draft}"
+    with app.app_context():
+        wave_id = db.session.scalar(select(Wave.id).where(Wave.study_id == draft))
     assert client.get(f"{base}/settings").status_code == settings
     assert client.post(f"{base}/settings", data={"name": "x"}).status_code == (
         403 if settings == 403 else 422
@@ -454,11 +463,18 @@ def test_access(app, researcher_client, draft, make_user, login, role, settings,
     assert client.post(f"{base}/status", data={"status": "open"}).status_code == (
         302 if settings == 200 else 403
     )
-    assert client.get(f"{base}/waves").status_code == waves
+    page = client.get(f"{base}/waves")
+    assert page.status_code == see_waves
+    if see_waves == 200:
+        assert ("Add a wave" in page.get_data(as_text=True)) == (change_waves == 302)
+    assert client.get(f"{base}/waves/{wave_id}").status_code == see_waves
     added = client.post(f"{base}/waves", data=wave_data(label=f"By {role}"))
-    assert added.status_code == (302 if waves == 200 else 403)
+    assert added.status_code == change_waves
+    closed = client.post(f"{base}/waves/{wave_id}", data={"action": "close"})
+    assert closed.status_code == change_waves
     with app.app_context():
         study = db.session.get(Study, draft)
         assert study.name == "IEM-DP validation 2027"
         assert (study.status == StudyStatus.OPEN) == (settings == 200)
-        assert len(study.waves) == (2 if waves == 200 else 1)
+        assert len(study.waves) == (2 if change_waves == 302 else 1)
+        assert (study.waves[0].status == WaveStatus.CLOSED) == (change_waves == 302)
