@@ -29,6 +29,7 @@ demo_cli = AppGroup("demo", help="A ready-to-try demo study.")
 users_cli = AppGroup("users", help="Staff accounts (admins and researchers).")
 
 DEMO_SLUG = "iemdp-demo"
+DEMO_IEMDP_VERSION = "1.1.0"
 DEMO_NAME = "IEM-DP demo"
 DEMO_CONSENT_VERSION = "demo-1"
 DEMO_CONSENT_TEXT = """\
@@ -301,8 +302,15 @@ def add_participants_command(slug: str, count: int, base_url: str | None) -> Non
 # -- demo ------------------------------------------------------------------------------------
 @demo_cli.command("setup")
 @click.option("--base-url", help="Start of the printed link (default: PARTICIPANT_BASE_URL).")
-def demo_setup_command(base_url: str | None) -> None:
-    """Migrate the database, load IEM-DP 1.0.0, create the demo study, print a new link.
+@click.option(
+    "--iemdp-version",
+    default=DEMO_IEMDP_VERSION,
+    show_default=True,
+    help="The IEM-DP version of a new demo study (1.0.0 has no participant page titles).",
+)
+def demo_setup_command(base_url: str | None, iemdp_version: str) -> None:
+    """Migrate the database, load IEM-DP (1.1.0 unless told), create the demo study, print
+    a new link.
 
     Also creates the demo accounts admin@demo.local and researcher@demo.local (the demo
     study's owner) with generated passwords, printed this once. Safe to run again: the
@@ -315,7 +323,14 @@ def demo_setup_command(base_url: str | None) -> None:
     }
     researcher = demo_users[Role.RESEARCHER][0]
     try:
-        path = instrument_path("iemdp", "1.0.0")
+        # 1.1.0: the items of 1.0.0 with participant page titles (1.0.0 stays loadable).
+        path = instrument_path("iemdp", iemdp_version)
+        parts = iemdp_version.split(".")
+        semver = len(parts) == 3 and all(part.isascii() and part.isdigit() for part in parts)
+        if not semver or not path.is_file():
+            raise click.BadParameter(
+                f"no IEM-DP {iemdp_version!r} at {path}", param_hint="--iemdp-version"
+            )
         version, _created = instruments.import_definition(
             load_instrument(path), actor=None, via="demo setup", source_name=str(path)
         )

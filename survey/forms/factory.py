@@ -78,11 +78,17 @@ class PageForm(FlaskForm):
     of the page (e.g. an item of another page) is refused as a whole.
     """
 
+    class Meta:
+        # Participant forms never depend on the Flask session (it may have expired while a
+        # page was open): the participate blueprint checks its own session-free form token.
+        csrf = False
+
     entry_ids: tuple[str, ...] = ()
     # The page's entries in the order shown; make_page_form sets it per participant.
     display_order: tuple[Entry, ...] = ()
-    # Names a browser may send that are not answers.
-    allowed_extra_names = frozenset({"csrf_token"})
+    # Names a browser may send that are not answers: the participant form token (or a
+    # staff preview's CSRF token) and the Back button.
+    allowed_extra_names = frozenset({"csrf_token", "form_token", "back"})
 
     def process(
         self,
@@ -113,9 +119,30 @@ class PageForm(FlaskForm):
             for entry_id in self.entry_ids
         }
 
+    def draft_answers(self) -> dict[str, int]:
+        """What was chosen so far on a page left with Back, unvalidated: entry id → the
+        submitted value read as an integer (values that are not are left out; the service
+        keeps only values of each item's scale)."""
+        draft: dict[str, int] = {}
+        for entry_id in self.entry_ids:
+            raw = self[entry_id].raw_data
+            value = raw[0] if raw else None
+            # (a bounded length: int() refuses strings of thousands of digits)
+            if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+                draft[entry_id] = int(value)
+        return draft
+
     def entry_fields(self) -> list[tuple[Entry, Any]]:
         """(entry, bound field) pairs in the order the participant sees them."""
         return [(entry, self[entry.id]) for entry in self.display_order]
+
+    def problems(self) -> list[tuple[Entry, Any]]:
+        """The (entry, field) pairs with an error, in the order the participant sees them."""
+        return [(entry, field) for entry, field in self.entry_fields() if field.errors]
+
+    def only_missing_answers(self) -> bool:
+        """Whether every error of the page is a question left unanswered."""
+        return all(field.errors == [ANSWER_REQUIRED] for _entry, field in self.problems())
 
 
 _classes: dict[tuple[str, str], type[PageForm]] = {}

@@ -11,6 +11,9 @@ from survey.services.participation import PageView
 
 
 class ConsentForm(FlaskForm):
+    class Meta:
+        csrf = False  # the participate blueprint checks its session-free form token
+
     agree = SubmitField("I agree")
     decline = SubmitField("I do not agree")
 

@@ -44,4 +44,9 @@ def answers_csv(study_id: int):
 
 
 # Views by topic register on the same blueprint.
-from survey.research import monitoring_views, participant_views, setup_views  # noqa: E402, F401
+from survey.research import (  # noqa: E402, F401
+    monitoring_views,
+    participant_views,
+    preview_views,
+    setup_views,
+)

@@ -1,7 +1,9 @@
 """A live server of the real app and a headless Chromium for the browser tests.
 
 The database is a fresh SQLite file made the way an operator makes one: the ``flask demo
-setup`` command (Alembic migrations, IEM-DP 1.0.0, the demo study) run in a subprocess.
+setup`` command (Alembic migrations, IEM-DP, the demo study) run in a subprocess: IEM-DP
+1.0.0 unless the test module sets ``DEMO_IEMDP_VERSION`` (the participant tests use 1.1.0,
+the demo's default, with participant page titles; the admin tests make 1.1.0 from 1.0.0).
 The app is served by werkzeug's WSGI server in a background thread on a free loopback
 port, with CSRF protection on and the environment ignored.
 
@@ -39,6 +41,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEMO_SLUG = "iemdp-demo"
+# The IEM-DP version the live server's demo study asks, unless a test module says otherwise.
+DEFAULT_DEMO_IEMDP_VERSION = "1.0.0"
 LINK_RE = re.compile(r"/p/([A-Za-z0-9_-]{43})\b")
 
 
@@ -92,7 +96,9 @@ def _tokens(output: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
     from survey import create_app
     from survey.extensions import db
 
@@ -106,7 +112,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         if not name.startswith("SURVEY_") and name not in ("DATABASE_URL", "SECRET_KEY")
     }
     cli_env.update(DATABASE_URL=database_url, SECRET_KEY=secret_key)
-    run_flask(cli_env, "demo", "setup")
+    version = getattr(request.module, "DEMO_IEMDP_VERSION", DEFAULT_DEMO_IEMDP_VERSION)
+    run_flask(cli_env, "demo", "setup", "--iemdp-version", version)
 
     config: type[Any] = type(
         "BrowserTestConfig",
@@ -158,6 +165,18 @@ def browser(chromium_path: Path, live_server: LiveServer) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def clock(live_server: LiveServer) -> Iterator[Any]:
+    """``clock(moment)`` sets the live app's time (app.config["CLOCK"], shared by the
+    server thread); the real clock is back after the test."""
+
+    def set_time(moment: Any) -> None:
+        live_server.app.config["CLOCK"] = lambda: moment
+
+    yield set_time
+    live_server.app.config.pop("CLOCK", None)
 
 
 @pytest.fixture

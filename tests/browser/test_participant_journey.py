@@ -24,6 +24,8 @@ from survey.models import Answer, PageVisit, ResponseSession
 from survey.services import tokens
 
 pytestmark = pytest.mark.browser
+# The demo's IEM-DP: participant page titles (conftest.live_server reads this).
+DEMO_IEMDP_VERSION = "1.1.0"
 
 VIEWPORT = {"width": 360, "height": 800}
 TOTAL_PAGES = 10
@@ -179,7 +181,8 @@ def assert_items_are_labelled(page: Any) -> list[str]:
 def assert_progress(page: Any, number: int) -> str:
     text = page.locator("#progress-label").inner_text()
     assert text == f"Page {number} of {TOTAL_PAGES}"
-    assert page.locator("progress").get_attribute("value") == str(number)
+    # The bar counts the pages finished: empty on arrival at page 1.
+    assert page.locator("progress").get_attribute("value") == str(number - 1)
     assert f"page {number} of {TOTAL_PAGES}" in page.title()
     return text
 
@@ -246,7 +249,7 @@ def phone(browser: Any) -> Any:
 
 # -- tests -----------------------------------------------------------------------------------
 def test_keyboard_only_journey_to_the_thank_you_page(live_server, phone, artifacts_dir):
-    definition = load_instrument(instrument_path("iemdp", "1.0.0"))
+    definition = load_instrument(instrument_path("iemdp", DEMO_IEMDP_VERSION))
     token = live_server.add_participant()
     link = live_server.participant_url(token)
     page = phone
@@ -259,6 +262,8 @@ def test_keyboard_only_journey_to_the_thank_you_page(live_server, phone, artifac
     for number in range(1, TOTAL_PAGES + 1):
         assert page.url == f"{link}/page/{number}"
         progress_seen.append(assert_progress(page, number))
+        heading = page.get_by_role("heading", level=1).inner_text()
+        assert heading == definition.pages()[number - 1].title  # participant language
         assert_fits_width(page)
         names = assert_items_are_labelled(page)
         answer_page(page, chosen, names)

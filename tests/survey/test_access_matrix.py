@@ -65,6 +65,8 @@ RULES: dict[str, Expect] = {
     "participate.declined": everyone(302),  # not declined → back to the entry page
     "participate.page": everyone(302),  # no consent yet → back to the entry page
     "participate.done": everyone(302),  # not done → back to the entry page
+    "participate.withdraw": everyone(200),  # what stopping means, and its button
+    "participate.urgent_help": everyone(200),  # the urgent-help note, then "Continue"
     "research": RESEARCH_AREA,
     "research.answers_csv": RESEARCH_AREA,
     "admin": ADMIN_AREA,

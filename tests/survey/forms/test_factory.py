@@ -139,10 +139,47 @@ def test_answers_to_items_of_other_pages_are_refused(small, request_context, ans
     assert form.form_errors == [UNEXPECTED_ANSWERS]
 
 
-def test_csrf_token_is_required_when_enabled(make_app, small, answers_for):
+def test_page_forms_do_not_use_the_session_csrf_token(make_app, small, answers_for):
+    """A page left open past the session's lifetime still validates: the participate
+    blueprint checks its own session-free form token instead (tests/survey/participate)."""
     app = make_app(WTF_CSRF_ENABLED=True)
     page = small.pages()[0]
     with app.test_request_context("/", method="POST", data=answers_for(page)):
         form = make_page_form(small, page)
+        assert form.validate(), form.errors
+        assert "csrf_token" not in form._fields
+
+
+def test_the_form_token_and_back_button_are_not_answers(small, request_context, answers_for):
+    page = small.pages()[0]
+    data = answers_for(page) | {"form_token": "x", "back": "1"}
+    with request_context(data):
+        form = make_page_form(small, page)
+        assert form.validate(), form.form_errors
+    assert set(form.answers()) == {entry.id for entry in page.entries}
+
+
+def test_draft_answers_keep_what_reads_as_a_number(small, request_context):
+    page = small.pages()[0]
+    data = {"AA_S_1": "2", "AA_S_2": "abc", "AA_S_3": "9" * 5000, "AA_S_4": "", "x": "1"}
+    with request_context(data):
+        form = make_page_form(small, page)
+        # Not validated: a page left with Back may be half answered (the service keeps
+        # only values of each item's scale).
+        assert form.draft_answers() == {"AA_S_1": 2}
+
+
+def test_problems_in_display_order_and_whether_only_answers_are_missing(
+    small, request_context, answers_for
+):
+    page = small.pages()[0]
+    order = tuple(reversed(page.entries))
+    with request_context({"AA_S_1": "2"}):
+        form = make_page_form(small, page, order)
         assert not form.validate()
-        assert "csrf_token" in form.errors
+    assert [entry.id for entry, _field in form.problems()] == ["AA_S_4", "AA_S_3", "AA_S_2"]
+    assert form.only_missing_answers()
+    with request_context({"AA_S_1": "7"}):
+        form = make_page_form(small, page)
+        assert not form.validate()
+    assert not form.only_missing_answers()
