@@ -69,6 +69,11 @@ RULES: dict[str, Expect] = {
     "participate.urgent_help": everyone(200),  # the urgent-help note, then "Continue"
     "research": RESEARCH_AREA,
     "research.answers_csv": RESEARCH_AREA,
+    "research.create_links": POST_ONLY,
+    "research.links_csv": POST_ONLY,
+    "research.regenerate_link": POST_ONLY,
+    # The open enrolment link: public (its POST carries a session-free form token).
+    "enrol.enrol": everyone(200),
     "admin": ADMIN_AREA,
     "admin.user_active": POST_ONLY,
     # Without ?other= the comparison sends the admin back to the version page.
@@ -104,6 +109,8 @@ URL_ARGS: dict[str, str] = {
     "alert_id": "alert_id",
     "member_id": "member_id",
     "fmt": "export_format",
+    "participant_id": "participant_id",
+    "key": "enrolment_key",
 }
 
 
@@ -124,6 +131,8 @@ class World:
     event_id: int = 0
     published_id: int = 0
     draft_id: int = 0
+    participant_id: int = 0
+    enrolment_key: str = ""
     # Only POST-only routes take these: refused before any lookup (405 to a GET, 400 to a
     # POST without a CSRF token). tests/survey/research/test_study_access_matrix.py has
     # real ones.
@@ -169,9 +178,12 @@ def make_world(app: Flask, make_definition) -> World:
             )
             studies.add_wave(study, key="baseline", label="Baseline", status=WaveStatus.OPEN)
             study_ids.append(study.id)
-        _participant, token = studies.add_participant(db.session.get(type(study), study_ids[0]))
+        first_study = db.session.get(type(study), study_ids[0])
+        participant, token = studies.add_participant(first_study)
+        first_study.enrolment_key, first_study.enrolment_cap = "matrix-enrolment-key", 5
         db.session.commit()
         world.token = token
+        world.participant_id, world.enrolment_key = participant.id, first_study.enrolment_key
         world.study_id, world.other_study_id = study_ids
         world.researcher_id = researcher.id
         world.event_id = db.session.scalar(select(func.min(AuditEvent.id)))
