@@ -173,7 +173,14 @@ def _median_durations(wave_ids: list[int]) -> dict[int, timedelta]:
 
 
 def _submitted_pages(wave_ids: list[int]) -> dict[tuple[int, int, str], int]:
-    """(wave id, instrument version id, page key) → sessions that submitted the page."""
+    """(wave id, instrument version id, page key) → unfinished sessions that submitted the
+    page.
+
+    Only unfinished sessions are read: a session is completed when every page of the
+    battery is submitted (:func:`survey.services.participation.save_page`), so a completed
+    session counts on every page, and the page visits of the many completed sessions need
+    not be read at all.
+    """
     rows = db.session.execute(
         select(
             ResponseSession.wave_id,
@@ -182,7 +189,11 @@ def _submitted_pages(wave_ids: list[int]) -> dict[tuple[int, int, str], int]:
             func.count(),
         )
         .join(ResponseSession, ResponseSession.id == PageVisit.session_id)
-        .where(ResponseSession.wave_id.in_(wave_ids), PageVisit.submitted_at.is_not(None))
+        .where(
+            ResponseSession.wave_id.in_(wave_ids),
+            ResponseSession.completed_at.is_(None),
+            PageVisit.submitted_at.is_not(None),
+        )
         .group_by(ResponseSession.wave_id, PageVisit.instrument_version_id, PageVisit.page_key)
     )
     return {(wave_id, version_id, key): count for wave_id, version_id, key, count in rows}
@@ -224,7 +235,7 @@ def study_figures(study: Study) -> StudyFigures:
                 number=number,
                 title=page.page.title,
                 instrument=f"{page.definition.key} {page.definition.version}",
-                submitted=submitted.get((wave.id, page.version.id, page.page.key), 0),
+                submitted=completed + submitted.get((wave.id, page.version.id, page.page.key), 0),
             )
             for number, page in enumerate(pages, start=1)
         )
