@@ -71,6 +71,7 @@ def _render_participants(study: Study, links_form: CreateLinksForm, status: int 
         labels=participants.State.LABELS,
         query=query,
         can_edit=_can_edit(study),
+        access=access_of(study),
         links_form=links_form,
     ), status
 
@@ -187,7 +188,12 @@ def enrolment(study_id: int):
         else None
     )
     return render_template(
-        "research/enrolment.html", study=study, form=form, disable_form=disable_form, link=link
+        "research/enrolment.html",
+        study=study,
+        form=form,
+        disable_form=disable_form,
+        link=link,
+        access=access_of(study),
     ), status
 
 
@@ -207,7 +213,13 @@ def due(study_id: int):
     page = min(page, pages)
     shown = rows[(page - 1) * DUE_PAGE_SIZE : page * DUE_PAGE_SIZE]
     return render_template(
-        "research/due.html", study=study, rows=shown, total=len(rows), page=page, pages=pages
+        "research/due.html",
+        study=study,
+        rows=shown,
+        total=len(rows),
+        page=page,
+        pages=pages,
+        access=access_of(study),
     )
 
 
