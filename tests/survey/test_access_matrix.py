@@ -92,6 +92,7 @@ RULES: dict[str, Expect] = {
     "admin.instruments.remove_item": POST_ONLY,
     "research.acknowledge_alert": POST_ONLY,
     "research.revoke_member": POST_ONLY,
+    "research.study_status": POST_ONLY,
 }
 
 # URL argument → key of the World holding a real object for it.
@@ -111,6 +112,7 @@ URL_ARGS: dict[str, str] = {
     "fmt": "export_format",
     "participant_id": "participant_id",
     "key": "enrolment_key",
+    "wave_id": "wave_id",
 }
 
 
@@ -133,6 +135,7 @@ class World:
     draft_id: int = 0
     participant_id: int = 0
     enrolment_key: str = ""
+    wave_id: int = 0
     # Only POST-only routes take these: refused before any lookup (405 to a GET, 400 to a
     # POST without a CSRF token). tests/survey/research/test_study_access_matrix.py has
     # real ones.
@@ -176,7 +179,8 @@ def make_world(app: Flask, make_definition) -> World:
                 urgent_help_note="Call 112.",
                 owner=owner,
             )
-            studies.add_wave(study, key="baseline", label="Baseline", status=WaveStatus.OPEN)
+            wave = studies.add_wave(study, key="baseline", label="Baseline", status=WaveStatus.OPEN)
+            world.wave_id = world.wave_id or wave.id  # the first study's
             study_ids.append(study.id)
         first_study = db.session.get(type(study), study_ids[0])
         participant, token = studies.add_participant(first_study)
