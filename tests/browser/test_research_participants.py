@@ -112,15 +112,6 @@ def test_create_links_download_them_and_regenerate_one(
 
 
 def _scrolls_sideways(page) -> bool:
-    wide = page.evaluate(
-        """() => [...document.querySelectorAll('body *')]
-            .filter(e => (!e.closest('.table-scroll') || e.classList.contains('table-scroll')) && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-            .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + getComputedStyle(e).display + ' ' + getComputedStyle(e).overflowX)
-            .slice(0, 8)"""
-    )
-    scrolls = page.evaluate(
+    return page.evaluate(
         "document.documentElement.scrollWidth > document.documentElement.clientWidth"
     )
-    if scrolls:
-        print("too wide:", wide)
-    return scrolls
