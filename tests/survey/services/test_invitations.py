@@ -62,7 +62,9 @@ def test_create_links_stores_only_hashes_and_audits_the_count(app, study):
             assert tokens.find_participant(link.token).id == link.participant.id
             assert link.participant.token_hash == tokens.hash_token(link.token)
             assert link.participant.enrolled_via == EnrolledVia.INVITATION
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "participants_added"))
+        event = db.session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "participants_added")
+        )
         assert event.details == {"study": _study(study).slug, "count": 5, "external_ids": 0}
         assert not any(link.token in str(event.details) for link in links)
 

@@ -187,8 +187,15 @@ def test_filters_and_pagination(app, study_id, clock):
             study, ParticipantFilter(external_id=" ext-2 "), external_id_key=KEY
         )
         assert by_ext.total == 1 and by_ext.rows[0].has_external_id
-        assert list_participants(study, ParticipantFilter(external_id="ext-3"), external_id_key=KEY).total == 0
-        combined = ParticipantFilter(wave_id=baseline.id, state="not_started", enrolled_via="invitation")
+        assert (
+            list_participants(
+                study, ParticipantFilter(external_id="ext-3"), external_id_key=KEY
+            ).total
+            == 0
+        )
+        combined = ParticipantFilter(
+            wave_id=baseline.id, state="not_started", enrolled_via="invitation"
+        )
         assert list_participants(study, combined).total == 115
 
 
@@ -241,7 +248,10 @@ def test_due_follows_the_clock(app, study_id, clock):
         study = _study(study_id)
 
         rows = due(study, T0 + timedelta(hours=1))
-        assert [(r.code, r.wave.key) for r in rows] == [(code[1], "baseline"), (code[4], "baseline")]
+        assert [(r.code, r.wave.key) for r in rows] == [
+            (code[1], "baseline"),
+            (code[4], "baseline"),
+        ]
         enrolled = rows[0]
         assert enrolled.since == T0 and enrolled.until == T0 + timedelta(days=7)
         not_enrolled = rows[1]  # no consent yet: open since added, end fixed at consent
