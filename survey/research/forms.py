@@ -31,7 +31,8 @@ THEN_FIELDS = ("then_2", "then_3", "then_4", "then_5")
 
 
 def version_label(version: InstrumentVersion) -> str:
-    return f"{version.instrument.title} ({version.instrument.key} {version.version})"
+    # Key and version first: a narrow screen cuts the end of a select's text off.
+    return f"{version.instrument.key} {version.version} – {version.instrument.title}"
 
 
 class OpenStudySettingsForm(FlaskForm):

@@ -46,7 +46,7 @@ def test_a_researcher_imports_a_yaml_instrument_published_for_new_studies(app, r
     assert _versions(app) == [("mood_screener", "1.0.0", VersionStatus.PUBLISHED)]
     new_study = researcher_client.get("/research/studies/new").get_data(as_text=True)
     assert "Imported and published Mood screener (test fixture) (mood_screener 1.0.0)" in new_study
-    assert "Mood screener (test fixture) (mood_screener 1.0.0)</option>" in new_study
+    assert "mood_screener 1.0.0 – Mood screener (test fixture)</option>" in new_study
     with app.app_context():
         actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "version_imported"))
