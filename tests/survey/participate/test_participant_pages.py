@@ -445,6 +445,7 @@ def test_error_summary_counts_lists_three_and_folds_the_rest(client, build, iemd
     assert summary.index("<details>") > summary.index(f'href="#{links[2]}"')
     assert summary.index("<details>") < summary.index(f'href="#{links[3]}"')
     assert f"Show the other {len(page.entries) - 3}" in summary
+    assert "Please choose an answer" not in summary  # the count says it once
     for target in links:
         assert f'<fieldset id="{target}" class="item item--error" tabindex="-1"' in html
 
@@ -456,6 +457,10 @@ def test_one_missing_answer_reads_in_the_singular(client, build, small, answers_
     del data["AA_S_2"]
     html = body(submit(client, info.token, 1, data))
     assert "1 question needs an answer" in html and "<details>" not in html
+    # A value that is not an answer of the scale: the summary says what is wrong.
+    html = body(submit(client, info.token, 1, answers_for(small.pages()[0]) | {"AA_S_2": "7"}))
+    assert "1 question needs your attention" in html
+    assert "Statement AA 2. – Please choose one of the answers shown.</a>" in html
 
 
 # -- 8. progress counts finished pages -------------------------------------------------------

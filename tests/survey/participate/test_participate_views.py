@@ -243,7 +243,10 @@ def test_missing_answers_are_listed(app, client, make_study, small):
     response = submit(client, info.token, 1, {"AA_S_1": "2"})
     assert response.status_code == 422
     html = body(response)
-    assert html.count("Please choose an answer.") == 2 * 3  # summary and item, 3 items
+    assert html.count("Please choose an answer.") == 3  # next to each of the 3 items
+    assert "3 questions need an answer" in html  # the summary: their count and links
+    for item in ("AA_S_2", "AA_S_3", "AA_S_4"):
+        assert f'href="#{item}-item"' in html
     assert checked_values(html) == {"AA_S_1": "2"}  # what was given is kept
     assert row_counts(app)["answers"] == 0
 
