@@ -376,9 +376,7 @@ def _battery_page(session: ResponseSession, page: int | str) -> tuple[int, Batte
     return matches[0]
 
 
-def show_page(
-    session: ResponseSession, page: int | str, *, now: datetime | None = None
-) -> None:
+def show_page(session: ResponseSession, page: int | str, *, now: datetime | None = None) -> None:
     """Record that the page (number or key) was shown (first and latest time)."""
     now = now or utcnow()
     _number, battery_page = _battery_page(session, page)
@@ -411,6 +409,8 @@ def saved_answers(session: ResponseSession, page: int | str) -> dict[str, int | 
         )
     )
     return {item_id: value for item_id, value in rows}
+
+
 def check_answers(
     definition: InstrumentDefinition, page: Page, answers: Mapping[str, object]
 ) -> dict[str, str]:
