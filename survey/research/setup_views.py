@@ -37,6 +37,7 @@ from survey.services.errors import (
     VersionConflict,
     VersionNotPublished,
 )
+from survey.uploads import read_upload
 
 # A service's field name → the form field showing its message (same name otherwise).
 _FIELDS = {"instruments": "first_instrument", "opens_at": "opens_on", "closes_at": "closes_on"}
@@ -327,17 +328,6 @@ def _set_wave_status(study: Study, found: Wave):
 
 
 # -- importing a comparator instrument -------------------------------------------------------
-def _upload_bytes(storage: Any) -> tuple[bytes | None, int]:
-    """The upload's bytes, or None when it is over the limit (then only measured)."""
-    stream = storage.stream
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    if size > versions.MAX_UPLOAD_BYTES:
-        return None, size
-    return stream.read(), size
-
-
 def _import_page(form: ImportInstrumentForm, problems: list[str], status: int):
     return render_template(
         "research/import_instrument.html",
@@ -354,7 +344,7 @@ def import_instrument():
     if form.validate_on_submit():
         storage = form.file.data
         filename = os.path.basename(storage.filename or "upload")
-        data, size = _upload_bytes(storage)
+        data, size = read_upload(storage, versions.MAX_UPLOAD_BYTES)
         fmt = versions.format_of(form.format.data or "auto", filename)
         if data is None:
             form.file.errors = [str(UploadTooLarge(size, versions.MAX_UPLOAD_BYTES))]

@@ -1,22 +1,18 @@
-"""The research area: which studies a user sees, their progress, the versions a new
-study may use. Creating a study is :func:`survey.services.studies.create_study`."""
+"""The research area: which studies a user sees, the versions a new study may use.
+Creating a study is :func:`survey.services.studies.create_study`; a study's figures are
+:mod:`survey.services.study_dashboard`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from instruments.versioning import parse_version
 from survey.extensions import db
 from survey.models import (
     Instrument,
     InstrumentVersion,
-    Participant,
-    ResponseSession,
     Study,
     User,
-    Wave,
 )
 from survey.services import study_access, versions
 
@@ -51,46 +47,3 @@ def first_instrument_choice(choices: list[InstrumentVersion]) -> InstrumentVersi
     main = [version for version in choices if version.instrument.key == MAIN_INSTRUMENT_KEY]
     newest = max(main, key=lambda v: parse_version(v.version).precedence, default=None)
     return newest or (choices[0] if choices else None)
-
-
-@dataclass(frozen=True)
-class WaveProgress:
-    wave: Wave
-    started: int
-    completed: int
-
-
-@dataclass(frozen=True)
-class StudyProgress:
-    study: Study
-    participants: int
-    excluded: int
-    waves: list[WaveProgress]
-
-
-def study_progress(study: Study) -> StudyProgress:
-    """Participants (and how many are excluded), and per wave the sessions started and
-    completed."""
-    participants, excluded = db.session.execute(
-        select(
-            func.count(Participant.id),
-            func.count(Participant.id).filter(Participant.excluded.is_(True)),
-        ).where(Participant.study_id == study.id)
-    ).one()
-    rows = db.session.execute(
-        select(
-            ResponseSession.wave_id,
-            func.count(ResponseSession.id),
-            func.count(ResponseSession.completed_at),
-        )
-        .join(Wave, Wave.id == ResponseSession.wave_id)
-        .where(Wave.study_id == study.id)
-        .group_by(ResponseSession.wave_id)
-    )
-    by_wave = {wave_id: (started, completed) for wave_id, started, completed in rows}
-    return StudyProgress(
-        study=study,
-        participants=participants,
-        excluded=excluded,
-        waves=[WaveProgress(wave, *by_wave.get(wave.id, (0, 0))) for wave in study.waves],
-    )

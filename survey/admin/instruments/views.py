@@ -60,6 +60,7 @@ from survey.services.errors import (
     VersionIsDraft,
 )
 from survey.services.instruments import definition_of
+from survey.uploads import read_upload
 
 # Nested in the admin blueprint (survey.admin.views), which gates every request to admins,
 # renders 403/404 in the staff layout and sends no-store: endpoints are admin.instruments.*.
@@ -563,18 +564,6 @@ def export(version_id: int, fmt: str):
     )
 
 
-def _upload_bytes(storage: Any) -> tuple[bytes | None, int]:
-    """The upload's bytes, or None when it is over the limit (then only its size is
-    measured, never read into memory)."""
-    stream = storage.stream
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    if size > versions.MAX_UPLOAD_BYTES:
-        return None, size
-    return stream.read(), size
-
-
 @bp.route("/import", methods=["GET", "POST"], endpoint="import_upload")
 def import_upload():
     form = ImportForm()
@@ -582,7 +571,7 @@ def import_upload():
     if form.validate_on_submit():
         storage = form.file.data
         filename = os.path.basename(storage.filename or "upload")
-        data, size = _upload_bytes(storage)
+        data, size = read_upload(storage, versions.MAX_UPLOAD_BYTES)
         fmt = versions.format_of(form.format.data, filename)
         if data is None:
             form.file.errors = [str(UploadTooLarge(size, versions.MAX_UPLOAD_BYTES))]
