@@ -259,6 +259,7 @@ def test_configurations_set_secure_cookies_outside_development(tmp_path, monkeyp
     assert development.config["SESSION_COOKIE_SECURE"] is False
     monkeypatch.setenv("SURVEY_CONFIG", "production")
     monkeypatch.setenv("SECRET_KEY", "k" * 32)  # production refuses to start without one
+    monkeypatch.setenv("SURVEY_EXTERNAL_ID_KEY", "e" * 64)  # nor without this one
     production = create_app(instance_path=str(tmp_path))
     for app in (development, production):
         assert app.config["SESSION_COOKIE_HTTPONLY"] is True

@@ -71,10 +71,12 @@ def test_a_study_name_with_a_nul_is_refused_and_not_stored(app, researcher_clien
     form = {
         "name": "Study\x00name",
         "slug": "nul-study",
-        "instrument_version": str(version_id),
+        "first_instrument": str(version_id),
         "consent_version": "1",
         "consent_text": "Agree?",
+        "withdrawal_policy": "keep",
         "urgent_help_note": "Call 112.",
+        "team_contact": "The team, team@example.org",
         "first_wave_label": "Baseline",
     }
     before = counts(app)

@@ -181,6 +181,8 @@ def test_participant_and_staff_pages_keep_their_own_headers(app, world, login):
 def environment(monkeypatch):
     for name in ("SURVEY_CONFIG", "DATABASE_URL", "SECRET_KEY", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
+    # Production also needs the key external ids are hashed with.
+    monkeypatch.setenv("SURVEY_EXTERNAL_ID_KEY", "e" * 64)
     return monkeypatch
 
 
@@ -234,6 +236,17 @@ def test_production_uses_the_configured_key_and_writes_no_key_file(environment, 
     app = create_app(instance_path=str(instance))
     assert app.config["SECRET_KEY"] == PRODUCTION_KEY
     assert not (instance / "secret_key").exists()
+    assert not (instance / "external_id_key").exists()
+
+
+def test_production_refuses_to_start_without_an_external_id_key(environment, tmp_path):
+    environment.setenv("SURVEY_CONFIG", "production")
+    environment.setenv("SECRET_KEY", PRODUCTION_KEY)
+    environment.delenv("SURVEY_EXTERNAL_ID_KEY")
+    instance = tmp_path / "instance"
+    with pytest.raises(RuntimeError, match="EXTERNAL_ID_KEY is not set"):
+        create_app(instance_path=str(instance))
+    assert not (instance / "external_id_key").exists()
 
 
 # -- the instance folder and the SQLite files are private --------------------------------------

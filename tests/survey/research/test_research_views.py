@@ -163,10 +163,12 @@ def new_study_data(version_id: int, slug: str = "my-study") -> dict[str, str]:
     return {
         "name": "My study",
         "slug": slug,
-        "instrument_version": str(version_id),
+        "first_instrument": str(version_id),
         "consent_version": "1",
         "consent_text": "Please agree.",
+        "withdrawal_policy": "keep",
         "urgent_help_note": "Call 112.",
+        "team_contact": "The team, team@example.org",
         "first_wave_label": "Baseline",
     }
 
@@ -182,7 +184,8 @@ def test_create_study_pins_the_version_and_is_audited(app, researcher_client, ma
     assert response.status_code == 302
     with app.app_context():
         study = db.session.scalar(select(Study).where(Study.slug == "my-study"))
-        assert response.headers["Location"] == f"/research/studies/{study.id}"
+        assert response.headers["Location"] == f"/research/studies/{study.id}/waves"
+        assert study.status == "draft"
         assert study.owner.email == "researcher@example.org"
         assert [v.id for v in study.instrument_versions] == [version_id]
         assert [(w.key, w.status) for w in study.waves] == [("baseline", "open")]
@@ -193,7 +196,7 @@ def test_create_study_pins_the_version_and_is_audited(app, researcher_client, ma
     assert "My study" in researcher_client.get("/research/").get_data(as_text=True)
     again = researcher_client.post("/research/studies/new", data=new_study_data(version_id))
     assert again.status_code == 422
-    assert "a study with the slug &#39;my-study&#39; exists" in again.get_data(as_text=True)
+    assert "study with the slug &#39;my-study&#39; exists" in again.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("status", [VersionStatus.DRAFT, VersionStatus.RETIRED])
