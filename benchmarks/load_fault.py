@@ -172,7 +172,7 @@ def answer_everything(
     if reply.status != 200 or match is None:
         raise GaveUp(f"GET link: {reply.status}")
     participant.csrf = match.group(1).decode()
-    consent = urlencode({"csrf_token": participant.csrf, "agree": "I agree"})
+    consent = urlencode({"form_token": participant.csrf, "agree": "I agree"})
     replies = browser.post(path, consent, double=next_ticket() % browser.args.double_every == 0)
     if not any(r.status == 302 for r in replies):
         raise GaveUp(f"consent: {[r.status for r in replies]}")
@@ -183,7 +183,7 @@ def answer_everything(
         if reply.status != 200:
             raise GaveUp(f"GET page {number}: {reply.status}")
         body = questionnaire.form(participant, number)
-        answers = {key: int(value) for key, value in parse_qsl(body) if key != "csrf_token"}
+        answers = {key: int(value) for key, value in parse_qsl(body) if key != "form_token"}
         double = next_ticket() % browser.args.double_every == 0
         following = f"{path}/page/{number + 1}" if number < questionnaire.total else f"{path}/done"
         replies = browser.post(page_path, body, double)

@@ -73,7 +73,8 @@ BENCH_DATABASE = "bench_web"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LAST_SUBMITTED_PAGE = 9  # never submit the last page: the session would complete
 LINK_RE = re.compile(r"/p/([A-Za-z0-9_-]{43})\b")
-CSRF_RE = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+# Participant forms carry a form token derived from the link (no session cookie needed).
+CSRF_RE = re.compile(rb'name="form_token" value="([^"]+)"')
 REQUEST_TIMEOUT = 30.0
 
 
@@ -157,7 +158,7 @@ class Questionnaire:
         return len(self.pages)
 
     def form(self, participant: Participant, number: int) -> str:
-        answers = {"csrf_token": participant.csrf}
+        answers = {"form_token": participant.csrf}
         for entry in self.pages[number - 1].entries:
             if entry.id in self.expected:
                 answers[entry.id] = str(self.expected[entry.id])
@@ -179,9 +180,9 @@ def open_link(client: Client, participant: Participant) -> None:
     remember_cookie(participant, reply)
     match = CSRF_RE.search(reply.body)
     if match is None:
-        raise RuntimeError("no CSRF token on the consent page")
+        raise RuntimeError("no form token on the consent page")
     participant.csrf = match.group(1).decode()
-    body = urlencode({"csrf_token": participant.csrf, "agree": "I agree"})
+    body = urlencode({"form_token": participant.csrf, "agree": "I agree"})
     reply = client.request("POST", participant.path, body=body, cookie=participant.cookie)
     if reply.status != 302:
         raise RuntimeError(f"POST consent: {reply.status}")
