@@ -187,6 +187,28 @@ def study_settings(study: Study) -> dict[str, object]:
     }
 
 
+def _record_change(
+    study: Study,
+    action: str,
+    *,
+    before: str,
+    actor: User | None,
+    details: dict[str, object],
+    now: datetime | None,
+) -> None:
+    """Audit a change of the study's settings, with their hash before and after."""
+    audit.record(
+        action,
+        actor=actor,
+        target_type="study",
+        target_id=study.id,
+        hash_before=before,
+        hash_after=audit.content_hash(study_settings(study)),
+        details=details,
+        now=now,
+    )
+
+
 def _wave_key(label: str) -> str:
     key = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
     return key[:64] or "wave-1"
@@ -235,13 +257,11 @@ def add_wave(
         window_days=window_days,
     )
     db.session.refresh(study, ["waves"])
-    audit.record(
+    _record_change(
+        study,
         AuditAction.WAVE_ADDED,
+        before=before,
         actor=actor,
-        target_type="study",
-        target_id=study.id,
-        hash_before=before,
-        hash_after=audit.content_hash(study_settings(study)),
         details={"wave": wave.key, "label": wave.label, "schedule": describe_schedule(wave)},
         now=now,
     )
@@ -492,13 +512,11 @@ def update_study(
     if new_battery is not None:
         _replace_battery(study, new_battery)
     db.session.flush()
-    audit.record(
+    _record_change(
+        study,
         AuditAction.STUDY_EDITED,
+        before=before,
         actor=actor,
-        target_type="study",
-        target_id=study.id,
-        hash_before=before,
-        hash_after=audit.content_hash(study_settings(study)),
         details={"changed": changed, "status": study.status}
         | (
             {"battery": [f"{v.instrument.key} {v.version}" for v in new_battery]}
@@ -565,13 +583,11 @@ def set_status(
     previous = study.status
     study.status = status
     db.session.flush()
-    audit.record(
+    _record_change(
+        study,
         AuditAction.STUDY_STATUS_CHANGED,
+        before=before,
         actor=actor,
-        target_type="study",
-        target_id=study.id,
-        hash_before=before,
-        hash_after=audit.content_hash(study_settings(study)),
         details={"from": previous, "to": status},
         now=now,
     )
@@ -615,13 +631,11 @@ def update_wave(
     for field in changed:
         setattr(wave, field, wanted[field])
     db.session.flush()
-    audit.record(
+    _record_change(
+        wave.study,
         AuditAction.WAVE_CHANGED,
+        before=before,
         actor=actor,
-        target_type="study",
-        target_id=wave.study_id,
-        hash_before=before,
-        hash_after=audit.content_hash(study_settings(wave.study)),
         details={"wave": wave.key, "changed": changed, "schedule": describe_schedule(wave)},
         now=now,
     )
@@ -642,13 +656,11 @@ def set_wave_status(
     previous = wave.status
     wave.status = status
     db.session.flush()
-    audit.record(
+    _record_change(
+        wave.study,
         AuditAction.WAVE_CHANGED,
+        before=before,
         actor=actor,
-        target_type="study",
-        target_id=wave.study_id,
-        hash_before=before,
-        hash_after=audit.content_hash(study_settings(wave.study)),
         details={"wave": wave.key, "changed": ["status"], "from": previous, "to": status},
         now=now,
     )

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import User
+from tests.browser.staff import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -50,12 +51,7 @@ def test_admin_creates_a_researcher_then_logout_ends_the_copied_session(
     console = []
     page.on("console", lambda message: console.append(message.text))
 
-    page.goto(f"{live_server.base_url}/login")
-    page.get_by_label("E-mail address").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url
+    log_in(page, live_server.base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
 
     page.get_by_role("link", name="Users").first.click()
     assert page.get_by_role("heading", level=1).inner_text() == "Users"

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from instruments.loader import parse_definition
 from survey.extensions import db
 from survey.models import AuditEvent, InstrumentVersion, VersionStatus
+from tests.browser.staff import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -49,12 +50,7 @@ def test_admin_makes_1_1_0_rewords_an_item_publishes_and_sees_the_diff(
     live_server, admin_page, artifacts_dir
 ):
     page = admin_page
-    page.goto(f"{live_server.base_url}/login")
-    page.get_by_label("E-mail address").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url
+    log_in(page, live_server.base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
 
     # IEM-DP 1.0.0 in the instrument list.
     page.goto(f"{live_server.base_url}/admin/instruments/")

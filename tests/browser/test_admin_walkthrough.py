@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import InstrumentVersion, Study, User
+from tests.browser.staff import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -75,12 +76,7 @@ def phone(live_server, browser, prepared):
     context = browser.new_context(viewport={"width": WIDTH, "height": 740})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{live_server.base_url}/login")
-    page.get_by_label("E-mail address").fill(ADMIN_EMAIL)
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url
+    log_in(page, live_server.base_url, ADMIN_EMAIL, ADMIN_PASSWORD)
     try:
         yield page
     finally:

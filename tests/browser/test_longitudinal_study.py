@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import ResponseSession, SafetyAlert, Study, StudyStatus, Wave
+from tests.browser.staff import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +61,7 @@ def open_as(live_server, browser, accounts_ready):
     """``open_as(email, width)``: a page logged in through the login form."""
     contexts = []
 
-    def log_in(email: str | None, width: int = 1280):
+    def open_page(email: str | None, width: int = 1280):
         context = browser.new_context(
             viewport={"width": width, "height": 900}, accept_downloads=True
         )
@@ -68,15 +69,10 @@ def open_as(live_server, browser, accounts_ready):
         contexts.append(context)
         page = context.new_page()
         if email is not None:
-            page.goto(f"{live_server.base_url}/login")
-            page.get_by_label("E-mail address").fill(email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-            page.wait_for_load_state()
-            assert "/login" not in page.url
+            log_in(page, live_server.base_url, email, PASSWORD)
         return page
 
-    yield log_in
+    yield open_page
     for context in contexts:
         context.close()
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import Study
+from tests.browser.staff import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -45,11 +46,7 @@ def test_create_links_download_them_and_regenerate_one(
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     try:
-        page.goto(f"{live_server.base_url}/login")
-        page.get_by_label("E-mail address").fill(RESEARCHER_EMAIL)
-        page.get_by_label("Password").fill(RESEARCHER_PASSWORD)
-        page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-        page.wait_for_load_state()
+        log_in(page, live_server.base_url, RESEARCHER_EMAIL, RESEARCHER_PASSWORD)
         page.goto(f"{live_server.base_url}/research/studies/{study_id}/participants")
         assert page.get_by_role("heading", name="Participants", exact=True).is_visible()
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import AuditEvent, Study, StudyStatus, WaveStatus
+from tests.browser.staff import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -48,12 +49,7 @@ def phone(live_server, browser, researcher_password):
     context = browser.new_context(viewport={"width": WIDTH, "height": 740})
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
-    page.goto(f"{live_server.base_url}/login")
-    page.get_by_label("E-mail address").fill(RESEARCHER_EMAIL)
-    page.get_by_label("Password").fill(researcher_password)
-    page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url
+    log_in(page, live_server.base_url, RESEARCHER_EMAIL, researcher_password)
     try:
         yield page
     finally:

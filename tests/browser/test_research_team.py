@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import AuditAction, AuditEvent, Study, StudyMember
+from tests.browser.staff import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -47,21 +48,16 @@ def open_as(live_server, browser, artifacts_dir):
     contexts = []
     console: list[str] = []
 
-    def log_in(email: str, width: int = WIDTH):
+    def open_page(email: str, width: int = WIDTH):
         context = browser.new_context(viewport={"width": width, "height": 800})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
         page.on("console", lambda message: console.append(message.text))
-        page.goto(f"{live_server.base_url}/login")
-        page.get_by_label("E-mail address").fill(email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name=re.compile("log in", re.IGNORECASE)).click()
-        page.wait_for_load_state()
-        assert "/login" not in page.url
+        log_in(page, live_server.base_url, email, PASSWORD)
         return page
 
-    yield log_in
+    yield open_page
     for context in contexts:
         context.close()
     violations = [text for text in console if "Content Security Policy" in text]
