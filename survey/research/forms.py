@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     HiddenField,
@@ -22,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from survey.forms.instrument_upload import InstrumentFileForm
 from survey.models import InstrumentVersion, WithdrawalPolicy
 from survey.services.studies import WITHDRAWAL_WORDS
 
@@ -214,15 +214,5 @@ class WaveStatusForm(FlaskForm):
     action = HiddenField(validators=[DataRequired()])
 
 
-class ImportInstrumentForm(FlaskForm):
-    file = FileField("File", validators=[FileRequired("Choose a file to import.")])
-    format = RadioField(
-        "Format",
-        choices=[
-            SelectChoice("auto", "Detect from the file name (.yaml / .yml or .csv)"),
-            SelectChoice("yaml", "Instrument file (YAML)"),
-            SelectChoice("redcap", "REDCap data dictionary (CSV)"),
-        ],
-        default="auto",
-    )
+class ImportInstrumentForm(InstrumentFileForm):
     submit = SubmitField("Import and publish")

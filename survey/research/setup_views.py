@@ -8,7 +8,6 @@ commits once, and puts the service's refusal next to the field it names (422).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -16,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from survey.auth.access import staff_error_page
 from survey.extensions import db
+from survey.forms.instrument_upload import import_from_form
 from survey.models import InstrumentVersion, Study, StudyStatus, Wave, WaveStatus
 from survey.research.blueprint import access_of, bp, current_researcher, study_for
 from survey.research.forms import (
@@ -29,15 +29,12 @@ from survey.research.forms import (
 )
 from survey.services import research, studies, study_access, versions
 from survey.services.errors import (
-    InvalidDefinition,
     InvalidSlug,
     InvalidStudyChange,
     SlugTaken,
     UploadTooLarge,
-    VersionConflict,
     VersionNotPublished,
 )
-from survey.uploads import read_upload
 
 # A service's field name → the form field showing its message (same name otherwise).
 _FIELDS = {"instruments": "first_instrument", "opens_at": "opens_on", "closes_at": "closes_on"}
@@ -341,42 +338,22 @@ def _import_page(form: ImportInstrumentForm, problems: list[str], status: int):
 def import_instrument():
     form = ImportInstrumentForm()
     problems: list[str] = []
+    too_large = False
     if form.validate_on_submit():
-        storage = form.file.data
-        filename = os.path.basename(storage.filename or "upload")
-        data, size = read_upload(storage, versions.MAX_UPLOAD_BYTES)
-        fmt = versions.format_of(form.format.data or "auto", filename)
-        if data is None:
-            form.file.errors = [str(UploadTooLarge(size, versions.MAX_UPLOAD_BYTES))]
-        elif fmt is None:
-            form.format.errors = [
-                f"Cannot tell the format from the name {filename!r}: choose it here."
-            ]
-        else:
-            try:
-                imported, created = versions.import_version(
-                    data, fmt=fmt, actor=current_researcher(), source_name=filename, publish=True
-                )
-            except InvalidDefinition as error:
-                problems = [str(problem) for problem in error.problems]
-                count = len(problems)
-                form.file.errors = [
-                    f"{count} problem{'s' if count != 1 else ''} in the file (listed above); "
-                    "nothing was imported."
-                ]
-            except (UploadTooLarge, VersionConflict) as error:
-                form.file.errors = [str(error)]
-            else:
-                db.session.commit()
-                what = f"{imported.instrument.title} ({imported.instrument.key} {imported.version})"
-                flash(
-                    f"Imported and published {what}: a new study's battery can ask it now."
-                    if created
-                    else f"{what} is here already with the same content; nothing changed."
-                )
-                return redirect(url_for(".new_study"))
+        outcome = import_from_form(form, actor=current_researcher(), publish=True)
+        problems, too_large = outcome.problems, outcome.too_large
+        imported = outcome.version
+        if imported is not None:
+            db.session.commit()
+            what = f"{imported.instrument.title} ({imported.instrument.key} {imported.version})"
+            flash(
+                f"Imported and published {what}: a new study's battery can ask it now."
+                if outcome.created
+                else f"{what} is here already with the same content; nothing changed."
+            )
+            return redirect(url_for(".new_study"))
     db.session.rollback()
-    status = 413 if any("the limit is" in m for m in form.file.errors) else 422
+    status = 413 if too_large else 422
     return _import_page(form, problems, status if form.is_submitted() else 200)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -25,6 +24,8 @@ from wtforms.validators import (
     Optional,
     StopValidation,
 )
+
+from survey.forms.instrument_upload import InstrumentFileForm
 
 
 class DraftForm(FlaskForm):
@@ -169,16 +170,6 @@ class PublishForm(FlaskForm):
     submit = SubmitField("Publish")
 
 
-class ImportForm(FlaskForm):
-    file = FileField("File", validators=[FileRequired("Choose a file to import.")])
-    format = RadioField(
-        "Format",
-        choices=[
-            SelectChoice("auto", "Detect from the file name (.yaml / .yml or .csv)"),
-            SelectChoice("yaml", "Instrument file (YAML)"),
-            SelectChoice("redcap", "REDCap data dictionary (CSV)"),
-        ],
-        default="auto",
-    )
+class ImportForm(InstrumentFileForm):
     publish = BooleanField("Publish immediately (otherwise it is imported as a draft)")
     submit = SubmitField("Import")

@@ -10,7 +10,6 @@ renders).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -46,6 +45,7 @@ from survey.admin.instruments.removals import removal_refusals
 from survey.auth.access import current_staff_user
 from survey.errors import handle_http_exception
 from survey.extensions import db
+from survey.forms.instrument_upload import import_from_form
 from survey.models import InstrumentVersion, User, VersionStatus
 from survey.routing import database_id
 from survey.services import versions
@@ -55,12 +55,10 @@ from survey.services.errors import (
     InvalidVersionNumber,
     NoChanges,
     UploadTooLarge,
-    VersionConflict,
     VersionFrozen,
     VersionIsDraft,
 )
 from survey.services.instruments import definition_of
-from survey.uploads import read_upload
 
 # Nested in the admin blueprint (survey.admin.views), which gates every request to admins,
 # renders 403/404 in the staff layout and sends no-store: endpoints are admin.instruments.*.
@@ -569,44 +567,17 @@ def import_upload():
     form = ImportForm()
     problems: list[str] = []
     if form.validate_on_submit():
-        storage = form.file.data
-        filename = os.path.basename(storage.filename or "upload")
-        data, size = read_upload(storage, versions.MAX_UPLOAD_BYTES)
-        fmt = versions.format_of(form.format.data, filename)
-        if data is None:
-            form.file.errors = [str(UploadTooLarge(size, versions.MAX_UPLOAD_BYTES))]
-        elif fmt is None:
-            form.format.errors = [
-                f"Cannot tell the format from the name {filename!r}: choose it here."
-            ]
-        else:
-            try:
-                imported, created = versions.import_version(
-                    data,
-                    fmt=fmt,
-                    actor=_actor(),
-                    source_name=filename,
-                    publish=form.publish.data,
-                )
-            except UploadTooLarge as error:
-                form.file.errors = [str(error)]
-            except InvalidDefinition as error:
-                problems = [str(problem) for problem in error.problems]
-                form.file.errors = [
-                    f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in the file "
-                    "(listed above); nothing was imported."
-                ]
-            except VersionConflict as error:
-                form.file.errors = [str(error)]
-            else:
-                db.session.commit()
-                what = f"{imported.instrument.key} {imported.version}"
-                flash(
-                    f"Imported {what} as {imported.status}."
-                    if created
-                    else f"{what} is already here with the same content; nothing changed."
-                )
-                return redirect(url_for(".version", version_id=imported.id))
+        outcome = import_from_form(form, actor=_actor(), publish=form.publish.data)
+        problems, imported = outcome.problems, outcome.version
+        if imported is not None:
+            db.session.commit()
+            what = f"{imported.instrument.key} {imported.version}"
+            flash(
+                f"Imported {what} as {imported.status}."
+                if outcome.created
+                else f"{what} is already here with the same content; nothing changed."
+            )
+            return redirect(url_for(".version", version_id=imported.id))
     too_large = any("the limit is" in message for message in form.file.errors)
     status = 413 if too_large else (400 if form.errors or problems else 200)
     db.session.rollback()
