@@ -37,12 +37,7 @@ def duration_text(value: timedelta) -> str:
 
 @bp.context_processor
 def _monitoring_helpers() -> dict:
-    # The studies list (research.dashboard) shows each study's battery, the user's access
-    # and its open alerts: research templates get the rows for a list of studies.
-    def study_rows(studies):
-        return study_dashboard.study_list(studies, current_researcher())
-
-    return {"study_rows": study_rows, "duration_text": duration_text}
+    return {"duration_text": duration_text}
 
 
 @bp.get("/studies/<int:study_id>")

@@ -11,7 +11,7 @@ from flask import Response, render_template
 
 from survey.extensions import db
 from survey.research.blueprint import bp, current_researcher, study_for
-from survey.services import answer_export, research
+from survey.services import answer_export, research, study_dashboard
 
 _user = current_researcher
 
@@ -23,8 +23,12 @@ def _own_study(study_id: int):
 @bp.get("/")
 def dashboard():
     user = _user()
+    studies = research.studies_for(user)
     return render_template(
-        "research/dashboard.html", studies=research.studies_for(user), show_owner=user.is_admin
+        "research/dashboard.html",
+        studies=studies,
+        rows=study_dashboard.study_list(studies, user),  # battery, access, open alerts
+        show_owner=user.is_admin,
     )
 
 
