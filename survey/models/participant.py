@@ -13,6 +13,15 @@ from survey.models.study import Study
 from survey.models.types import UTCDateTime, utcnow
 
 
+def participant_code(participant_id: int) -> str:
+    """The pseudonymous code staff pages and exports show for a participant row id.
+
+    >>> participant_code(42)
+    'P000042'
+    """
+    return f"P{participant_id:06d}"
+
+
 def new_item_order_seed() -> int:
     return secrets.randbelow(2**31)
 
@@ -64,7 +73,7 @@ class Participant(db.Model):
     @property
     def code(self) -> str:
         """The pseudonymous code staff pages and exports show (from the row id)."""
-        return f"P{self.id:06d}"
+        return participant_code(self.id)
 
     def __repr__(self) -> str:
         return f"<Participant {self.id} of study {self.study_id}>"

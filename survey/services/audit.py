@@ -19,7 +19,16 @@ from sqlalchemy import Select, func, select
 from instruments import canonical_json as canonical
 from instruments.csv_cells import csv_text
 from survey.extensions import db
-from survey.models import AuditEvent, Instrument, InstrumentVersion, Study, User, utcnow
+from survey.models import (
+    AuditEvent,
+    Instrument,
+    InstrumentVersion,
+    Participant,
+    Study,
+    User,
+    utcnow,
+)
+from survey.models.participant import participant_code
 
 CSV_COLUMNS = (
     "id",
@@ -242,10 +251,20 @@ def _user_names(ids: Sequence[int]) -> Iterable[tuple[int, str]]:
     return [(user_id, email) for user_id, email in rows]
 
 
+def _participant_names(ids: Sequence[int]) -> Iterable[tuple[int, str]]:
+    rows = db.session.execute(
+        select(Participant.id, Study.name)
+        .join(Study, Study.id == Participant.study_id)
+        .where(Participant.id.in_(ids))
+    )
+    return [(pid, f"{participant_code(pid)} of {name}") for pid, name in rows]
+
+
 _NAME_LOOKUPS = {
     "instrument_version": _version_names,
     "study": _study_names,
     "user": _user_names,
+    "participant": _participant_names,
 }
 
 

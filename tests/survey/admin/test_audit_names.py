@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 
 from survey.extensions import db
-from survey.services import audit, studies, versions
+from survey.services import audit, participation, studies, versions
 
 
 @pytest.fixture
@@ -56,6 +56,18 @@ def test_targets_are_named_by_type(db_session, version_admin, named_events):
     assert names[f"study:{study.id}"] == "Engagement pilot, spring"
     assert names[f"user:{version_admin.id}"] == "versions-admin@test.local"
     assert all(audit.target_ref(e) in names for e in events if e.target_id is not None)
+
+
+def test_a_participant_is_named_by_code_and_study(db_session, named_events):
+    study = named_events["study"]
+    studies.add_wave(study, key="baseline", label="Baseline")
+    ((participant, _token),) = studies.add_participants(study, 1)
+    participation.withdraw(participant)
+    db_session.commit()
+    names = audit.target_names(audit.query_events(action="participant_withdrew"))
+    assert names == {
+        f"participant:{participant.id}": f"{participant.code} of Engagement pilot, spring"
+    }
 
 
 def test_a_discarded_draft_is_named_from_the_event_details(db_session, version_admin, named_events):
