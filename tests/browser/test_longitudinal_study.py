@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import ResponseSession, SafetyAlert, Study, StudyStatus, Wave
-from tests.browser.staff import log_in
+from tests.browser.staff import log_in, scroll_width
 
 pytestmark = pytest.mark.browser
 
@@ -79,11 +79,12 @@ def open_as(live_server, browser, accounts_ready):
 
 def shot(page, artifacts_dir: Path, name: str) -> None:
     path = artifacts_dir / f"longitudinal-{name}.png"
+    page.wait_for_load_state("load")
     page.screenshot(path=str(path), full_page=True)
     data = path.read_bytes()
     assert data.startswith(PNG) and len(data) > 5000, name
     width = page.viewport_size["width"]
-    scroll = page.evaluate("document.documentElement.scrollWidth")
+    scroll = scroll_width(page)
     assert scroll <= width, f"{name}: {page.url} is {scroll} px wide at {width} px"
 
 

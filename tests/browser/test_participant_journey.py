@@ -151,6 +151,7 @@ def give_consent(page: Any, token_url: str) -> None:
 
 # -- page checks -----------------------------------------------------------------------------
 def assert_fits_width(page: Any) -> None:
+    page.wait_for_load_state("load")  # measured with its style sheets
     width = page.evaluate(SCROLL_WIDTH_JS)
     assert width <= VIEWPORT["width"], f"{page.url} scrolls sideways: {width}px wide"
 

@@ -109,6 +109,7 @@ def test_create_links_download_them_and_regenerate_one(
 
 
 def _scrolls_sideways(page) -> bool:
+    page.wait_for_load_state("load")
     return page.evaluate(
         "document.documentElement.scrollWidth > document.documentElement.clientWidth"
     )

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import AuditEvent, Study, StudyStatus, WaveStatus
-from tests.browser.staff import log_in
+from tests.browser.staff import log_in, scroll_width
 
 pytestmark = pytest.mark.browser
 
@@ -67,7 +67,7 @@ def newest_iemdp(live_server) -> str:
 
 
 def fits(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
+    width = scroll_width(page)
     assert width <= WIDTH, f"{page.url} is {width} px wide"
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from survey.extensions import db
 from survey.models import AuditAction, AuditEvent, Study, StudyMember
-from tests.browser.staff import log_in
+from tests.browser.staff import log_in, scroll_width
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,7 @@ def open_as(live_server, browser, artifacts_dir):
 
 
 def fits(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    return scroll_width(page) <= WIDTH
 
 
 def test_share_with_a_viewer_who_sees_but_cannot_change(
