@@ -28,7 +28,7 @@ from survey.models import (
     User,
     utcnow,
 )
-from survey.services import audit, tokens
+from survey.services import audit, studies, tokens
 from survey.services.errors import SurveyError
 
 MAX_LINKS = 1000  # per request: one page shows them all
@@ -137,21 +137,10 @@ def _new_participants(
     via: str = EnrolledVia.INVITATION,
     now: datetime,
 ) -> list[NewLink]:
-    hashes = list(external_id_hashes) or [None] * count
-    links = []
-    for external_id_hash in hashes:
-        token = tokens.generate_token()
-        participant = Participant(
-            study=study,
-            token_hash=tokens.hash_token(token),
-            created_at=now,
-            enrolled_via=via,
-            external_id_hash=external_id_hash,
-        )
-        links.append(NewLink(participant, token))
-    db.session.add_all(link.participant for link in links)
-    db.session.flush()
-    return links
+    created = studies.add_participants(
+        study, count, external_id_hashes=external_id_hashes, via=via, now=now
+    )
+    return [NewLink(participant, token) for participant, token in created]
 
 
 def create_links(

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from survey.extensions import db
 from survey.models import (
     AuditAction,
+    EnrolledVia,
     InstrumentVersion,
     Participant,
     ResponseSession,
@@ -364,17 +365,30 @@ def add_participant(study: Study, *, now: datetime | None = None) -> tuple[Parti
 
 
 def add_participants(
-    study: Study, count: int, *, now: datetime | None = None
+    study: Study,
+    count: int,
+    *,
+    external_id_hashes: Sequence[str | None] = (),
+    via: str = EnrolledVia.INVITATION,
+    now: datetime | None = None,
 ) -> list[tuple[Participant, str]]:
-    """``count`` new participants and their tokens, written in one flush (one multi-row
-    INSERT), so a caller's transaction holds the write lock briefly."""
-    if count < 1:
+    """``count`` new participants and their tokens (one per ``external_id_hashes`` entry
+    when given), written in one flush (one multi-row INSERT), so a caller's transaction
+    holds the write lock briefly."""
+    hashes = list(external_id_hashes) or [None] * count
+    if len(hashes) < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     now = now or utcnow()
     created = []
-    for _ in range(count):
+    for external_id_hash in hashes:
         token = tokens.generate_token()
-        participant = Participant(study=study, token_hash=tokens.hash_token(token), created_at=now)
+        participant = Participant(
+            study=study,
+            token_hash=tokens.hash_token(token),
+            created_at=now,
+            enrolled_via=via,
+            external_id_hash=external_id_hash,
+        )
         created.append((participant, token))
     db.session.add_all(participant for participant, _token in created)
     db.session.flush()
