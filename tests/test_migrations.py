@@ -22,6 +22,9 @@ TABLES = {
     "users",
     "audit_events",
     "study_instruments",
+    "session_exclusions",
+    "outcome_uploads",
+    "outcome_values",
     "study_members",
     "safety_alerts",
 }

@@ -3,8 +3,10 @@
 from survey.models.alert import SafetyAlert
 from survey.models.audit import AuditAction, AuditEvent
 from survey.models.instrument import Instrument, InstrumentVersion, VersionStatus
+from survey.models.outcome import OutcomeSource, OutcomeUpload, OutcomeValue
 from survey.models.participant import ConsentDecision, ConsentRecord, EnrolledVia, Participant
-from survey.models.response import Answer, PageVisit, ResponseSession
+from survey.models.quality import SessionExclusion
+from survey.models.response import Answer, DeliveryMode, PageVisit, ResponseSession
 from survey.models.study import (
     MemberRole,
     Study,
@@ -19,6 +21,11 @@ from survey.models.types import UTCDateTime, utcnow
 from survey.models.user import Role, User
 
 __all__ = [
+    "DeliveryMode",
+    "OutcomeSource",
+    "OutcomeUpload",
+    "OutcomeValue",
+    "SessionExclusion",
     "WithdrawalPolicy",
     "StudyMember",
     "StudyInstrument",

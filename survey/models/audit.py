@@ -45,6 +45,11 @@ class AuditAction:
     ALERT_ACKNOWLEDGED = "alert_acknowledged"
     PARTICIPANT_WITHDREW = "participant_withdrew"
     EXPORT_DOWNLOADED = "export_downloaded"
+    SESSION_EXCLUDED = "session_excluded"
+    SESSION_INCLUDED = "session_included"
+    QUALITY_RULES_CHANGED = "quality_rules_changed"
+    OUTCOMES_UPLOADED = "outcomes_uploaded"
+    STUDY_SIMULATED = "study_simulated"
 
 
 class AuditEvent(db.Model):

@@ -67,6 +67,8 @@ class Participant(db.Model):
     excluded: Mapped[bool] = mapped_column(default=False)
     exclusion_reason: Mapped[str | None] = mapped_column(Text)
     item_order_seed: Mapped[int] = mapped_column(default=new_item_order_seed)
+    # Made by `flask demo simulate`, not a person: every export says so.
+    simulated: Mapped[bool] = mapped_column(default=False)
 
     study: Mapped[Study] = relationship()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
@@ -54,6 +54,13 @@ class PageVisit(db.Model):
     submit_count: Mapped[int] = mapped_column(default=0)
 
 
+class DeliveryMode:
+    """How an answer reached the platform (analyses can compare modes)."""
+
+    WEB = "web"  # the participant pages
+    CHAT = "chat"  # a messaging-therapy platform through the API
+
+
 class Answer(db.Model):
     """One item's answer in one session; a resubmitted page updates it in place.
 
@@ -63,7 +70,10 @@ class Answer(db.Model):
     """
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("session_id", "instrument_version_id", "item_id"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "instrument_version_id", "item_id"),
+        CheckConstraint("delivery_mode IN ('web', 'chat')", name="delivery_mode"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("response_sessions.id"))
@@ -73,3 +83,4 @@ class Answer(db.Model):
     value: Mapped[int | None]
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivery_mode: Mapped[str] = mapped_column(String(8), default=DeliveryMode.WEB)

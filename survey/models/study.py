@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.extensions import db
@@ -75,6 +76,8 @@ class Study(db.Model):
     enrolment_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     enrolment_cap: Mapped[int | None]
     enrolled_by_link: Mapped[int] = mapped_column(default=0)
+    # The study's data-quality rules (survey.services.data_quality); None: the defaults.
+    quality_rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     owner: Mapped[User | None] = relationship()
     battery: Mapped[list[StudyInstrument]] = relationship(

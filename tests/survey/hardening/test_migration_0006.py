@@ -72,13 +72,20 @@ def test_existing_answers_move_to_the_battery_and_back_unchanged(app, make_study
 
 
 def refused_downgrade(caplog) -> str:
-    """Run ``flask db downgrade 0005`` as the CLI does; it exits 1 and logs why."""
+    """Run ``flask db downgrade 0005`` from 0006 as the CLI does; it exits 1 and logs why,
+    and the database stays at 0006. Then upgrade back to head (the models' schema).
+
+    The later revisions go down first, on their own: SQLite runs DDL outside a transaction,
+    so a refusal by 0006 would otherwise leave them undone there but not on PostgreSQL."""
     caplog.clear()
     db.session.commit()
+    downgrade(revision="0006")
     with pytest.raises(SystemExit) as exited:
         downgrade(revision="0005")
     assert exited.value.code == 1
     db.session.rollback()
+    assert rows("SELECT version_num FROM alembic_version") == [("0006",)]
+    upgrade()
     return caplog.text
 
 
@@ -100,7 +107,6 @@ def test_downgrade_is_refused_while_a_battery_or_new_data_would_be_lost(
         assert (rows(ANSWERS), rows("SELECT id, withdrawn_at FROM participants ORDER BY id")) == (
             before
         )
-        assert rows("SELECT version_num FROM alembic_version") == [("0006",)]
 
         # A second instrument in a battery cannot be held by 0005 either.
         other, _ = instruments.import_definition(make_definition(key="other"))
@@ -113,5 +119,4 @@ def test_downgrade_is_refused_while_a_battery_or_new_data_would_be_lost(
         )
         db.session.commit()
         assert "1 x a study with more than one instrument" in refused_downgrade(caplog)
-        assert rows("SELECT version_num FROM alembic_version") == [("0006",)]
         assert rows(ANSWERS) == before[0]
