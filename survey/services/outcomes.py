@@ -901,16 +901,16 @@ def _value_rows(upload: OutcomeUpload):
 
 
 # -- CSV out -----------------------------------------------------------------------------
-def format_number(number: float) -> str:
-    """A number as the CSV writes it: whole numbers without a decimal point, others in
-    the shortest form that reads back as the same float.
+def plain_number(number: float) -> int | float:
+    """A number as the CSV writes it: a whole number as an int (no ``.0``), any other
+    float as it is (the csv module writes its shortest form that reads back the same).
 
-    >>> format_number(12.0), format_number(-0.5), format_number(1e-07)
-    ('12', '-0.5', '1e-07')
+    >>> plain_number(12.0), plain_number(-0.5), plain_number(1e-07)
+    (12, -0.5, 1e-07)
     """
     if number.is_integer() and abs(number) < 1e15:
-        return str(int(number))
-    return repr(number)
+        return int(number)
+    return number
 
 
 def _csv_lines(
@@ -919,8 +919,9 @@ def _csv_lines(
     names = [column.name for column in columns]
     yield csv_text((PARTICIPANT, WAVE, *names), ())
     for code, wave, cells in rows:
-        shown = [format_number(c) if isinstance(c, float) else c for c in cells]
-        # csv_text escapes text a spreadsheet would run; the upload unescapes it again.
+        # Numbers stay numbers (never escaped); csv_text escapes text a spreadsheet would
+        # run, and the upload unescapes it again.
+        shown = [plain_number(c) if isinstance(c, float) else c for c in cells]
         yield _row_text([code, wave, *shown])
 
 
@@ -933,7 +934,7 @@ def outcomes_csv_lines(upload: OutcomeUpload) -> Iterator[str]:
     """``upload`` as CSV text, line by line (streamed): ``participant`` (code), ``wave``
     (key, empty for a per-participant row), then the columns in file order, rows by
     participant and wave position. Read back with :func:`parse_outcomes_csv` it gives the
-    same values (numbers as :func:`format_number` writes them)."""
+    same values (numbers as :func:`plain_number` writes them)."""
     columns = tuple(OutcomeColumn.from_meta(meta) for meta in upload.columns)
     names = [column.name for column in columns]
     waves = {wave.id: wave.key for wave in upload.study.waves}

@@ -442,3 +442,86 @@ def test_records_with_problems_are_refused_naming_each(db_session, study):
         or caught.value.problems
     )
     assert stored_counts(db_session) == before
+
+
+# -- reading back, the download and the template -------------------------------------------
+def test_the_download_reads_back_as_the_same_values(db_session, study, researcher):
+    c = codes(study)
+    data = csv_bytes(
+        "participant,wave,messages_sent,note",
+        f"{c[1]},week-4,1.50,'=SUM(A1)",
+        f'{c[0]},baseline,1e3,"a, b"',
+        f"{c[0]},,NA,-",
+        f"{c[1]},baseline,-2,",
+    )
+    first = outcomes.store_outcomes(study, parse(study, data), filename="a.csv", actor=researcher)
+    download = "".join(outcomes.outcomes_csv_lines(first))
+    assert download.splitlines() == [
+        "participant,wave,messages_sent,note",
+        f"{c[0]},,,'-",
+        f'{c[0]},baseline,1000,"a, b"',
+        f"{c[1]},baseline,-2,",
+        f"{c[1]},week-4,1.5,'=SUM(A1)",
+    ]
+    again = outcomes.store_outcomes(
+        study, parse(study, download.encode("utf-8")), filename="b.csv", actor=researcher
+    )
+    assert outcomes.outcomes_of(again).rows == outcomes.outcomes_of(first).rows
+    assert outcomes.outcomes_of(first).rows[(int(c[1][1:]), study.waves[1].id)] == {
+        "messages_sent": 1.5,
+        "note": "=SUM(A1)",
+    }
+    assert again.columns == first.columns
+
+
+def test_values_for_joins_per_wave_over_per_participant_values(db_session, study, researcher):
+    c = codes(study)
+    data = csv_bytes(
+        "participant,wave,age_group,messages_sent",
+        f"{c[0]},,26-35,",
+        f"{c[0]},week-4,,5",
+        f"{c[1]},baseline,18-25,2",
+    )
+    outcomes.store_outcomes(study, parse(study, data), filename="a.csv", actor=researcher)
+    table = outcomes.current_outcomes(study)
+    baseline, week4 = (w.id for w in study.waves)
+    first, second = int(c[0][1:]), int(c[1][1:])
+    assert table.values_for(first, week4) == {"age_group": "26-35", "messages_sent": 5.0}
+    assert table.values_for(first, baseline) == {"age_group": "26-35", "messages_sent": None}
+    assert table.values_for(second, week4) == {"age_group": None, "messages_sent": None}
+    frame = table.frame()
+    assert list(frame.columns) == [
+        "participant_id",
+        "participant",
+        "wave_id",
+        "wave",
+        "age_group",
+        "messages_sent",
+    ]
+    assert frame["participant"].tolist() == [c[0], c[0], c[1]]
+    assert frame["wave"].tolist()[1:] == ["week-4", "baseline"]
+    assert frame["wave"].isna().tolist() == [True, False, False]
+    assert list(frame["age_group"].cat.categories) == ["18-25", "26-35"]
+    assert math.isnan(frame["messages_sent"][0]) and frame["messages_sent"][1] == 5.0
+
+
+def test_the_template_lists_the_study_participants_and_waves(db_session, study):
+    c = codes(study)
+    per_wave = "".join(outcomes.template_csv_lines(study, per_wave=True)).splitlines()
+    assert per_wave[:4] == [
+        "participant,wave",
+        f"{c[0]},baseline",
+        f"{c[0]},week-4",
+        f"{c[1]},baseline",
+    ]
+    assert len(per_wave) == 1 + 2 * len(c)
+    per_participant = "".join(outcomes.template_csv_lines(study, per_wave=False)).splitlines()
+    assert per_participant == ["participant", *c]
+
+
+def test_a_filled_template_is_accepted(db_session, study):
+    lines = "".join(outcomes.template_csv_lines(study, per_wave=True)).splitlines()
+    filled = [lines[0] + ",active_weeks", *(f"{line},{n % 4}" for n, line in enumerate(lines[1:]))]
+    parsed = parse(study, csv_bytes(*filled))
+    assert parsed.row_count == 2 * len(codes(study))
+    assert parsed.columns[0].kind == "numeric"
