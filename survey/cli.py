@@ -16,6 +16,7 @@ from instruments.loader import (
     load_instrument,
     validate_file,
 )
+from survey import simulate_cli
 from survey.auth import passwords
 from survey.database_cli import register_database_cli
 from survey.extensions import db
@@ -55,6 +56,7 @@ def register_cli(app: Flask) -> None:
     for group in (instruments_cli, studies_cli, demo_cli, users_cli):
         app.cli.add_command(group)
     register_database_cli(app)  # flask db grant-app-role
+    demo_cli.add_command(simulate_cli.simulate_command)  # flask demo simulate
 
 
 def public_base_url(base_url: str | None = None) -> str:
