@@ -5,6 +5,8 @@ each leaving nothing behind."""
 from __future__ import annotations
 
 import json
+import shlex
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -177,3 +179,33 @@ def test_a_study_without_a_battery_is_refused(app, runner, study):
     assert result.exit_code != 0
     assert f"study '{SLUG}' has no instrument in its battery" in result.output
     assert counts(app) == before
+
+
+def test_make_run_seeds_the_demo_study_once(app, runner):
+    """The Makefile's `run` target simulates 600 participants x 3 waves into the demo
+    study; running it again adds none."""
+    from survey.cli import DEMO_SLUG
+
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
+    (line,) = [line for line in makefile.splitlines() if " demo simulate " in line]
+    args = shlex.split(line.split(" demo simulate ", 1)[1])
+    assert args[0] == DEMO_SLUG and "--unless-simulated" in args
+    setup = runner.invoke(args=["demo", "setup"])
+    assert setup.exit_code == 0, setup.output
+    first = runner.invoke(args=["demo", "simulate", *args])
+    assert first.exit_code == 0, first.output
+    assert "Simulated 600 participants in iemdp-demo" in first.output
+    assert "waves baseline, week-4, week-8 (added: week-8)" in first.output
+    again = runner.invoke(args=["demo", "setup"])
+    assert again.exit_code == 0, again.output
+    second = runner.invoke(args=["demo", "simulate", *args])
+    assert second.exit_code == 0, second.output
+    assert "has 600 simulated participants already: nothing added" in second.output
+    with app.app_context():
+        simulated = db.session.scalar(
+            select(func.count(Participant.id)).where(Participant.simulated.is_(True))
+        )
+        people = db.session.scalar(
+            select(func.count(Participant.id)).where(Participant.simulated.is_(False))
+        )
+    assert simulated == 600 and people == 2  # one demo participant per `demo setup`

@@ -19,7 +19,7 @@ parameter order; page visits, answers and alerts through the driver's ``executem
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -120,7 +120,10 @@ class _Batch:
         return None if value is None else self._time(value)
 
     def add(self, row: tuple[object, ...]) -> None:
-        self.rows.append(row)
+        self.extend((row,))
+
+    def extend(self, rows: Iterable[tuple[object, ...]]) -> None:
+        self.rows.extend(rows)
         if len(self.rows) >= ROWS_PER_BATCH:
             self.flush()
 
@@ -153,6 +156,16 @@ def write_sample(
     return Written(participant_ids, session_ids, visits, answers, alerts)
 
 
+def _insert_returning_ids(table: Table, rows: list[dict[str, object]]) -> list[int]:
+    """Insert ``rows`` (Core executemany, batched with RETURNING) and return their ids in
+    the rows' order. Core rather than the ORM's bulk insert: that splits the rows into a
+    statement per run of rows with the same empty columns (e.g. ``completed_at``)."""
+    if not rows:
+        return []
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(db.session.scalars(statement, rows))
+
+
 def _at(start: datetime, days: float) -> datetime:
     return start + timedelta(days=float(days))
 
@@ -174,15 +187,14 @@ def _insert_participants(study: Study, sample: Sample, start: datetime) -> list[
                 "simulated": True,
             }
         )
-    statement = insert(Participant).returning(Participant.id, sort_by_parameter_order=True)
-    return list(db.session.scalars(statement, rows))
+    return _insert_returning_ids(Participant.__table__, rows)
 
 
 def _insert_consents(
     study: Study, sample: Sample, participant_ids: list[int], start: datetime
 ) -> None:
     db.session.execute(
-        insert(ConsentRecord),
+        insert(ConsentRecord.__table__),
         [
             {
                 "participant_id": participant_id,
@@ -241,9 +253,7 @@ def _insert_sessions(
                     "current_page": population.pages[len(pages) - 1].key,
                 }
             )
-    statement = insert(ResponseSession).returning(ResponseSession.id, sort_by_parameter_order=True)
-    ids = list(db.session.scalars(statement, rows)) if rows else []
-    return dict(zip(keys, ids, strict=True))
+    return dict(zip(keys, _insert_returning_ids(ResponseSession.__table__, rows), strict=True))
 
 
 def _insert_pages(
@@ -284,20 +294,19 @@ def _insert_pages(
             entries = [(items[j].item_id, values[j]) for j in page.items] + [
                 (checks[a].check_id, check_values[a]) for a in page.checks
             ]
-            for entry_id, value in entries:
-                answer = None if math.isnan(value) else int(value)
-                answers.add(
-                    (
-                        session_id,
-                        version_id,
-                        entry_id,
-                        page.key,
-                        answer,
-                        submitted_at,
-                        submitted_at,
-                        mode,
-                    )
+            answers.extend(
+                (
+                    session_id,
+                    version_id,
+                    entry_id,
+                    page.key,
+                    None if math.isnan(value) else int(value),
+                    submitted_at,
+                    submitted_at,
+                    mode,
                 )
+                for entry_id, value in entries
+            )
             for j in page.items:
                 threshold = items[j].safety_threshold
                 if threshold is not None and not math.isnan(values[j]) and values[j] >= threshold:

@@ -70,7 +70,7 @@ def simulated(db_session):
     return study, result
 
 
-def test_participants_are_marked_simulated_and_consented(simulated):
+def check_participants_are_marked_simulated_and_consented(simulated):
     study, result = simulated
     participants = list(
         db.session.scalars(select(Participant).where(Participant.study_id == study.id))
@@ -87,7 +87,7 @@ def test_participants_are_marked_simulated_and_consented(simulated):
     assert all(p.created_at <= p.enrolled_at < NOW for p in participants)
 
 
-def test_missing_waves_are_added(simulated):
+def check_missing_waves_are_added(simulated):
     study, result = simulated
     waves = list(
         db.session.scalars(select(Wave).where(Wave.study_id == study.id).order_by(Wave.position))
@@ -105,7 +105,7 @@ def test_missing_waves_are_added(simulated):
     assert {e.details["wave"] for e in added} == {"baseline", "week-4", "week-8"}
 
 
-def test_sessions_pages_and_answers_are_consistent(simulated):
+def check_sessions_pages_and_answers_are_consistent(simulated):
     study, result = simulated
     sessions = list(db.session.scalars(select(ResponseSession)))
     assert len(sessions) == result.sessions
@@ -145,7 +145,7 @@ def test_sessions_pages_and_answers_are_consistent(simulated):
             assert session.started_at < opens + timedelta(days=wave.window_days)
 
 
-def test_answers_are_values_of_their_scales(simulated):
+def check_answers_are_values_of_their_scales(simulated):
     study, _result = simulated
     allowed = {}
     for version in study.instrument_versions:
@@ -157,7 +157,7 @@ def test_answers_are_values_of_their_scales(simulated):
         assert value in allowed[(version_id, item_id)], (item_id, value)
 
 
-def test_dropped_participants_have_no_later_sessions(simulated):
+def check_dropped_participants_have_no_later_sessions(simulated):
     study, _result = simulated
     position = {w.id: w.position for w in study.waves}
     by_participant: dict[int, list[int]] = {}
@@ -169,7 +169,7 @@ def test_dropped_participants_have_no_later_sessions(simulated):
     assert 0 < sum(len(p) < 3 for p in attended) < 150
 
 
-def test_delivery_modes(simulated):
+def check_delivery_modes(simulated):
     _study, _result = simulated
     modes = {}
     for participant_id, mode in db.session.execute(
@@ -183,7 +183,7 @@ def test_delivery_modes(simulated):
     assert 0.15 < chat < 0.45
 
 
-def test_outcomes_are_one_simulated_version(simulated):
+def check_outcomes_are_one_simulated_version(simulated):
     study, result = simulated
     upload = db.session.scalar(select(OutcomeUpload))
     assert upload.version == result.outcome_version == 1
@@ -213,7 +213,7 @@ def test_outcomes_are_one_simulated_version(simulated):
         assert values["dropped_out"] == (1 if later and not has_next else 0)
 
 
-def test_audited_with_the_parameters(simulated):
+def check_audited_with_the_parameters(simulated):
     study, result = simulated
     (event,) = [
         e for e in db.session.scalars(select(AuditEvent)) if e.action == AuditAction.STUDY_SIMULATED
@@ -225,7 +225,7 @@ def test_audited_with_the_parameters(simulated):
     assert sum(event.details["careless"].values()) == len(result.careless)
 
 
-def test_truth_names_every_item_and_the_careless(simulated):
+def check_truth_names_every_item_and_the_careless(simulated):
     study, result = simulated
     truth = result.truth
     assert len(truth["loadings"]) == 82
@@ -237,7 +237,8 @@ def test_truth_names_every_item_and_the_careless(simulated):
     }
     assert set(truth["careless"]) <= careless_ids
     assert set(truth["careless"].values()) <= {"straightline", "random", "fast"}
-    # Straight-liners: one value on every entry of every complete session.
+    # Straight-liners: one value on every IEM-DP entry they answered.
+    assert "straightline" in truth["careless"].values()
     for code, kind in truth["careless"].items():
         if kind != "straightline":
             continue
@@ -263,7 +264,7 @@ def test_truth_names_every_item_and_the_careless(simulated):
             )
 
 
-def test_safety_items_raise_alerts(simulated):
+def check_safety_items_raise_alerts(simulated):
     study, _result = simulated
     screener = study.battery[1].instrument_version
     signals = count(
@@ -275,6 +276,29 @@ def test_safety_items_raise_alerts(simulated):
     assert signals > 0
     assert count(SafetyAlert, SafetyAlert.study_id == study.id) == signals
     assert count(SafetyAlert, SafetyAlert.acknowledged_at.is_not(None)) == 0
+
+
+# One simulated study per group of checks: simulating it is most of each test's time.
+def test_participants_waves_and_audit(simulated):
+    check_participants_are_marked_simulated_and_consented(simulated)
+    check_missing_waves_are_added(simulated)
+    check_audited_with_the_parameters(simulated)
+
+
+def test_sessions_pages_and_answers(simulated):
+    check_sessions_pages_and_answers_are_consistent(simulated)
+    check_answers_are_values_of_their_scales(simulated)
+    check_dropped_participants_have_no_later_sessions(simulated)
+
+
+def test_delivery_modes_and_outcomes(simulated):
+    check_delivery_modes(simulated)
+    check_outcomes_are_one_simulated_version(simulated)
+
+
+def test_truth_and_safety_alerts(simulated):
+    check_truth_names_every_item_and_the_careless(simulated)
+    check_safety_items_raise_alerts(simulated)
 
 
 def test_existing_waves_are_used_in_order(db_session):
