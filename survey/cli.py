@@ -19,6 +19,7 @@ from instruments.loader import (
 from survey import simulate_cli
 from survey.auth import passwords
 from survey.database_cli import register_database_cli
+from survey.exports_cli import register_exports_cli
 from survey.extensions import db
 from survey.models import Role, User, WaveStatus
 from survey.services import accounts, instruments, invitations, studies, versions
@@ -56,6 +57,7 @@ def register_cli(app: Flask) -> None:
     for group in (instruments_cli, studies_cli, demo_cli, users_cli):
         app.cli.add_command(group)
     register_database_cli(app)  # flask db grant-app-role
+    register_exports_cli(app)  # flask exports KIND STUDY
     demo_cli.add_command(simulate_cli.simulate_command)  # flask demo simulate
 
 

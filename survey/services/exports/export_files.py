@@ -127,6 +127,7 @@ class ExportFile:
     path: Path
     filename: str
     sha256: str
+    size: int
     rows: int
     excluded_left_out: int
     simulated_rows: int
@@ -303,6 +304,7 @@ def export_to(
         path=Path(path),
         filename=filename_for(study, export_kind, selection),
         sha256=digest,
+        size=Path(path).stat().st_size,
         rows=written.rows,
         excluded_left_out=left_out,
         simulated_rows=written.simulated_rows,

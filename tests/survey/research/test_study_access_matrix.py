@@ -45,6 +45,17 @@ NEEDS: dict[str, str | tuple[str, str]] = {
     "research.team": "own",
     "research.revoke_member": "own",
     "research.answers_csv": "view",
+    # G: exports (the page and one download per format)
+    "research.exports": "view",
+    "research.export_wide": "view",
+    "research.export_long": "view",
+    "research.export_sav": "view",
+    "research.export_dta": "view",
+    "research.export_rds": "view",
+    "research.export_codebook": "view",
+    "research.export_codebook_json": "view",
+    "research.export_model": "view",
+    "research.export_bundle": "view",
     # C: set-up (settings, status: own; the waves pages are seen with view, changed with edit)
     "research.study_settings": "own",
     "research.study_status": "own",
