@@ -33,5 +33,6 @@ from survey.research import (  # noqa: E402, F401
     monitoring_views,
     participant_views,
     preview_views,
+    quality_views,
     setup_views,
 )

@@ -93,6 +93,11 @@ RULES: dict[str, Expect] = {
     "research.acknowledge_alert": POST_ONLY,
     "research.revoke_member": POST_ONLY,
     "research.study_status": POST_ONLY,
+    # A session of the world's study does not exist (the study matrix has a real one).
+    "research.quality_session": Expect(302, 302, 404, 404, args={"session_id": "page_number"}),
+    "research.quality_exclude": everyone(405, args={"session_id": "page_number"}),
+    "research.quality_include": everyone(405, args={"session_id": "page_number"}),
+    "research.quality_exclude_flagged": POST_ONLY,
 }
 
 # URL argument → key of the World holding a real object for it.

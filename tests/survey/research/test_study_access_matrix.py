@@ -71,6 +71,13 @@ NEEDS: dict[str, str | tuple[str, str]] = {
     "research.due_csv": "view",
     # F: the preview
     "research.preview": "view",
+    # Data quality (seen with view; rules, exclusions with edit)
+    "research.quality": "view",
+    "research.quality_rules": ("view", "edit"),
+    "research.quality_session": "view",
+    "research.quality_exclude_flagged": "edit",
+    "research.quality_exclude": "edit",
+    "research.quality_include": "edit",
 }
 
 # URL argument → attribute of the World.
@@ -81,6 +88,7 @@ URL_ARGS = {
     "alert_id": "alert_id",
     "member_id": "member_id",
     "number": "page_number",
+    "session_id": "session_id",
 }
 
 # What a POST sends: enough for each form to do something if its gate let it through.
@@ -109,6 +117,7 @@ class World:
     member_id: int = 0
     page_number: int = 1
     token: str = ""
+    session_id: int = 0
 
 
 def _study_rules() -> list[tuple[str, str, tuple[str, ...], frozenset[str]]]:
@@ -166,7 +175,7 @@ def world(matrix_app, small) -> World:
             for role, email in EMAILS.items()
         }
         study = make_battery_study(small, participants=2, owner=users["owner"], slug="matrix")
-        take_part(study.tokens[0], pages=4, safe=False)  # raises a safety alert
+        session = take_part(study.tokens[0], pages=4, safe=False)  # raises a safety alert
         editor = team.grant(study, EMAILS["editor"], "editor", actor=users["owner"]).member
         team.grant(study, EMAILS["viewer"], "viewer", actor=users["owner"])
         db.session.commit()
@@ -176,6 +185,7 @@ def world(matrix_app, small) -> World:
         world.participant_id = _first_participant(study.id)
         world.alert_id = db.session.scalar(select(SafetyAlert.id))
         world.member_id = editor.id
+        world.session_id = session.id
     return world
 
 
