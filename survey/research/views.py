@@ -31,6 +31,7 @@ def dashboard():
 from survey.research import (  # noqa: E402, F401
     export_views,
     monitoring_views,
+    outcome_views,
     participant_views,
     preview_views,
     quality_views,

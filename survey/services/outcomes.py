@@ -86,20 +86,30 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "NUMERIC",
     "RESERVED_NAMES",
+    "ColumnSummary",
     "OutcomeColumn",
     "OutcomeFileInvalid",
     "OutcomeRecords",
     "OutcomeTable",
+    "OutcomeSummary",
+    "OutcomesDownload",
     "ParsedOutcomes",
     "check_records",
     "current_outcomes",
+    "current_upload",
+    "download_outcomes",
+    "has_participants",
     "name_problems",
     "outcomes_csv_lines",
     "outcomes_of",
     "parse_outcomes_csv",
+    "plain_number",
+    "preview_rows",
     "store_outcomes",
+    "summarise",
     "template_csv_lines",
     "upload_of",
+    "upload_outcomes",
     "uploads_of",
 ]
 
@@ -875,14 +885,16 @@ def outcomes_of(upload: OutcomeUpload) -> OutcomeTable:
     columns = tuple(OutcomeColumn.from_meta(meta) for meta in upload.columns)
     kinds = {column.name: column.kind for column in columns}
     rows: dict[tuple[int, int | None], dict[str, Value]] = {}
-    for participant_id, wave_id, name, number, text in _value_rows(upload):
+    for participant_id, wave_id, name, number, text in _value_rows(upload.id):
         value = number if kinds.get(name) == NUMERIC else text
         rows.setdefault((participant_id, wave_id), {})[name] = value
     waves = {wave.id: wave.key for wave in upload.study.waves}
     return OutcomeTable(upload=upload, columns=columns, rows=rows, wave_keys=waves)
 
 
-def _value_rows(upload: OutcomeUpload):
+def _value_rows(upload_id: int):
+    """(participant_id, wave_id, name, number, text) of an upload, by participant, then
+    wave (per-participant rows first), then column order."""
     return db.session.execute(
         select(
             OutcomeValue.participant_id,
@@ -891,7 +903,7 @@ def _value_rows(upload: OutcomeUpload):
             OutcomeValue.number,
             OutcomeValue.text,
         )
-        .where(OutcomeValue.upload_id == upload.id)
+        .where(OutcomeValue.upload_id == upload_id)
         # per-participant rows first on every database (wave ids start at 1)
         .order_by(
             OutcomeValue.participant_id, func.coalesce(OutcomeValue.wave_id, 0), OutcomeValue.id
@@ -934,15 +946,19 @@ def outcomes_csv_lines(upload: OutcomeUpload) -> Iterator[str]:
     """``upload`` as CSV text, line by line (streamed): ``participant`` (code), ``wave``
     (key, empty for a per-participant row), then the columns in file order, rows by
     participant and wave position. Read back with :func:`parse_outcomes_csv` it gives the
-    same values (numbers as :func:`plain_number` writes them)."""
+    same values (numbers as :func:`plain_number` writes them).
+
+    What the lines need is read now, so they can be streamed after the request's commit.
+    """
     columns = tuple(OutcomeColumn.from_meta(meta) for meta in upload.columns)
     names = [column.name for column in columns]
     waves = {wave.id: wave.key for wave in upload.study.waves}
+    upload_id = upload.id
 
     def grouped() -> Iterator[tuple[str, str | None, list[Value]]]:
         current: tuple[int, int | None] | None = None
         values: dict[str, Value] = {}
-        for participant_id, wave_id, name, number, text in _value_rows(upload):
+        for participant_id, wave_id, name, number, text in _value_rows(upload_id):
             if (participant_id, wave_id) != current:
                 if current is not None:
                     yield _line_of(current, waves, names, values)
@@ -961,19 +977,186 @@ def _line_of(key, waves, names, values) -> tuple[str, str | None, list[Value]]:
 
 def template_csv_lines(study: Study, *, per_wave: bool) -> Iterator[str]:
     """A CSV to fill in: ``participant`` codes of the study (and with ``per_wave`` one row
-    per participant and wave, ``wave`` keys in wave order), no outcome columns yet."""
-    header = (PARTICIPANT, WAVE) if per_wave else (PARTICIPANT,)
-    yield csv_text(header, ())
-    wave_keys = [wave.key for wave in study.waves]
+    per participant and wave, ``wave`` keys in wave order), no outcome columns yet.
+    Streamed: the study's waves are read now, the participants while the lines are read."""
+    header = csv_text((PARTICIPANT, WAVE) if per_wave else (PARTICIPANT,), ())
+    wave_keys = [wave.key for wave in study.waves] if per_wave else [None]
     query = (
         select(Participant.id)
         .where(Participant.study_id == study.id)
         .order_by(Participant.id)
         .execution_options(yield_per=INSERT_CHUNK)
     )
-    for participant_id in db.session.scalars(query):
-        code = participant_code(participant_id)
-        if per_wave:
-            yield "".join(f"{code},{key}\r\n" for key in wave_keys)
+
+    def lines() -> Iterator[str]:
+        yield header
+        for participant_id in db.session.scalars(query):
+            code = participant_code(participant_id)
+            yield "".join(_row_text([code] if key is None else [code, key]) for key in wave_keys)
+
+    return lines()
+
+
+# -- the outcomes page -------------------------------------------------------------------
+def has_participants(study: Study) -> bool:
+    """Whether the study has a participant to give outcomes to."""
+    return (
+        db.session.scalar(select(Participant.id).where(Participant.study_id == study.id).limit(1))
+        is not None
+    )
+
+
+def upload_outcomes(
+    study: Study,
+    data: bytes,
+    filename: str,
+    *,
+    actor: User,
+    external_id_key: bytes | None,
+) -> OutcomeUpload:
+    """A researcher's file parsed and stored as the study's next version (the upload
+    page's one call). Raises :class:`OutcomeFileInvalid` with every problem."""
+    parsed = parse_outcomes_csv(study, data, filename, external_id_key=external_id_key)
+    return store_outcomes(
+        study, parsed, filename=filename, source=OutcomeSource.UPLOAD, actor=actor
+    )
+
+
+@dataclass(frozen=True)
+class ColumnSummary:
+    """A column of a stored version at a glance: ``present`` non-missing cells,
+    ``missing`` empty ones; numeric: ``minimum``/``maximum``/``mean``; categorical:
+    ``counts`` per level (in level order)."""
+
+    column: OutcomeColumn
+    present: int
+    missing: int
+    minimum: float | None = None
+    maximum: float | None = None
+    mean: float | None = None
+    counts: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    """A stored version at a glance: its columns and its rows per wave key (None: rows
+    for the participant as a whole), in the study's wave order."""
+
+    upload: OutcomeUpload
+    columns: tuple[ColumnSummary, ...]
+    rows_by_wave: tuple[tuple[str | None, int], ...]
+
+
+def summarise(upload: OutcomeUpload) -> OutcomeSummary:
+    """Counts, ranges and level counts of ``upload``, computed in the database."""
+    columns = [OutcomeColumn.from_meta(meta) for meta in upload.columns]
+    of_upload = OutcomeValue.upload_id == upload.id
+    numbers = {
+        name: (present, total, low, high, mean)
+        for name, present, total, low, high, mean in db.session.execute(
+            select(
+                OutcomeValue.name,
+                func.count(OutcomeValue.number),
+                func.count(),
+                func.min(OutcomeValue.number),
+                func.max(OutcomeValue.number),
+                func.avg(OutcomeValue.number),
+            )
+            .where(of_upload)
+            .group_by(OutcomeValue.name)
+        )
+    }
+    level_counts: dict[str, dict[str, int]] = {}
+    for name, text, count in db.session.execute(
+        select(OutcomeValue.name, OutcomeValue.text, func.count())
+        .where(of_upload, OutcomeValue.text.is_not(None))
+        .group_by(OutcomeValue.name, OutcomeValue.text)
+    ):
+        level_counts.setdefault(name, {})[text] = count
+    summaries = []
+    for column in columns:
+        present, total, low, high, mean = numbers.get(column.name, (0, 0, None, None, None))
+        if column.kind == CATEGORICAL:
+            counts = level_counts.get(column.name, {})
+            present = sum(counts.values())
+            summaries.append(
+                ColumnSummary(
+                    column,
+                    present,
+                    total - present,
+                    counts=tuple((level, counts.get(level, 0)) for level in column.levels),
+                )
+            )
         else:
-            yield f"{code}\r\n"
+            summaries.append(
+                ColumnSummary(
+                    column,
+                    present,
+                    total - present,
+                    low,
+                    high,
+                    float(mean) if mean is not None else None,
+                )
+            )
+    return OutcomeSummary(upload, tuple(summaries), _rows_by_wave(upload, columns))
+
+
+def _rows_by_wave(upload: OutcomeUpload, columns: list[OutcomeColumn]):
+    if not columns:
+        return ()
+    per_wave = dict(
+        db.session.execute(
+            select(OutcomeValue.wave_id, func.count())
+            .where(OutcomeValue.upload_id == upload.id, OutcomeValue.name == columns[0].name)
+            .group_by(OutcomeValue.wave_id)
+        ).all()
+    )
+    shown = [(None, per_wave[None])] if None in per_wave else []
+    shown += [(wave.key, per_wave[wave.id]) for wave in upload.study.waves if wave.id in per_wave]
+    return tuple(shown)
+
+
+def preview_rows(upload: OutcomeUpload, limit: int = 10) -> list[list[str]]:
+    """The first ``limit`` rows of the version's CSV download, as cells (header first)."""
+    lines = []
+    for line in outcomes_csv_lines(upload):
+        lines.append(line)
+        if len(lines) > limit:
+            break
+    return list(csv.reader(io.StringIO("".join(lines))))
+
+
+@dataclass(frozen=True)
+class OutcomesDownload:
+    """A version's CSV download: its file name, SHA-256 and its lines (streamed)."""
+
+    upload: OutcomeUpload
+    filename: str
+    sha256: str
+
+    def lines(self) -> Iterator[str]:
+        return outcomes_csv_lines(self.upload)
+
+
+def download_outcomes(upload: OutcomeUpload, *, actor: User) -> OutcomesDownload:
+    """The CSV download of ``upload``, recorded as ``export_downloaded`` with its SHA-256
+    (computed by a first pass over the lines, so memory stays bounded)."""
+    digest = hashlib.sha256()
+    for line in outcomes_csv_lines(upload):
+        digest.update(line.encode("utf-8"))
+    study = upload.study
+    audit.record(
+        AuditAction.EXPORT_DOWNLOADED,
+        actor=actor,
+        target_type="study",
+        target_id=study.id,
+        hash_after=digest.hexdigest(),
+        details={
+            "export": "outcomes_csv",
+            "outcome_version": upload.version,
+            "simulated": upload.simulated,
+        },
+    )
+    marker = "-simulated" if upload.simulated else ""
+    filename = f"{study.slug}-outcomes-v{upload.version}{marker}.csv"
+    return OutcomesDownload(upload, filename, digest.hexdigest())

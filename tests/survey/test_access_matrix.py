@@ -93,6 +93,7 @@ RULES: dict[str, Expect] = {
     "research.acknowledge_alert": POST_ONLY,
     "research.revoke_member": POST_ONLY,
     "research.study_status": POST_ONLY,
+    "research.outcomes_csv": Expect(302, 302, 404, 404, args={"version": "page_number"}),
     # A session of the world's study does not exist (the study matrix has a real one).
     "research.quality_session": Expect(302, 302, 404, 404, args={"session_id": "page_number"}),
     "research.quality_exclude": everyone(405, args={"session_id": "page_number"}),

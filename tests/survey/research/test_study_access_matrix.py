@@ -71,6 +71,10 @@ NEEDS: dict[str, str | tuple[str, str]] = {
     "research.due_csv": "view",
     # F: the preview
     "research.preview": "view",
+    # Outcomes (seen and downloaded with view, uploaded with edit)
+    "research.outcomes": ("view", "edit"),
+    "research.outcomes_template": "view",
+    "research.outcomes_csv": "view",
     # Data quality (seen with view; rules, exclusions with edit)
     "research.quality": "view",
     "research.quality_rules": ("view", "edit"),
@@ -88,6 +92,7 @@ URL_ARGS = {
     "alert_id": "alert_id",
     "member_id": "member_id",
     "number": "page_number",
+    "version": "outcome_version",
     "session_id": "session_id",
 }
 
@@ -117,6 +122,7 @@ class World:
     member_id: int = 0
     page_number: int = 1
     token: str = ""
+    outcome_version: int = 0
     session_id: int = 0
 
 
@@ -185,8 +191,21 @@ def world(matrix_app, small) -> World:
         world.participant_id = _first_participant(study.id)
         world.alert_id = db.session.scalar(select(SafetyAlert.id))
         world.member_id = editor.id
+        world.outcome_version = _outcomes_stored(study, users["owner"]).version
+        db.session.commit()
         world.session_id = session.id
     return world
+
+
+def _outcomes_stored(study, owner):
+    """One version of outcomes for the study (the download route needs one)."""
+    from survey.services import outcomes
+
+    records = outcomes.OutcomeRecords(
+        columns=[{"name": "messages_sent", "kind": "numeric"}],
+        rows=[(_first_participant(study.id), None, {"messages_sent": 3})],
+    )
+    return outcomes.store_outcomes(study, records, filename="matrix.csv", actor=owner)
 
 
 def _first_participant(study_id: int) -> int:
