@@ -461,6 +461,22 @@ class QualityAssessor:
             f"{self.mahalanobis_cutoff:.1f}."
         )
 
+    def psychsyn_note(self) -> str | None:
+        """Why there are no synonym or antonym indices, when there are none."""
+        missing = [
+            kind
+            for kind, pairs in (("synonyms", self._synonyms), ("antonyms", self._antonyms))
+            if len(pairs) < 3
+        ]
+        if not missing:
+            return None
+        return (
+            f"Psychometric {' and '.join(missing)} need at least three item pairs whose "
+            f"correlation among the complete sessions is beyond ±{PSYCHSYN_CRITICAL_R:.2f}; "
+            f"this study has {len(self._synonyms)} synonym and {len(self._antonyms)} antonym "
+            "pair(s)."
+        )
+
     def _pairs(self, moments: _Moments, *, anto: bool) -> np.ndarray:
         """Column pairs (i < j) of the scored items whose sample correlation among the
         complete sessions is above +0.60 (synonyms) or below -0.60 (antonyms)."""
@@ -657,6 +673,7 @@ class QualityOverview:
     wave_label: str | None
     wave_labels: dict[int, str]
     mahalanobis_note: str | None
+    psychsyn_note: str | None
 
     @property
     def show_label(self) -> str:
@@ -730,6 +747,7 @@ def quality_overview(
         wave_label=chosen.label if chosen else None,
         wave_labels=labels,
         mahalanobis_note=assessor.mahalanobis_note(),
+        psychsyn_note=assessor.psychsyn_note(),
     )
 
 

@@ -433,6 +433,24 @@ def test_too_few_sessions_for_mahalanobis_say_why(app):
     assert [row["flag_any"] for row in rows.values()] == [False] * 5, rows
 
 
+def test_synonyms_need_pairs_beyond_the_critical_correlation(app, built):
+    with app.app_context():
+        assert QualityAssessor.for_study(built.study()).psychsyn_note() is None
+        few = make_iemdp_study(slug="two")
+        rng = np.random.default_rng(2)
+        add_sessions(
+            few, [Spec(f"a{n}", a) for n, a in enumerate(attentive_many(few.definition, rng, 2))]
+        )
+        note = QualityAssessor.for_study(few.study()).psychsyn_note()
+        rows = assessed(few)
+    assert note == (
+        "Psychometric synonyms and antonyms need at least three item pairs whose correlation "
+        "among the complete sessions is beyond ±0.60; this study has 0 synonym and 0 antonym "
+        "pair(s)."
+    )
+    assert all(row["psychsyn"] is None and row["psychant"] is None for row in rows.values())
+
+
 def test_the_wave_limits_the_sessions_not_the_reference(app, built):
     with app.app_context():
         rng = np.random.default_rng(7)
