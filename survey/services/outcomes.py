@@ -133,14 +133,13 @@ EXTERNAL_ID = "external_id"
 WAVE = "wave"
 MISSING = frozenset({"", "NA"})
 
-# The fixed columns of the exports, and words R, SPSS or Stata reserve (compared without
+# The fixed columns of the wide export, and words R, SPSS or Stata reserve (compared without
 # case): an outcome with one of these names would break a file or a script that loads it.
 RESERVED_NAMES = frozenset(
     name.lower()
     for name in (
-        # the exports' own columns and the identification columns of this file
-        *("participant", "wave", "excluded", "simulated", "external_id", "session"),
-        *("instrument", "version", "item", "value", "answered_at", "delivery_mode"),
+        # the fixed columns of the wide export (which outcomes join) and of this file
+        *("participant", "wave", "excluded", "simulated", "external_id"),
         # R
         *("if", "else", "repeat", "while", "function", "for", "next", "break", "in"),
         *("TRUE", "FALSE", "NULL", "Inf", "NaN", "NA"),

@@ -525,3 +525,24 @@ def test_a_filled_template_is_accepted(db_session, study):
     parsed = parse(study, csv_bytes(*filled))
     assert parsed.row_count == 2 * len(codes(study))
     assert parsed.columns[0].kind == "numeric"
+
+
+@pytest.mark.parametrize(
+    ("name", "problems"),
+    [
+        ("delivery_mode", []),
+        ("age_group2", []),
+        ("a" * 32, []),
+        ("str80", ["'str80' is a reserved name (of the exports, R, SPSS or Stata)"]),
+        ("NULL", ["'NULL' is a reserved name (of the exports, R, SPSS or Stata)"]),
+        ("with", ["'with' is a reserved name (of the exports, R, SPSS or Stata)"]),
+        ("_x", ["'_x' must start with a letter, then letters, digits or _ (R, SPSS, Stata)"]),
+        (
+            "age.group",
+            ["'age.group' must start with a letter, then letters, digits or _ (R, SPSS, Stata)"],
+        ),
+        ("größe", ["'größe' must start with a letter, then letters, digits or _ (R, SPSS, Stata)"]),
+    ],
+)
+def test_names_usable_in_r_spss_and_stata(name, problems):
+    assert outcomes.name_problems(name) == problems
