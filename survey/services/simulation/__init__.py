@@ -48,7 +48,7 @@ __all__ = [
 PARTICIPANTS_PER_CHUNK = 1000
 ADDED_WAVE_DAYS = 28  # wave k (0-based) opens 28 k days after enrolment
 ADDED_WINDOW_DAYS = 14
-MAX_PARTICIPANTS = 1_000_000
+MAX_PARTICIPANTS = 100_000
 MAX_WAVES = 50
 OUTCOME_COLUMNS = (
     {"name": "messages_sent", "kind": "numeric"},

@@ -71,6 +71,13 @@ The sample (:meth:`Population.sample`) adds what a study sees:
   ``active_weeks ~ Binomial(4, logistic(1.0 + sum_c 0.5 eta_c - 1.5 d))`` over the key
   constructs, ``d = dropped_out`` (1: no session at the next wave; 0 at the last wave).
 
+References: the latent-response formulation of ordered items, Muthén (1984),
+*Psychometrika* 49, 115-132, doi:10.1007/BF02294210; careless-response kinds and
+prevalence, Meade & Craig (2012), *Psychological Methods* 17, 437-455,
+doi:10.1037/a0028085; under 2 s per item as too fast to read, Huang, Curran, Keeney,
+Poposki & DeShon (2012), *Journal of Business and Psychology* 27, 99-114,
+doi:10.1007/s10869-011-9231-8.
+
 >>> import numpy as np
 >>> from instruments.loader import instrument_path, load_instrument
 >>> iemdp = load_instrument(instrument_path("iemdp", "1.0.0"))

@@ -93,22 +93,28 @@ class Written:
 
 
 class _Batch:
-    """Rows of one table as tuples of driver values, inserted ROWS_PER_BATCH at a time.
+    """Rows of one table as tuples of driver values, written ROWS_PER_BATCH at a time.
 
-    Answers and page visits are most of a simulation's rows. They go to the database
-    driver's ``executemany`` directly, each value already converted by its column type's
-    bind processor (:meth:`at` for times, once per page rather than once per answer), so
-    the types store exactly what the ORM would have stored, without its per-row cost.
+    Answers and page visits are most of a simulation's rows. They bypass the ORM: each
+    value is converted by its column type's bind processor (:meth:`at` for times, once per
+    page rather than once per answer), so the database stores exactly what the ORM would
+    have stored, and the rows go to the driver in bulk: ``executemany`` of one INSERT on
+    SQLite (in-process, fast), ``COPY ... FROM STDIN`` on PostgreSQL (an executemany there
+    is a round trip per row).
     """
 
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
         connection = db.session.connection()
-        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        self.statement = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([marker] * len(columns))})"
-        )
         dialect = connection.dialect
+        self.copy = dialect.name == "postgresql"
+        if self.copy:
+            self.statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+        else:
+            marker = "?" if dialect.paramstyle == "qmark" else "%s"
+            self.statement = (
+                f"INSERT INTO {table.name} ({', '.join(columns)}) "
+                f"VALUES ({', '.join([marker] * len(columns))})"
+            )
         self._time = UTCDateTime().dialect_impl(dialect).bind_processor(dialect) or (
             lambda value: value
         )
@@ -128,10 +134,19 @@ class _Batch:
             self.flush()
 
     def flush(self) -> None:
-        if self.rows:
-            db.session.connection().exec_driver_sql(self.statement, self.rows)
-            self.count += len(self.rows)
-            self.rows = []
+        if not self.rows:
+            return
+        connection = db.session.connection()
+        if self.copy:
+            # psycopg 3 on the session's connection, inside its transaction.
+            with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+                with cursor.copy(self.statement) as copy:
+                    for row in self.rows:
+                        copy.write_row(row)
+        else:
+            connection.exec_driver_sql(self.statement, self.rows)
+        self.count += len(self.rows)
+        self.rows = []
 
 
 def write_sample(
