@@ -57,9 +57,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from instruments.csv_cells import csv_text, unescape_cell
+from instruments.csv_cells import escape_cell, unescape_cell
 from instruments.text_encoding import UndecodableText, decode_text
 from survey.extensions import db
 from survey.models import (
@@ -763,6 +763,8 @@ INSERT_CHUNK = 10_000
 def _insert_values(upload: OutcomeUpload, parsed: ParsedOutcomes) -> None:
     kinds = [column.kind for column in parsed.columns]
     names = [column.name for column in parsed.columns]
+    # A Core executemany: the ORM's bulk insert splits the rows by which cells are empty.
+    values_table = OutcomeValue.__table__
     chunk: list[dict[str, Any]] = []
     for participant_id, wave_id, cells in parsed.rows:
         for name, kind, cell in zip(names, kinds, cells, strict=True):
@@ -777,10 +779,10 @@ def _insert_values(upload: OutcomeUpload, parsed: ParsedOutcomes) -> None:
                 }
             )
         if len(chunk) >= INSERT_CHUNK:
-            db.session.execute(insert(OutcomeValue), chunk)
+            db.session.execute(values_table.insert(), chunk)
             chunk = []
     if chunk:
-        db.session.execute(insert(OutcomeValue), chunk)
+        db.session.execute(values_table.insert(), chunk)
     db.session.flush()
 
 
@@ -893,20 +895,14 @@ def outcomes_of(upload: OutcomeUpload) -> OutcomeTable:
 
 def _value_rows(upload_id: int):
     """(participant_id, wave_id, name, number, text) of an upload, by participant, then
-    wave (per-participant rows first), then column order."""
+    wave (per-participant rows first), then column order; read in chunks through Core
+    columns (no ORM row loading: a version can hold a million cells)."""
+    table = OutcomeValue.__table__.c
     return db.session.execute(
-        select(
-            OutcomeValue.participant_id,
-            OutcomeValue.wave_id,
-            OutcomeValue.name,
-            OutcomeValue.number,
-            OutcomeValue.text,
-        )
-        .where(OutcomeValue.upload_id == upload_id)
+        select(table.participant_id, table.wave_id, table.name, table.number, table.text)
+        .where(table.upload_id == upload_id)
         # per-participant rows first on every database (wave ids start at 1)
-        .order_by(
-            OutcomeValue.participant_id, func.coalesce(OutcomeValue.wave_id, 0), OutcomeValue.id
-        )
+        .order_by(table.participant_id, func.coalesce(table.wave_id, 0), table.id)
         .execution_options(yield_per=INSERT_CHUNK)
     )
 
@@ -924,21 +920,34 @@ def plain_number(number: float) -> int | float:
     return number
 
 
+class _LineWriter:
+    """CSV lines (CRLF ends), cells escaped as :func:`instruments.csv_cells.csv_text` does, one
+    writer for all the lines of a file (csv_text per line would build one per line)."""
+
+    def __init__(self) -> None:
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def line(self, cells: Iterable[object]) -> str:
+        self.writer.writerow(["" if cell is None else escape_cell(cell) for cell in cells])
+        text = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return text
+
+
 def _csv_lines(
     columns: Sequence[OutcomeColumn], rows: Iterable[tuple[str, str | None, Sequence[Value]]]
 ) -> Iterator[str]:
     names = [column.name for column in columns]
-    yield csv_text((PARTICIPANT, WAVE, *names), ())
+    writer = _LineWriter()
+    yield writer.line((PARTICIPANT, WAVE, *names))
     for code, wave, cells in rows:
-        # Numbers stay numbers (never escaped); csv_text escapes text a spreadsheet would
-        # run, and the upload unescapes it again.
-        shown = [plain_number(c) if isinstance(c, float) else c for c in cells]
-        yield _row_text([code, wave, *shown])
-
-
-def _row_text(cells: Sequence[object]) -> str:
-    text = csv_text(["x"], [cells])
-    return text[text.index("\r\n") + 2 :]
+        # Numbers stay numbers (never escaped); text a spreadsheet would run is escaped,
+        # and the upload unescapes it again.
+        yield writer.line(
+            [code, wave, *(plain_number(c) if isinstance(c, float) else c for c in cells)]
+        )
 
 
 def outcomes_csv_lines(upload: OutcomeUpload) -> Iterator[str]:
@@ -978,7 +987,8 @@ def template_csv_lines(study: Study, *, per_wave: bool) -> Iterator[str]:
     """A CSV to fill in: ``participant`` codes of the study (and with ``per_wave`` one row
     per participant and wave, ``wave`` keys in wave order), no outcome columns yet.
     Streamed: the study's waves are read now, the participants while the lines are read."""
-    header = csv_text((PARTICIPANT, WAVE) if per_wave else (PARTICIPANT,), ())
+    writer = _LineWriter()
+    header = writer.line((PARTICIPANT, WAVE) if per_wave else (PARTICIPANT,))
     wave_keys = [wave.key for wave in study.waves] if per_wave else [None]
     query = (
         select(Participant.id)
@@ -991,7 +1001,7 @@ def template_csv_lines(study: Study, *, per_wave: bool) -> Iterator[str]:
         yield header
         for participant_id in db.session.scalars(query):
             code = participant_code(participant_id)
-            yield "".join(_row_text([code] if key is None else [code, key]) for key in wave_keys)
+            yield "".join(writer.line([code] if key is None else [code, key]) for key in wave_keys)
 
     return lines()
 
