@@ -352,13 +352,15 @@ def test_bad_sizes_write_nothing(db_session):
 def test_default_flags_catch_the_careless(db_session):
     """Issue 9's bar: on a simulated IEM-DP study (fixed seed), the default flags catch at
     least 90 % of the straight-liners and random responders at no more than 5 % false
-    positives among the others."""
+    positives among the others. 1,000 participants: the attentive false-positive rate is
+    about 3 % (mostly the 3 % who miss an attention check), and with fewer sessions its
+    sampling error nears the 2-point margin (600 with this seed: 4.9 %)."""
     study = make_study()
-    result = simulation.simulate_study(study, participants=600, waves=1, seed=2027, now=NOW)
+    result = simulation.simulate_study(study, participants=1000, waves=1, seed=2027, now=NOW)
     rates = simulation.detection_rates(result)
     assert rates.sessions["straightline"] >= 5 and rates.sessions["random"] >= 5
     assert rates.flagged["straightline"] >= 0.90
     assert rates.flagged["random"] >= 0.90
     assert rates.false_positive_rate <= 0.05
-    assert rates.attentive_sessions > 500
+    assert rates.attentive_sessions > 850
     assert len(rates.lines()) == 4
