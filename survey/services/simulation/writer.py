@@ -10,10 +10,10 @@ submitted), an answer per entry of each submitted page (delivery mode ``chat`` f
 sample's chat participants, else ``web``) and a safety alert per answer at or above a
 safety item's threshold (as :func:`survey.services.participation.save_page` raises them).
 
-Participants, consents and sessions go in through SQLAlchemy's bulk INSERT
-("insertmanyvalues"), the participants' and sessions' ids coming back through RETURNING in
-parameter order; page visits, answers and alerts through the driver's ``executemany``
-(:class:`_Batch`).
+Participants, consents and sessions go in through Core executemany ("insertmanyvalues"),
+the participants' and sessions' ids coming back through RETURNING in parameter order; page
+visits, answers and alerts straight to the driver (:class:`_Batch`: ``executemany`` on
+SQLite, ``COPY`` on PostgreSQL).
 """
 
 from __future__ import annotations
