@@ -47,6 +47,7 @@ when none could or every rule is off.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
@@ -109,9 +110,6 @@ class QualityRules:
 
     def is_on(self, rule: str) -> bool:
         return bool(getattr(self, f"{rule}_on"))
-
-    def threshold(self, rule: str) -> float:
-        return getattr(self, dict((r, f) for r, _k, f in _RULE_FIELDS)[rule])
 
     def problems(self) -> dict[str, str]:
         """What is out of range, by field name (empty when the rules are valid)."""
@@ -312,14 +310,26 @@ class Battery:
             entry_count=sum(entries.values()),
         )
 
+    @property
+    def shuffled(self) -> bool:
+        """Whether any instrument of the battery shuffles its items per participant."""
+        return any(page.definition.shuffle_items for page in self.pages)
+
     def presentation_order(self, seed: int) -> list[Key]:
         """Every entry of the battery in the order a participant with item-order ``seed``
         saw them: pages in battery order, each page's entries in its display order."""
+        if not self.shuffled:
+            return self.file_order
         return [
             (page.version_id, entry.id)
             for page in self.pages
             for entry in ordered_entries(page.definition, page.page, seed)
         ]
+
+    @functools.cached_property
+    def file_order(self) -> list[Key]:
+        """Every entry in battery and page order, as the files list them."""
+        return [(page.version_id, entry.id) for page in self.pages for entry in page.page.entries]
 
 
 def _value(values: Mapping[Key, int | None], key: Key) -> float:
@@ -710,6 +720,7 @@ def quality_overview(
     total = excluded = flagged_any = open_flagged = matching = 0
     start = (max(page, 1) - 1) * PAGE_SIZE
     rows: list[ListedSession] = []
+    last_page: list[ListedSession] = []
     for chunk in assessor.assess_study():
         for listed in chunk:
             total += 1
@@ -721,14 +732,16 @@ def quality_overview(
             flagged_any += listed.flagged
             open_flagged += listed.flagged and not listed.record.excluded
             if _selected(show, listed):
+                row = ListedSession(listed.record, listed.quality, rules_flagged(listed.quality))
                 if start <= matching < start + PAGE_SIZE:
-                    rows.append(
-                        ListedSession(listed.record, listed.quality, rules_flagged(listed.quality))
-                    )
+                    rows.append(row)
+                if matching % PAGE_SIZE == 0:
+                    last_page = []
+                last_page.append(row)  # the page a number past the end shows
                 matching += 1
     pages = max(1, -(-matching // PAGE_SIZE))
-    if page > pages:  # past the end: show the last page
-        return quality_overview(study, wave=wave, show=show, page=pages)
+    if page > pages:
+        page, rows = pages, last_page
     labels = {w.id: w.label for w in study.waves}
     chosen = wave_of(study, wave)
     return QualityOverview(
@@ -858,7 +871,7 @@ def session_report(study: Study, session: ResponseSession) -> SessionReport:
         flags=rules_flagged(quality),
         pages=_shown_pages(assessor.battery, record),
         wave_label=session.wave.label,
-        shuffled=any(page.definition.shuffle_items for page in assessor.battery.pages),
+        shuffled=assessor.battery.shuffled,
         participant_excluded=session.participant.excluded,
         participant_reason=session.participant.exclusion_reason,
     )
