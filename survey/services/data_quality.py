@@ -595,14 +595,11 @@ class QualityAssessor:
     def _within_person(scored: np.ndarray, pairs: np.ndarray) -> list[object]:
         """Psychometric synonyms (or antonyms) over the study-wide ``pairs``: per row, the
         correlation across the pairs between the first and the second item's answers (Meade &
-        Craig 2012; :func:`psychometrics.careless.psychsyn`, whose pairs come from the rows it
-        is given, where these come from the whole study); None below three pairs answered."""
+        Craig 2012; :func:`psychometrics.careless.psychsyn` given the pairs found on the whole
+        study); None below three pairs answered."""
         if len(pairs) < 3:
             return [None] * scored.shape[0]
-        r, _n = careless._paired_correlation(
-            scored[:, pairs[:, 0]].T, scored[:, pairs[:, 1]].T, min_n=3
-        )
-        return [_optional(v) for v in r]
+        return [_optional(v) for v in careless.psychsyn(scored, pairs=pairs).correlation]
 
     def _flags(self, row: Mapping[str, object]) -> dict[str, bool | None]:
         rules = self.rules
