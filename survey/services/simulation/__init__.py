@@ -55,8 +55,7 @@ OUTCOME_COLUMNS = (
     {"name": "active_weeks", "kind": "numeric"},
     {"name": "dropped_out", "kind": "numeric"},
     {"name": "age_group", "kind": "categorical", "levels": list(AGE_GROUPS)},
-    # "delivery_mode" is a column of the long export: the covariate takes another name.
-    {"name": "delivery", "kind": "categorical", "levels": ["web", "chat"]},
+    {"name": "delivery_mode", "kind": "categorical", "levels": ["web", "chat"]},
 )
 
 
@@ -260,7 +259,8 @@ def simulate_study(
 def _outcome_rows(
     sample: Sample, participant_ids: list[int], waves: Sequence[Wave]
 ) -> list[tuple[int, int | None, dict[str, object]]]:
-    """One row per participant (age group, delivery) and per attended wave (engagement)."""
+    """One row per participant (age group, delivery mode) and per attended wave
+    (engagement)."""
     rows: list[tuple[int, int | None, dict[str, object]]] = []
     for i, participant_id in enumerate(participant_ids):
         rows.append(
@@ -269,7 +269,7 @@ def _outcome_rows(
                 None,
                 {
                     "age_group": str(sample.age_group[i]),
-                    "delivery": "chat" if sample.chat[i] else "web",
+                    "delivery_mode": "chat" if sample.chat[i] else "web",
                 },
             )
         )

@@ -193,7 +193,7 @@ def check_outcomes_are_one_simulated_version(simulated):
         "active_weeks",
         "dropped_out",
         "age_group",
-        "delivery",
+        "delivery_mode",
     ]
     table = outcomes.current_outcomes(study)
     assert table.simulated
@@ -201,10 +201,18 @@ def check_outcomes_are_one_simulated_version(simulated):
     assert len(table.rows) == 150 + len(sessions)
     waves = {w.id: w.position for w in study.waves}
     attended = {(s.participant_id, s.wave_id) for s in sessions}
+    modes: dict[int, set[str]] = {}
+    for participant_id, mode in db.session.execute(
+        select(ResponseSession.participant_id, Answer.delivery_mode).join(
+            ResponseSession, ResponseSession.id == Answer.session_id
+        )
+    ):
+        modes.setdefault(participant_id, set()).add(mode)
     for (participant_id, wave_id), values in table.rows.items():
         if wave_id is None:
             assert values["age_group"] in ("18-25", "26-35", "36-45", "46-55", "56+")
-            assert values["delivery"] in ("web", "chat")
+            # The covariate says how the participant's answers came.
+            assert {values["delivery_mode"]} == modes[participant_id]
             continue
         assert (participant_id, wave_id) in attended
         assert values["messages_sent"] >= 0 and 0 <= values["active_weeks"] <= 4
