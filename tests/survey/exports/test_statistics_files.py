@@ -125,6 +125,7 @@ def test_dta_has_labels_extended_missing_and_the_values(
         assert frame["wave"].tolist() == [row["wave"] for row in rows]
         assert meta.file_label.startswith(f"{study.slug}: small 1.0.0 sha256:")
         assert frame["battery"].iloc[0].endswith(study.instrument_version.content_hash)
+        assert frame["simulated"].tolist() == [0, 0, 0, 0, 1]
 
 
 def test_rds_is_a_data_frame_with_factors(app, export_world, export_definition, tmp_path):
