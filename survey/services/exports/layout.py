@@ -3,7 +3,7 @@
 One :class:`Variable` per column of the wide exports (CSV, ``.sav``, ``.dta``, ``.rds``) in
 their order, which is also the order of the codebook:
 
-1. the fixed columns (:data:`FIXED`): ``participant`` (code), ``wave`` (key), ``excluded``,
+1. the fixed columns: ``participant`` (code), ``wave`` (key), ``excluded``,
    ``exclusion_reason``, ``simulated``, ``started_at``, ``completed_at`` and ``battery``
    (each instrument version and its content hash, the same on every row);
 2. the items and attention checks of the battery, in battery and page order, named as
@@ -26,7 +26,7 @@ system missing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from instruments.definition import AttentionCheck, InstrumentDefinition, ResponseScale
 from survey.models import InstrumentVersion, Study
@@ -36,7 +36,6 @@ from survey.services.instruments import definition_of
 from survey.services.study_data import Column
 
 __all__ = [
-    "FIXED",
     "NOT_ANSWERED",
     "NOT_ANSWERED_LABEL",
     "STATA_NOT_ANSWERED",
@@ -105,7 +104,6 @@ class Layout:
     versions: tuple[InstrumentVersion, ...]
     definitions: tuple[InstrumentDefinition, ...]
     rules: QualityRules
-    quality_columns: tuple[str, ...] = field(default=())
     battery: str = ""
 
     @property
@@ -142,8 +140,6 @@ def _fixed(battery: str) -> list[tuple[str, str, str, dict[int, str] | None, int
          STRING, None, max(1, len(battery.encode("utf-8")))),
     ]  # fmt: skip
 
-
-FIXED = tuple(name for name, *_ in _fixed(""))
 
 # Labels of the data-quality indices (survey.services.data_quality; formulas in
 # psychometrics.careless). A column not listed here is labelled by its name.
@@ -320,6 +316,5 @@ def build_layout(
         versions=versions,
         definitions=definitions,
         rules=rules,
-        quality_columns=tuple(quality_columns),
         battery=battery,
     )
