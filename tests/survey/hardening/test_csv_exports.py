@@ -80,17 +80,19 @@ def test_redcap_export_from_the_cli_escapes_formula_cells(app, runner, hostile, 
     assert_escaped_dictionary(out.read_bytes().decode("utf-8"), hostile)
 
 
-def test_answers_csv_escapes_formula_cells(app, make_study, small, answers_for):
+def test_answers_csv_escapes_formula_cells(app, make_study, small, answers_for, tmp_path):
     from survey.extensions import db
     from survey.models import Study
-    from survey.services import answer_export
+    from survey.services import exports
 
     info = make_study(small, waves=(("=1+1", "open"),))
     participant = app.test_client()
     participant.post(f"/p/{info.token}", data={"agree": "I agree"})
     participant.post(f"/p/{info.token}/page/1", data=answers_for(small.pages()[0], 3))
     with app.app_context():
-        text = answer_export.answers_csv(db.session.get(Study, info.study_id))
+        path = tmp_path / "wide.csv"
+        exports.export_to(db.session.get(Study, info.study_id), "wide", path, actor=None)
+        text = path.read_text(encoding="utf-8")
     assert formula_cells(text) == []
     [row] = csv.DictReader(io.StringIO(text, newline=""))
     assert row["wave"] == "'=1+1"

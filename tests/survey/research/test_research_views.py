@@ -122,14 +122,21 @@ def test_answers_export_is_wide_and_audited(
     assert response.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     item_ids = [entry.id for page in small.pages() for entry in page.entries]
-    assert list(rows[0]) == [
+    columns = list(rows[0])
+    # The wide export: fixed columns, then the items in battery order, then scores and the
+    # data-quality indices and flags.
+    assert columns[:8] == [
         "participant",
         "wave",
         "excluded",
+        "exclusion_reason",
+        "simulated",
         "started_at",
         "completed_at",
-        *item_ids,
+        "battery",
     ]
+    assert columns[8 : 8 + len(item_ids)] == item_ids
+    assert {"AA_S", "AA", "flag_any"} <= set(columns[8 + len(item_ids) :])
     (row,) = rows
     assert row["wave"] == "baseline" and row["completed_at"] == ""
     assert [row[i] for i in item_ids[:4]] == ["3", "3", "3", "3"]
