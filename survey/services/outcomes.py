@@ -760,30 +760,42 @@ def _keyed_rows(rows, waves: Mapping[int, str]) -> Iterator[tuple[str, str | Non
 INSERT_CHUNK = 10_000
 
 
+_VALUE_COLUMNS = ("upload_id", "participant_id", "wave_id", "name", "number", "text")
+
+
 def _insert_values(upload: OutcomeUpload, parsed: ParsedOutcomes) -> None:
+    """Every cell of ``parsed`` as an outcome_values row, INSERT_CHUNK rows at a time,
+    past the ORM (its bulk insert splits the rows by which cells are empty): ``COPY ...
+    FROM STDIN`` on PostgreSQL, where an executemany costs a round trip per row, and an
+    executemany elsewhere (SQLite is in-process). Both run on the session's connection,
+    inside its transaction."""
     kinds = [column.kind for column in parsed.columns]
     names = [column.name for column in parsed.columns]
-    # A Core executemany: the ORM's bulk insert splits the rows by which cells are empty.
-    values_table = OutcomeValue.__table__
-    chunk: list[dict[str, Any]] = []
+    chunk: list[tuple[object, ...]] = []
     for participant_id, wave_id, cells in parsed.rows:
         for name, kind, cell in zip(names, kinds, cells, strict=True):
-            chunk.append(
-                {
-                    "upload_id": upload.id,
-                    "participant_id": participant_id,
-                    "wave_id": wave_id,
-                    "name": name,
-                    "number": cell if kind == NUMERIC else None,
-                    "text": cell if kind == CATEGORICAL else None,
-                }
-            )
+            number, text = (cell, None) if kind == NUMERIC else (None, cell)
+            chunk.append((upload.id, participant_id, wave_id, name, number, text))
         if len(chunk) >= INSERT_CHUNK:
-            db.session.execute(values_table.insert(), chunk)
+            _write_values(chunk)
             chunk = []
-    if chunk:
-        db.session.execute(values_table.insert(), chunk)
-    db.session.flush()
+    _write_values(chunk)
+
+
+def _write_values(rows: list[tuple[object, ...]]) -> None:
+    if not rows:
+        return
+    connection = db.session.connection()
+    table, columns = OutcomeValue.__tablename__, ", ".join(_VALUE_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    placeholders = ", ".join([marker] * len(_VALUE_COLUMNS))
+    connection.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
 # -- reading back ------------------------------------------------------------------------
