@@ -308,7 +308,9 @@ def _number(value: Any) -> float | None:
 
 
 # -- the one check -----------------------------------------------------------------------
-def check_records(study: Study, records: OutcomeRecords, *, data: bytes | None = None):
+def check_records(
+    study: Study, records: OutcomeRecords, *, data: bytes | None = None
+) -> ParsedOutcomes:
     """``records`` checked against ``study``: :class:`ParsedOutcomes`, or
     :class:`OutcomeFileInvalid` listing every problem.
 
