@@ -17,6 +17,8 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_cfa.py", [], True),
     ("bench_cfa.py", ["--model", "second-order"], True),
     ("web_bench.py", ["--threads", "1", "4"], False),
+    ("bench_simulate.py", [], False),
+    ("bench_exports.py", [], False),
 ]
 
 
