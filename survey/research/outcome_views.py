@@ -69,7 +69,7 @@ def _outcomes_page(study: Study, form: OutcomeUploadForm, problems: list[str], s
 def outcomes_page(study_id: int):
     need = study_access.EDIT if request.method == "POST" else study_access.VIEW
     study = study_for(study_id, need)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD as GET
         return _outcomes_page(study, OutcomeUploadForm(formdata=None), [], 200)
     form = OutcomeUploadForm()
     if not form.validate_on_submit():

@@ -53,6 +53,8 @@ def test_schema_has_no_ip_user_agent_or_personal_data_columns(app):
         "excluded",
         "exclusion_reason",
         "item_order_seed",
+        # Made by `flask demo simulate`: not a person.
+        "simulated",
     }
 
 
