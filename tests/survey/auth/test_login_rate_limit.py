@@ -307,12 +307,54 @@ class Site:
         self.cookie = response.getheader("Set-Cookie").split(";", 1)[0]
         self.token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', response.text)[1]
 
-    def log_in(self, email: str, password: str) -> tuple[int, str]:
-        body = urllib.parse.urlencode(
+    def login_body(self, email: str, password: str) -> str:
+        return urllib.parse.urlencode(
             {"email": email, "password": password, "csrf_token": self.token}
         )
-        response = self.request("POST", "/login", body)
+
+    def log_in(self, email: str, password: str) -> tuple[int, str]:
+        response = self.request("POST", "/login", self.login_body(email, password))
         return response.status, response.getheader("X-Worker-Pid")
+
+    def held_log_in(self, email: str, password: str) -> HeldRequest:
+        """A login attempt sent in part: the sync worker that accepted it waits for the
+        rest and takes no other connection until :meth:`HeldRequest.finish`."""
+        return HeldRequest(self, "POST", "/login", self.login_body(email, password))
+
+
+class HeldRequest:
+    """The request line is sent at once, the headers and body on finish: the worker that
+    accepted the connection waits in the header parser (the limit answers 429 before it
+    reads a body) and, being a sync worker, takes no other connection meanwhile."""
+
+    def __init__(self, site: Site, method: str, path: str, body: str = "") -> None:
+        headers = f"Connection: close\r\nCookie: {site.cookie}\r\n"
+        if body:
+            headers += "Content-Type: application/x-www-form-urlencoded\r\n"
+        self.rest = f"{headers}Content-Length: {len(body)}\r\n\r\n{body}"
+        self.socket = socket.create_connection(("127.0.0.1", site.port), timeout=30)
+        self.socket.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{site.port}\r\n".encode())
+
+    def finish(self) -> tuple[int, str]:
+        self.socket.sendall(self.rest.encode())
+        response = http.client.HTTPResponse(self.socket)
+        response.begin()
+        response.read()
+        status, pid = response.status, response.getheader("X-Worker-Pid")
+        self.socket.close()
+        return status, pid
+
+
+def both_workers_answer(site: Site) -> set[str]:
+    """Wait until the second worker has booted: with the first one held, a request can
+    only be answered by the other (it waits in the listen queue until that one is up)."""
+    held = HeldRequest(site, "GET", "/login")
+    time.sleep(0.5)  # a worker accepts the held connection and waits for the rest
+    response = site.request("GET", "/login")
+    assert response.status == 200, response.text
+    status, pid = held.finish()
+    assert status == 200
+    return {pid, response.getheader("X-Worker-Pid")}
 
 
 @pytest.fixture
@@ -339,8 +381,10 @@ def two_workers(tmp_path):
     )
     port = free_port()
     # The shipped gunicorn.conf.py (its on_starting check passes: the storage is Redis), with
-    # sync workers, so that each worker takes one request at a time.
-    command = [*GUNICORN, "--workers", "2", "--worker-class", "sync"]
+    # sync workers of one thread (gunicorn turns "sync" with threads > 1 into gthread), so
+    # that each worker takes one connection at a time.
+
+    command = [*GUNICORN, "--workers", "2", "--worker-class", "sync", "--threads", "1"]
     command += ["--bind", f"127.0.0.1:{port}", "--access-logfile", str(tmp_path / "access.log")]
     command += ["--error-logfile", str(tmp_path / "error.log"), "rate_limit_wsgi:app"]
     server = subprocess.Popen(command, cwd=tmp_path, env=env)
@@ -356,6 +400,7 @@ def two_workers(tmp_path):
                     log = (tmp_path / "error.log").read_text(encoding="utf-8", errors="replace")
                     pytest.fail(f"gunicorn did not start:\n{log}")
                 time.sleep(0.2)
+        assert len(both_workers_answer(site)) == 2
         yield site
     finally:
         server.terminate()
@@ -374,15 +419,17 @@ def test_two_gunicorn_workers_share_the_failure_count(two_workers):
     with ThreadPoolExecutor(max_workers=2) as pool:
         failures = list(pool.map(lambda _: site.log_in("r@example.org", WRONG), range(5)))
     assert [status for status, _ in failures] == [200] * 5
-    # Every later attempt is paused, whichever worker answers; go on until both have.
+    # Every later attempt is paused, whichever worker answers. One attempt is held half
+    # sent, so the worker that accepted it is busy: the next attempt can only reach the
+    # other worker. Then the held one is finished by the first.
     answered_by: dict[str, int] = {}
-    pids = {pid for _, pid in failures}
-    for _ in range(40):
-        status, pid = site.log_in("r@example.org", PASSWORD)
-        answered_by[pid] = status
-        assert status == 429, f"worker {pid} let attempt through ({failures=}, {answered_by=})"
-        pids.add(pid)
-        if len(answered_by) == 2:
-            break
-    assert len(answered_by) == 2, f"one worker answered every attempt: {answered_by}"
+    held = site.held_log_in("r@example.org", PASSWORD)
+    time.sleep(0.5)  # a worker accepts the held connection and waits for the rest
+    status, pid = site.log_in("r@example.org", PASSWORD)
+    answered_by[pid] = status
+    status, pid = held.finish()
+    answered_by[pid] = status
+    assert len(answered_by) == 2, f"one worker answered both attempts: {answered_by}"
+    assert set(answered_by.values()) == {429}, f"a worker let an attempt through: {answered_by}"
+    pids = {pid for _, pid in failures} | set(answered_by)
     assert len(pids) == 2
