@@ -19,6 +19,11 @@ position, whether the session is complete and whether it is simulated.
 
 :attr:`StudyData.rows_hash` is the SHA-256 of the analysed rows (index and raw answers in a
 canonical text form), so a stored run can say exactly which data it saw.
+
+:attr:`StudyData.outcomes` is the study's current outcome version as
+:meth:`survey.services.outcomes.OutcomeTable.frame` gives it (``participant``,
+``wave`` — ``<NA>`` for a per-participant row — then the columns), or None when the study
+has none; :attr:`StudyData.outcome_columns` names each column's kind.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import pandas as pd
 from instruments.definition import InstrumentDefinition
 from instruments.scoring import reverse_keyed, score_frame
 from survey.models import InstrumentVersion, Study
-from survey.services import study_data
+from survey.services import outcomes, study_data
 from survey.services.instruments import definition_of
 
 __all__ = ["InstrumentData", "StudyData", "load_study_data"]
@@ -85,6 +90,9 @@ class StudyData:
     rows: pd.DataFrame
     instruments: tuple[InstrumentData, ...]
     rows_hash: str
+    outcomes: pd.DataFrame | None = None
+    outcome_version: int | None = None
+    outcome_columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def n_rows(self) -> int:
@@ -110,6 +118,7 @@ class StudyData:
             "rows": self.n_rows,
             "simulated_rows": self.simulated_rows,
             "rows_sha256": self.rows_hash,
+            "outcome_version": self.outcome_version,
         }
 
 
@@ -166,6 +175,7 @@ def load_study_data(
                 scores=score_frame(definition, raw),
             )
         )
+    table = outcomes.current_outcomes(study)
     counts = study_data.session_counts(study, wave=wave)
     waves = tuple(w.key for w in study.waves if wave is None or w.key == wave)
     return StudyData(
@@ -179,6 +189,11 @@ def load_study_data(
         rows=rows,
         instruments=tuple(instruments),
         rows_hash=_rows_hash(rows, instruments),
+        outcomes=None if table is None else table.frame(),
+        outcome_version=None if table is None else table.upload.version,
+        outcome_columns=()
+        if table is None
+        else tuple((column.name, column.kind) for column in table.columns),
     )
 
 
