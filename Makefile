@@ -31,7 +31,7 @@ run: install
 
 ## test: install the test dependencies, lint (ruff check, ruff format --check), run the whole suite
 test: install-test lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -25,6 +25,8 @@ TABLES = {
     "session_exclusions",
     "outcome_uploads",
     "outcome_values",
+    "validation_runs",
+    "study_hypotheses",
     "study_members",
     "safety_alerts",
 }

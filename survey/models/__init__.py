@@ -19,8 +19,12 @@ from survey.models.study import (
 )
 from survey.models.types import UTCDateTime, utcnow
 from survey.models.user import Role, User
+from survey.models.validation import RunStatus, StudyHypothesis, ValidationRun
 
 __all__ = [
+    "RunStatus",
+    "StudyHypothesis",
+    "ValidationRun",
     "DeliveryMode",
     "OutcomeSource",
     "OutcomeUpload",

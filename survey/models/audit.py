@@ -50,6 +50,9 @@ class AuditAction:
     QUALITY_RULES_CHANGED = "quality_rules_changed"
     OUTCOMES_UPLOADED = "outcomes_uploaded"
     STUDY_SIMULATED = "study_simulated"
+    VALIDATION_REQUESTED = "validation_requested"
+    HYPOTHESIS_STATED = "hypothesis_stated"
+    HYPOTHESIS_RETIRED = "hypothesis_retired"
 
 
 class AuditEvent(db.Model):

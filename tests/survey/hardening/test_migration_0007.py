@@ -33,8 +33,12 @@ def answer_all(info, small) -> int:
 
 
 def refused(caplog) -> str:
+    """Downgrade to 0006 from 0007 (the later revisions go down first, on their own: SQLite
+    runs DDL outside a transaction, so a refusal by 0007 would otherwise leave them undone
+    there but not on PostgreSQL); it exits 1 and the database stays at 0007."""
     caplog.clear()
     db.session.commit()
+    downgrade(revision="0007")
     with pytest.raises(SystemExit) as exited:
         downgrade(revision="0006")
     assert exited.value.code == 1
