@@ -26,7 +26,7 @@ install-test: $(VENV)/.installed-test
 ## run: set up, migrate the SQLite database under instance/, load the demo, serve on 127.0.0.1:5000
 run: install
 	$(BIN)/flask --app wsgi demo setup --base-url http://$(HOST):$(PORT)
-	$(BIN)/flask --app wsgi demo simulate iemdp-demo --participants 600 --waves 3 --seed 1 --unless-simulated
+	$(BIN)/flask --app wsgi demo simulate iemdp-demo --participants 600 --waves 3 --seed 1 --unless-simulated --exclude-flagged
 	$(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 ## test: install the test dependencies, lint (ruff check, ruff format --check), run the whole suite

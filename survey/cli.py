@@ -24,6 +24,7 @@ from survey.extensions import db
 from survey.models import Role, User, WaveStatus
 from survey.services import accounts, instruments, invitations, studies, versions
 from survey.services.errors import UnknownStudy, VersionConflict, VersionFrozen, VersionIsDraft
+from survey.validation_cli import register_validation_cli
 
 instruments_cli = AppGroup("instruments", help="Validate instrument files and load them.")
 studies_cli = AppGroup("studies", help="Manage studies and their participants.")
@@ -58,6 +59,7 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(group)
     register_database_cli(app)  # flask db grant-app-role
     register_exports_cli(app)  # flask exports KIND STUDY
+    register_validation_cli(app)  # flask analysis validate STUDY
     demo_cli.add_command(simulate_cli.simulate_command)  # flask demo simulate
 
 

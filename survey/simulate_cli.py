@@ -1,9 +1,13 @@
-"""`flask demo simulate STUDY --participants N --waves K --seed S [--truth FILE]`.
+"""`flask demo simulate STUDY --participants N --waves K --seed S [--truth FILE]
+[--unless-simulated] [--exclude-flagged]`.
 
 A thin wrapper over :func:`survey.services.simulation.simulate_study`: checks everything it
 can before writing (the study, the sizes, that FILE can be written), simulates, writes the
 truth next to FILE, commits once, then moves the truth into place. Any error leaves
-nothing behind: no rows, no file.
+nothing behind: no rows, no file. ``--exclude-flagged`` then excludes, in the same commit,
+every session the study's data-quality rules flag (as a researcher's "Exclude flagged"
+would, each exclusion audited and reversible), so that analyses of a demo start from data
+cleaned by stated rules.
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ from sqlalchemy import func, select
 
 from survey.extensions import db
 from survey.models import Participant
-from survey.services import simulation, studies
+from survey.services import exclusions, simulation, studies
 from survey.services.errors import UnknownStudy
+
+EXCLUDE_FLAGGED_REASON = (
+    "Flagged by the study's data-quality rules (excluded by flask demo simulate --exclude-flagged)"
+)
 
 
 def _truth_target(path: Path) -> Path:
@@ -80,6 +88,11 @@ def _simulated_count(study) -> int:
     is_flag=True,
     help="Do nothing when the study has simulated participants already (for `make run`).",
 )
+@click.option(
+    "--exclude-flagged",
+    is_flag=True,
+    help="Then exclude every session the study's data-quality rules flag (reversible).",
+)
 @with_appcontext
 def simulate_command(
     study_slug: str,
@@ -88,6 +101,7 @@ def simulate_command(
     seed: int,
     truth_path: Path | None,
     unless_simulated: bool,
+    exclude_flagged: bool,
 ) -> None:
     """Add N simulated participants answering the battery of STUDY (its short name) at K
     waves, with careless responders, dropout, page timings and engagement outcomes; all
@@ -114,6 +128,11 @@ def simulate_command(
     try:
         result = simulation.simulate_study(study, participants=participants, waves=waves, seed=seed)
         rates = simulation.detection_rates(result) if truth_path is not None else None
+        excluded = (
+            exclusions.exclude_flagged(study, actor=None, reason=EXCLUDE_FLAGGED_REASON)
+            if exclude_flagged
+            else None
+        )
         temporary = _write_truth(result.truth, truth_path) if truth_path is not None else None
     except simulation.InvalidSimulation as error:
         db.session.rollback()
@@ -139,6 +158,11 @@ def simulate_command(
         + ", ".join(f"{list(kinds).count(k)} {k}" for k in simulation.CARELESS_KINDS)
         + f"; outcome version {result.outcome_version}."
     )
+    if excluded is not None:
+        click.echo(
+            f"Excluded {len(excluded.session_ids):,} flagged sessions (--exclude-flagged; "
+            "each can be included again on the study's data-quality page)."
+        )
     if truth_path is not None and rates is not None:
         click.echo(f"Truth written to {truth_path}.")
         click.echo("Default data-quality flags (any rule), complete sessions:")

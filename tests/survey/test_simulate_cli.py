@@ -106,6 +106,36 @@ def test_simulate_with_truth(app, runner, study, tmp_path):
     assert not list(tmp_path.glob(".truth.json.*"))  # the temporary file was moved
 
 
+def test_exclude_flagged_excludes_what_the_rules_flag_in_the_same_commit(app, runner, study):
+    from survey.models import SessionExclusion, Study
+    from survey.services import data_quality
+
+    result = simulate(
+        runner, SLUG, "--participants", "80", "--waves", "1", "--seed", "5", "--exclude-flagged"
+    )
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        excluded = list(db.session.scalars(select(SessionExclusion)))
+        assert excluded, "the simulated careless responders should be flagged"
+        assert f"Excluded {len(excluded)} flagged sessions" in result.output
+        assert all(e.lifted_at is None and "--exclude-flagged" in e.reason for e in excluded)
+        flagged = {
+            assessed.record.session_id
+            for chunk in data_quality.QualityAssessor.for_study(
+                db.session.get(Study, study)
+            ).assess_study()
+            for assessed in chunk
+            if assessed.flagged
+        }
+        assert {e.session_id for e in excluded} == flagged
+        events = db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == AuditAction.SESSION_EXCLUDED)
+        )
+        assert events == len(excluded)
+
+
 def test_unless_simulated_adds_nothing_the_second_time(app, runner, study):
     args = (SLUG, "--participants", "10", "--waves", "1", "--seed", "1", "--unless-simulated")
     first = simulate(runner, *args)

@@ -41,16 +41,36 @@ from survey.models import InstrumentVersion, Study
 from survey.services import outcomes, study_data
 from survey.services.instruments import definition_of
 
-__all__ = ["InstrumentData", "StudyData", "load_study_data"]
+__all__ = ["InstrumentData", "StudyData", "VersionInfo", "load_study_data"]
 
 INDEX_NAMES = ("participant", "wave")
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """Which instrument version the frames hold (plain values: a StudyData outlives the
+    database session it was read in)."""
+
+    id: int
+    key: str
+    version: str
+    content_hash: str
+
+    @classmethod
+    def of(cls, version: InstrumentVersion) -> VersionInfo:
+        return cls(
+            id=version.id,
+            key=version.instrument.key,
+            version=version.version,
+            content_hash=version.content_hash,
+        )
 
 
 @dataclass(frozen=True)
 class InstrumentData:
     """One instrument version's frames (see the module docstring)."""
 
-    version: InstrumentVersion
+    version: VersionInfo
     definition: InstrumentDefinition
     raw: pd.DataFrame
     keyed: pd.DataFrame
@@ -58,7 +78,7 @@ class InstrumentData:
 
     @property
     def label(self) -> str:
-        return f"{self.version.instrument.key} {self.version.version}"
+        return f"{self.version.key} {self.version.version}"
 
     @property
     def items(self) -> list[str]:
@@ -168,7 +188,7 @@ def load_study_data(
         )
         instruments.append(
             InstrumentData(
-                version=version,
+                version=VersionInfo.of(version),
                 definition=definition,
                 raw=raw,
                 keyed=reverse_keyed(definition, raw).astype("float64"),

@@ -1,0 +1,173 @@
+"""`flask analysis validate STUDY [--wave W] [--json FILE] [--include-excluded] [--seed N]`.
+
+Runs the validation of a study's data (:func:`survey.services.validation.run.validate`)
+with a progress bar on standard error, prints a summary (the CFA fits with their verdicts
+and the COSMIN ratings) and with ``--json`` writes the whole report. The file is written to
+a temporary file beside it and renamed when complete, so an error never leaves a partial
+file. Excluded sessions are left out unless ``--include-excluded``; standard error says how
+many.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from survey.services import studies
+from survey.services.errors import UnknownStudy
+from survey.services.study_data import UnknownWave
+from survey.services.validation.run import validate
+
+analysis_cli = AppGroup("analysis", help="Validate a study's instruments on its data.")
+
+FIT_SHOWN = ("chisq", "df", "cfi", "tli", "rmsea", "srmr")
+WARNINGS_SHOWN = 10
+"""Warnings printed; the JSON report has them all."""
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """The report as JSON text: keys in the report's order, NaN refused (the sections
+    give None), a final newline."""
+    return json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def check_target(path: Path) -> None:
+    """A click error naming ``path`` when a report cannot be written there (before the run)."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise click.ClickException(f"cannot write {path}: it is a directory")
+    if not directory.is_dir():
+        raise click.ClickException(f"cannot write {path}: {directory} is not a directory")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise click.ClickException(f"cannot write {path}: permission denied")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise click.ClickException(f"cannot write {path}: {directory} is not a directory")
+    try:
+        handle, name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".part")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(name, path)
+    except OSError as error:
+        Path(name).unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {path}: {error.strerror}") from None
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """What the command prints: per instrument the two CFA fits, their verdicts and the
+    COSMIN ratings; then the warnings."""
+    inputs = report["inputs"]
+    lines = [
+        f"Study {report['study']['slug']}: {inputs['rows']} rows analysed "
+        f"(wave {inputs['wave'] or 'all'}, seed {inputs['seed']})."
+    ]
+    for sections in report["instruments"]:
+        instrument = sections["instrument"]
+        lines.append(f"{instrument['key']} {instrument['version']}:")
+        structural = sections["structural_validity"]
+        for key in ("first_order", "second_order"):
+            model = structural.get(key) or {}
+            measures = model.get("fit_measures") or {}
+            shown = ", ".join(f"{name} {_number(measures.get(name))}" for name in FIT_SHOWN)
+            lines.append(
+                f"  {key.replace('_', '-')} CFA ({model.get('estimator', 'n/a')}): {shown}"
+            )
+            if model.get("verdict"):
+                lines.append(f"    {model['verdict']}")
+        for row in sections["cosmin"]["rows"]:
+            lines.append(f"  {row['property']}: {row['rating']} ({row['result']})")
+    warnings = report["warnings"]
+    for warning in warnings[:WARNINGS_SHOWN]:
+        lines.append(f"warning: {warning}")
+    if len(warnings) > WARNINGS_SHOWN:
+        lines.append(
+            f"... and {len(warnings) - WARNINGS_SHOWN} more warnings "
+            f"({len(warnings)} in all; --json writes them all)"
+        )
+    return lines
+
+
+@analysis_cli.command("validate")
+@click.argument("study_slug", metavar="STUDY")
+@click.option("--wave", default=None, help="Analyse this wave only (its key).")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the whole report to this JSON file.",
+)
+@click.option(
+    "--include-excluded", is_flag=True, help="Analyse excluded sessions too (left out by default)."
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the random parts.")
+def validate_command(
+    study_slug: str, wave: str | None, json_path: Path | None, include_excluded: bool, seed: int
+) -> None:
+    """Validate the instruments of STUDY (its slug) on the study's responses."""
+    from tqdm import tqdm
+
+    try:
+        study = studies.get_study(study_slug)
+    except UnknownStudy as error:
+        raise click.ClickException(str(error)) from None
+    if json_path is not None:
+        check_target(json_path)
+    bar = tqdm(total=1, desc="validation", unit="section", leave=False, file=sys.stderr)
+
+    def progress(done: int, total: int, label: str) -> None:
+        bar.total = total
+        bar.n = done
+        bar.set_postfix_str(label, refresh=False)
+        bar.refresh()
+
+    try:
+        report = validate(
+            study, wave=wave, include_excluded=include_excluded, seed=seed, progress=progress
+        )
+    except UnknownWave as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        bar.close()
+    inputs = report["inputs"]
+    left_out = inputs["excluded_left_out"]
+    click.echo(
+        f"{inputs['rows']} rows analysed; "
+        + (
+            f"{left_out} excluded session(s) left out (--include-excluded keeps them)"
+            if left_out
+            else "no excluded session left out"
+        ),
+        err=True,
+    )
+    if json_path is not None:
+        write_atomically(json_path, report_json(report))
+        click.echo(f"wrote {json_path}", err=True)
+    for line in summary_lines(report):
+        click.echo(line)
+
+
+def register_validation_cli(app) -> None:
+    app.cli.add_command(analysis_cli)

@@ -1,0 +1,103 @@
+"""`flask analysis validate STUDY [--wave W] [--json FILE] [--include-excluded] [--seed N]`
+(survey/validation_cli.py): the summary, the JSON report, reproducibility and every error,
+each leaving no file behind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from survey.extensions import db
+from survey.models import ResponseSession
+from survey.services import exclusions
+from tests.survey.validation.conftest import make_simulated_study
+
+SLUG = "cli-validation"
+
+
+@pytest.fixture
+def study(app):
+    with app.app_context():
+        study, _ = make_simulated_study(participants=150, waves=2, seed=11, slug=SLUG)
+        db.session.commit()
+        return study.id
+
+
+def validate(runner, *args: str):
+    return runner.invoke(args=["analysis", "validate", *args])
+
+
+def test_the_report_has_both_models_with_lavaan_names_and_is_reproducible(runner, study, tmp_path):
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    result = validate(runner, SLUG, "--json", str(first))
+    assert result.exit_code == 0, result.output
+    assert f"Study {SLUG}: " in result.output
+    assert "first-order CFA (ML): chisq " in result.output
+    assert "Structural validity: " in result.output
+    assert f"wrote {first}" in result.output
+    report = json.loads(first.read_text(encoding="utf-8"))
+    for key in ("first_order", "second_order"):
+        model = report[key]
+        assert model["estimator"] == "ML"
+        assert {"chisq", "df", "cfi", "tli", "rmsea", "srmr", "aic", "bic"} <= set(
+            model["fit_measures"]
+        )
+    assert report["first_order"] == report["instruments"][0]["structural_validity"]["first_order"]
+    assert report["inputs"]["waves"] == ["baseline", "week-4"]
+    assert report["inputs"]["seed"] == 1 and len(report["inputs"]["rows_sha256"]) == 64
+    assert len(report["instruments"][0]["cosmin"]["rows"]) == 8
+    again = validate(runner, SLUG, "--json", str(second))
+    assert again.exit_code == 0, again.output
+    assert second.read_bytes() == first.read_bytes()
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_one_wave_and_excluded_sessions(app, runner, study, tmp_path):
+    with app.app_context():
+        session = db.session.scalars(select(ResponseSession).order_by(ResponseSession.id)).first()
+        exclusions.exclude(session, "test exclusion", actor=None)
+        db.session.commit()
+    path = tmp_path / "baseline.json"
+    result = validate(runner, SLUG, "--wave", "baseline", "--json", str(path))
+    assert result.exit_code == 0, result.output
+    assert "1 excluded session(s) left out (--include-excluded keeps them)" in result.output
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["inputs"]["wave"] == "baseline" and report["inputs"]["excluded_left_out"] == 1
+    assert report["instruments"][0]["test_retest"]["available"] is False
+    kept = validate(runner, SLUG, "--wave", "baseline", "--include-excluded", "--json", str(path))
+    assert kept.exit_code == 0, kept.output
+    assert "no excluded session left out" in kept.output
+    assert json.loads(path.read_text(encoding="utf-8"))["inputs"]["rows"] == (
+        report["inputs"]["rows"] + 1
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("no-such-study",), "no-such-study"),
+        ((SLUG, "--wave", "week-99"), "has no wave 'week-99'"),
+        ((SLUG, "--seed", "x"), "'x' is not a valid integer"),
+    ],
+)
+def test_errors_name_the_problem(runner, study, args, message):
+    result = validate(runner, *args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unwritable_json_path_is_an_error_naming_it_and_leaves_no_file(runner, study, tmp_path):
+    missing = tmp_path / "no-such-folder" / "report.json"
+    result = validate(runner, SLUG, "--json", str(missing))
+    assert result.exit_code == 1
+    assert f"cannot write {missing}" in result.output
+    assert not missing.parent.exists()
+    out = tmp_path / "out"
+    folder = out / "folder.json"
+    folder.mkdir(parents=True)
+    result = validate(runner, SLUG, "--json", str(folder))
+    assert result.exit_code == 2 and f"{folder}' is a directory" in result.output
+    assert list(out.iterdir()) == [folder] and not list(folder.iterdir())
