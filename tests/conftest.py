@@ -181,6 +181,7 @@ class _MakeApp:
         # PostgreSQL is shared between tests: emptied before the first app unless ``app``
         # has already brought it to the newest revision.
         self.prepared = not database_url.startswith("postgresql")
+        self.migrated = False
 
     def __call__(self, **overrides: Any) -> Flask:
         if not self.prepared:
@@ -215,8 +216,19 @@ def make_app(database_url: str, tmp_path: Any) -> Iterator[Callable[..., Flask]]
 
 
 @pytest.fixture
-def app(make_app: _MakeApp, request: pytest.FixtureRequest) -> Flask:
-    """The app on a database at the newest revision with no rows."""
+def make_migrated_app(make_app: _MakeApp, request: pytest.FixtureRequest) -> Callable[..., Flask]:
+    """``make_migrated_app(**config)``: an app with these config overrides on a database at
+    the newest revision with no rows (prepared on the first call; later calls share it)."""
+
+    def make(**overrides: Any) -> Flask:
+        if not getattr(make_app, "migrated", False):
+            prepare_migrated(make_app, request)
+        return make_app(**overrides)
+
+    return make
+
+
+def prepare_migrated(make_app: _MakeApp, request: pytest.FixtureRequest) -> None:
     url = make_app.database_url
     if url.startswith("sqlite"):
         template = request.getfixturevalue("migrated_sqlite_template")
@@ -227,7 +239,13 @@ def app(make_app: _MakeApp, request: pytest.FixtureRequest) -> Flask:
         make_app.prepared = True
         if not truncate_postgresql(url):
             migrate_postgresql(url, make_app.build)
-    return make_app()
+    make_app.migrated = True
+
+
+@pytest.fixture
+def app(make_migrated_app: Callable[..., Flask]) -> Flask:
+    """The app on a database at the newest revision with no rows."""
+    return make_migrated_app()
 
 
 @pytest.fixture

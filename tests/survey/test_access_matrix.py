@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from flask import Flask, url_for
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from survey.extensions import db
@@ -159,7 +158,6 @@ def make_world(app: Flask, make_definition) -> World:
 
     world = World()
     with app.app_context():
-        upgrade()
         researcher = accounts.create_user("r@example.org", PASSWORD, "researcher")
         other = accounts.create_user("other@example.org", PASSWORD, "researcher")
         accounts.create_user("a@example.org", PASSWORD, "admin")
@@ -270,8 +268,8 @@ def test_every_rule_and_argument_is_covered():
 
 
 @pytest.fixture
-def matrix_app(make_app):
-    return make_app(WTF_CSRF_ENABLED=True)
+def matrix_app(make_migrated_app):
+    return make_migrated_app(WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture

@@ -182,12 +182,8 @@ def test_deactivation_ends_existing_sessions(app, researcher_client):
 
 # -- CSRF ------------------------------------------------------------------------------------
 @pytest.fixture
-def csrf_app(make_app):
-    from flask_migrate import upgrade
-
-    app = make_app(WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        upgrade()
+def csrf_app(make_migrated_app):
+    app = make_migrated_app(WTF_CSRF_ENABLED=True)
     return app
 
 

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from flask_migrate import upgrade
 from sqlalchemy import event, func, select, text
 
 from survey.extensions import db
@@ -32,20 +31,16 @@ def is_sqlite(url: str) -> bool:
 
 
 @pytest.fixture
-def app(make_app, database_url):
+def app(make_migrated_app, database_url):
     """The app with a short wait for locks (overrides the conftest's ``app``)."""
     if is_sqlite(database_url):
-        app = make_app(SQLITE_BUSY_TIMEOUT_MS=BUSY_TIMEOUT_MS)
-    else:
-        app = make_app(
-            SQLALCHEMY_ENGINE_OPTIONS={
-                "pool_pre_ping": True,
-                "connect_args": {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
-            }
-        )
-    with app.app_context():
-        upgrade()
-    return app
+        return make_migrated_app(SQLITE_BUSY_TIMEOUT_MS=BUSY_TIMEOUT_MS)
+    return make_migrated_app(
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": True,
+            "connect_args": {"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
+        }
+    )
 
 
 @contextmanager

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask, url_for
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from survey.extensions import db
@@ -161,8 +160,8 @@ def test_every_study_route_is_in_needs():
 
 
 @pytest.fixture
-def matrix_app(make_app) -> Flask:
-    return make_app(WTF_CSRF_ENABLED=True)
+def matrix_app(make_migrated_app) -> Flask:
+    return make_migrated_app(WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture
@@ -173,7 +172,6 @@ def world(matrix_app, small) -> World:
 
     world = World()
     with matrix_app.app_context():
-        upgrade()
         users = {
             role: accounts.create_user(
                 email, PASSWORD, "admin" if role == "admin" else "researcher", via="test"
