@@ -16,6 +16,7 @@ from survey.config import DevelopmentConfig, ProductionConfig, TestConfig
 from survey.extensions import csrf, db, limiter, migrate
 from survey.headers import init_headers
 from survey.instance import create_private_file, make_private_directory, secret_key, sqlite_file
+from survey.jobs import init_app as init_jobs
 from survey.logs import init_logging
 from survey.proxy import init_proxy_fix
 
@@ -35,6 +36,7 @@ def create_app(
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     _configure(app, config)
     _init_extensions(app)
+    init_jobs(app)  # background jobs: the worker thread, or RQ with REDIS_URL
     init_headers(app)
     init_logging(app)
 

@@ -21,6 +21,7 @@ from survey.auth import passwords
 from survey.database_cli import register_database_cli
 from survey.exports_cli import register_exports_cli
 from survey.extensions import db
+from survey.jobs.cli import register_jobs_cli
 from survey.models import Role, User, WaveStatus
 from survey.services import accounts, instruments, invitations, studies, versions
 from survey.services.errors import UnknownStudy, VersionConflict, VersionFrozen, VersionIsDraft
@@ -59,6 +60,7 @@ def register_cli(app: Flask) -> None:
         app.cli.add_command(group)
     register_database_cli(app)  # flask db grant-app-role
     register_exports_cli(app)  # flask exports KIND STUDY
+    register_jobs_cli(app)  # flask jobs worker
     register_validation_cli(app)  # flask analysis validate STUDY
     demo_cli.add_command(simulate_cli.simulate_command)  # flask demo simulate
 
