@@ -101,3 +101,22 @@ def test_an_unwritable_json_path_is_an_error_naming_it_and_leaves_no_file(runner
     result = validate(runner, SLUG, "--json", str(folder))
     assert result.exit_code == 2 and f"{folder}' is a directory" in result.output
     assert list(out.iterdir()) == [folder] and not list(folder.iterdir())
+
+
+def test_hypotheses_stated_before_the_run_are_tested_and_listed(app, runner, study, tmp_path):
+    from survey.services import hypotheses, studies
+
+    with app.app_context():
+        hypotheses.state_hypothesis(
+            studies.get_study(SLUG), "TA correlates >= .05 with active_weeks", actor=None
+        )
+        db.session.commit()
+    path = tmp_path / "report.json"
+    result = validate(runner, SLUG, "--json", str(path))
+    assert result.exit_code == 0, result.output
+    report = json.loads(path.read_text(encoding="utf-8"))
+    (stated,) = report["inputs"]["hypotheses"]
+    assert stated["text"] == "TA correlates >= .05 with active_weeks"
+    (tested,) = report["instruments"][0]["hypotheses"]["results"]
+    assert tested["id"] == stated["id"] and tested["met"] in (True, False)
+    assert "Hypotheses testing for construct validity: " in result.output

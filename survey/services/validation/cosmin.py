@@ -131,12 +131,12 @@ def reliability_rows(retest: dict[str, Any]) -> list[dict[str, Any]]:
 
 def hypotheses_row(hypotheses: dict[str, Any] | None) -> dict[str, Any]:
     criterion = "at least 75 % of the hypotheses stated before the run are met"
-    tested = (hypotheses or {}).get("results", [])
+    tested = [e for e in (hypotheses or {}).get("results", []) if e.get("met") is not None]
     if not tested:
         return _row(
             "Hypotheses testing for construct validity",
             "hypotheses",
-            "no hypotheses were stated before the run",
+            "no hypotheses were stated before the run, or none could be tested",
             criterion,
             INDETERMINATE,
         )

@@ -19,11 +19,13 @@ first instrument (the IEM-DP in its studies), the same dictionaries as under
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from importlib import metadata
 from typing import Any
 
 from survey.models import Study
+from survey.services import hypotheses as stated_hypotheses
 from survey.services.validation import (
     consistency,
     cosmin,
@@ -33,6 +35,7 @@ from survey.services.validation import (
     retest,
     structural,
 )
+from survey.services.validation import hypotheses as hypotheses_section
 from survey.services.validation.data import InstrumentData, StudyData, load_study_data
 
 __all__ = ["FORMAT", "SECTIONS", "Progress", "package_versions", "validate", "validate_data"]
@@ -78,20 +81,31 @@ def validate(
     include_excluded: bool = False,
     seed: int = 1,
     progress: Progress | None = None,
+    hypotheses_before: datetime | None = None,
 ) -> dict[str, Any]:
     """The validation report of ``study`` (see the module docstring). Reads, never writes.
+
+    The hypotheses tested are those in force (stated and not retired) at
+    ``hypotheses_before`` — a stored run passes the moment it was requested — or now.
     Raises :class:`survey.services.study_data.UnknownWave` for an unknown wave."""
     data = load_study_data(study, wave=wave, include_excluded=include_excluded)
-    report = validate_data(data, seed=seed, progress=progress)
+    stated = stated_hypotheses.hypotheses_for_run(study, before=hypotheses_before)
+    report = validate_data(data, seed=seed, progress=progress, hypotheses=stated)
     report["study"] = {"slug": study.slug, "name": study.name}
     return {"format": report.pop("format"), "study": report.pop("study"), **report}
 
 
 def validate_data(
-    data: StudyData, *, seed: int = 1, progress: Progress | None = None
+    data: StudyData,
+    *,
+    seed: int = 1,
+    progress: Progress | None = None,
+    hypotheses: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The report of already-read rows (``study`` holds only the slug)."""
-    steps = len(SECTIONS) * len(data.instruments)
+    """The report of already-read rows (``study`` holds only the slug); ``hypotheses`` as
+    :func:`survey.services.hypotheses.hypotheses_for_run` gives them."""
+    hypotheses = list(hypotheses)
+    steps = (len(SECTIONS) + 1) * len(data.instruments)
     done = 0
     per_instrument = []
     for instrument in data.instruments:
@@ -102,6 +116,10 @@ def validate_data(
             arguments = {"seed": seed} if key in SEEDED else {}
             sections[key] = function(data, instrument, **arguments)
             done += 1
+        if progress is not None:
+            progress(done, steps, f"{instrument.label}: Hypotheses testing")
+        sections["hypotheses"] = hypotheses_section.test_hypotheses(data, instrument, hypotheses)
+        done += 1
         sections["cosmin"] = cosmin.summary(sections)
         per_instrument.append(sections)
     if progress is not None:
@@ -114,6 +132,9 @@ def validate_data(
             **data.selection(),
             "instruments": [_describe(instrument) for instrument in data.instruments],
             "seed": seed,
+            "hypotheses": [
+                {"id": h["id"], "text": h["text"], "stated_at": h["stated_at"]} for h in hypotheses
+            ],
             "packages": package_versions(),
         },
         "first_order": first.get("first_order"),
@@ -150,7 +171,9 @@ def run_warnings(data: StudyData, per_instrument: list[dict[str, Any]]) -> list[
         warnings.append(f"{data.simulated_rows} of {data.n_rows} analysed rows are simulated data.")
     for sections in per_instrument:
         where = f"{sections['instrument']['key']} {sections['instrument']['version']}"
-        for key, label, _function in SECTIONS:
+        for key, label in [(key, label) for key, label, _f in SECTIONS] + [
+            ("hypotheses", "Hypotheses testing")
+        ]:
             for warning in sections[key].get("warnings", []):
                 warnings.append(f"{where}, {label.lower()}: {warning}")
     return warnings

@@ -66,6 +66,11 @@ def test_hypotheses_need_three_quarters_met():
     assert cosmin.hypotheses_row(three_of_four)["rating"] == "sufficient"
     two_of_four = {"results": [{"met": True}] * 2 + [{"met": False}] * 2}
     assert cosmin.hypotheses_row(two_of_four)["rating"] == "insufficient"
+    # Hypotheses that could not be tested (met None) are not counted either way.
+    untested = {"results": [{"met": None}] * 3}
+    assert cosmin.hypotheses_row(untested)["rating"] == "indeterminate"
+    with_untested = {"results": [{"met": True}] * 3 + [{"met": None}] * 5}
+    assert cosmin.hypotheses_row(with_untested)["rating"] == "sufficient"
 
 
 def test_criterion_validity_takes_the_all_construct_model_auc():

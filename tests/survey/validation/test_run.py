@@ -12,11 +12,11 @@ def test_sections_progress_and_reproducibility(simulated_data):
     steps = []
     report = run.validate_data(simulated_data, seed=3, progress=lambda *s: steps.append(s))
     (sections,) = report["instruments"]
-    assert [key for key, _label, _f in run.SECTIONS] == [
+    assert [key for key, _label, _f in run.SECTIONS] + ["hypotheses"] == [
         k for k in sections if k not in ("instrument", "cosmin")
     ]
-    assert [done for done, _total, _label in steps] == list(range(len(run.SECTIONS) + 1))
-    assert {total for _done, total, _label in steps} == {len(run.SECTIONS)}
+    assert [done for done, _total, _label in steps] == list(range(len(run.SECTIONS) + 2))
+    assert {total for _done, total, _label in steps} == {len(run.SECTIONS) + 1}
     assert steps[-1][2] == "done"
     assert report["first_order"] is sections["structural_validity"]["first_order"]
     assert report["inputs"]["seed"] == 3
