@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from survey.services import hypotheses
 from survey.services.validation import report_html
 from survey.services.validation.report_html import render_report_html
 from survey.services.validation.run import validate_data
@@ -81,9 +82,33 @@ class Tree(HTMLParser):
         self.stack[-1].children.append(data)
 
 
+HYPOTHESES = (
+    "TA correlates >= .10 with active_weeks",
+    "SE correlates more with TR than with IP",
+    "TA correlates <= -.30 with active_weeks",
+)
+
+
+def stated(data) -> list[dict[str, Any]]:
+    """HYPOTHESES as hypotheses_for_run gives them, read against the study's names."""
+    definition = data.instruments[0].definition
+    names = {c.code: hypotheses.SCORE for c in definition.constructs}
+    names |= {s.code: hypotheses.SCORE for s in definition.subconstructs}
+    names |= {n: hypotheses.OUTCOME for n, kind in data.outcome_columns if kind == "numeric"}
+    return [
+        {
+            "id": number,
+            "text": text,
+            "spec": hypotheses.parse_hypothesis(text, names=names),
+            "stated_at": "2027-05-01T09:00:00+00:00",
+        }
+        for number, text in enumerate(HYPOTHESES, start=1)
+    ]
+
+
 @pytest.fixture(scope="module")
 def report(simulated_data) -> dict[str, Any]:
-    report = validate_data(simulated_data, seed=1)
+    report = validate_data(simulated_data, seed=1, hypotheses=stated(simulated_data))
     report["study"]["name"] = "Validation study"
     return report
 
@@ -171,6 +196,11 @@ def test_inputs_show_versions_hashes_rows_seed_packages_and_the_run(report, tree
     assert cells(version) == ["iemdp", "1.1.0", "72", described["content_hash"]]
     packages = {cells(r)[0]: cells(r)[1] for r in body_rows(tree.root.find_id("inputs-packages"))}
     assert packages == inputs["packages"]
+    listed = [cells(r) for r in body_rows(tree.root.find_id("inputs-hypotheses"))]
+    assert (
+        listed == [[str(h["id"]), h["text"], h["stated_at"]] for h in inputs["hypotheses"]]
+        and len(listed) == 3
+    )
     run = [cells(r) for r in body_rows(tree.root.find_id("inputs-run"))]
     assert run == [
         ["Id", "7"],
@@ -242,6 +272,23 @@ def test_tables_hold_loadings_alphas_iccs_and_criterion_numbers(report, tree):
     assert len(ratios) == 10
 
 
+def test_hypotheses_are_listed_with_their_estimate_and_whether_they_are_met(report, tree):
+    section = report["instruments"][0]["hypotheses"]
+    rows = [cells(r) for r in body_rows(tree.root.find_id("i1-hypotheses-table"))]
+    assert [row[0] for row in rows] == list(HYPOTHESES)
+    for row, entry in zip(rows, section["results"], strict=True):
+        assert row[2:4] == [str(entry["n"]), f"{entry['estimate']:.3f}"]
+        assert row[6] == {True: "yes", False: "no"}[entry["met"]]
+        assert row[7] == entry["result"]
+    (correlation, comparison, false) = section["results"]
+    ci = correlation["estimates"][0]["ci"]
+    assert rows[0][4] == f"[{ci['lower']:.3f}, {ci['upper']:.3f}]"
+    assert rows[1][4] == "—"  # a comparison's difference has no interval
+    assert false["met"] is False and rows[2][6] == "no"
+    summary = tree.root.find_id("i1-hypotheses").elements()[1].text()
+    assert f"{section['met']} of {section['tested']} hypotheses tested are met" in summary
+
+
 def test_every_plot_is_inline_svg_with_a_title_and_a_description(tree):
     figures = list(tree.root.iter("figure"))
     svgs = list(tree.root.iter("svg"))
@@ -310,6 +357,13 @@ def not_computed(report: dict[str, Any]) -> dict[str, Any]:
         "warnings": [],
     }
     sections["item_statistics"]["items"] = []
+    untested = {"met": None, "reason": reason, "n": None, "estimate": None, "estimates": []}
+    untested |= {"ci_verdict": None, "result": f"Not tested: {reason}."}
+    sections["hypotheses"] |= {"available": False, "reason": reason, "tested": 0, "met": 0}
+    sections["hypotheses"]["results"] = [
+        entry | untested for entry in sections["hypotheses"]["results"]
+    ]
+    sections["hypotheses"]["share_met"] = None
     structural = sections["structural_validity"]
     for model in ("first_order", "second_order"):
         structural[model].update(
@@ -352,6 +406,9 @@ def test_sections_that_could_not_be_computed_keep_their_heading_and_say_why(repo
     assert "Not computed: the run is restricted to wave 'baseline'." in absent
     assert "Not computed: the study has no outcomes uploaded." in absent
     assert "Not computed: not computed: singular." in absent
+    assert "Not tested: the run is restricted to wave 'baseline'." in absent
+    hypotheses_rows = body_rows(tree.root.find_id("i1-hypotheses-table"))
+    assert [cells(row)[2:7] for row in hypotheses_rows] == [["—"] * 5] * 3
     assert "No plot: not fitted: fewer rows than items." in absent
     assert not list(tree.root.iter("svg"))
     assert "No verdict: the model could not be fitted." in html
@@ -382,22 +439,9 @@ def test_two_instrument_versions_get_their_own_articles_and_distinct_ids(report)
         assert labelled == [child.attrs["id"] for child in svg.elements()[:2]]
 
 
-def test_hypotheses_and_invariance_sections_are_shown_when_the_report_has_them(report):
+def test_an_invariance_section_is_shown_with_its_ladder_when_the_report_has_one(report):
     later = not_computed(report)  # fast: no other plot to draw
     sections = later["instruments"][0]
-    sections["hypotheses"] = {
-        "results": [
-            {
-                "text": "TA correlates >= .30 with messages_sent",
-                "estimate": 0.341,
-                "ci": {"lower": 0.249, "upper": 0.426},
-                "met": True,
-            },
-            {"text": "SE > TC", "estimate": None, "ci": None, "met": False},
-        ],
-        "notes": [],
-        "warnings": [],
-    }
     levels = [
         {"level": "configural", "cfi": 0.962, "rmsea": 0.041, "chisq": 812.5, "df": 420},
         {
@@ -415,11 +459,6 @@ def test_hypotheses_and_invariance_sections_are_shown_when_the_report_has_them(r
     }
     tree = Tree(render_report_html(later))
     assert tree.errors == []
-    hypotheses = [cells(r) for r in body_rows(tree.root.find_id("i1-hypotheses-table"))]
-    assert hypotheses == [
-        ["TA correlates >= .30 with messages_sent", "0.341", "[0.249, 0.426]", "yes"],
-        ["SE > TC", "—", "—", "no"],
-    ]
     ladder = [cells(r) for r in body_rows(tree.root.find_id("i1-invariance-1"))]
     assert ladder[0][:4] == ["configural", "812.50", "420", "0.962"]
     assert ladder[1][9:] == ["-0.003", "0.001"]
