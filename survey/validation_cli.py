@@ -1,11 +1,12 @@
 """`flask analysis validate STUDY [--wave W] [--json FILE] [--include-excluded] [--seed N]`.
 
 Runs the validation of a study's data (:func:`survey.services.validation.run.validate`)
-with a progress bar on standard error, prints a summary (the CFA fits with their verdicts
-and the COSMIN ratings) and with ``--json`` writes the whole report. The file is written to
-a temporary file beside it and renamed when complete, so an error never leaves a partial
-file. Excluded sessions are left out unless ``--include-excluded``; standard error says how
-many.
+as a stored run (:mod:`survey.services.validation_runs`: the same record the web page
+makes, executed in this process) with a progress bar on standard error, prints a summary
+(the CFA fits with their verdicts and the COSMIN ratings) and with ``--json`` writes the
+whole report. The file is written to a temporary file beside it and renamed when
+complete, so an error never leaves a partial file. Excluded sessions are left out unless
+``--include-excluded``; standard error says how many.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from flask.cli import AppGroup
 from survey.services import studies
 from survey.services.errors import UnknownStudy
 from survey.services.study_data import UnknownWave
-from survey.services.validation.run import validate
 
 analysis_cli = AppGroup("analysis", help="Validate a study's instruments on its data.")
 
@@ -144,11 +144,9 @@ def validate_command(
         bar.refresh()
 
     try:
-        report = validate(
+        report = run_in_foreground(
             study, wave=wave, include_excluded=include_excluded, seed=seed, progress=progress
         )
-    except UnknownWave as error:
-        raise click.ClickException(str(error)) from None
     finally:
         bar.close()
     inputs = report["inputs"]
@@ -167,6 +165,39 @@ def validate_command(
         click.echo(f"wrote {json_path}", err=True)
     for line in summary_lines(report):
         click.echo(line)
+
+
+def run_in_foreground(
+    study, *, wave: str | None, include_excluded: bool, seed: int, progress
+) -> dict[str, Any]:
+    """Store a run (as the web page does), execute it in this process and give its report;
+    a click error naming the problem when it cannot start or fails."""
+    from survey.extensions import db
+    from survey.models import RunStatus, ValidationRun
+    from survey.services import validation_runs
+
+    try:
+        run = validation_runs.request_run(
+            study,
+            wave=wave,
+            include_excluded=include_excluded,
+            seed=seed,
+            actor=None,
+            backend="thread",  # this process is the worker
+        )
+    except (UnknownWave, validation_runs.InvalidRunRequest, validation_runs.RunAlreadyActive) as e:
+        db.session.rollback()
+        raise click.ClickException(str(e)) from None
+    db.session.commit()
+    run_id = run.id
+    validation_runs.execute_run(run_id, progress_hook=progress)
+    db.session.expire_all()
+    run = db.session.get(ValidationRun, run_id)
+    if run is None or run.status != RunStatus.DONE or run.report is None:
+        error = run.error if run is not None else "the run disappeared"
+        raise click.ClickException(f"validation run {run_id} failed: {error}")
+    click.echo(f"validation run {run_id} stored (report SHA-256 {run.report_sha256})", err=True)
+    return run.report
 
 
 def register_validation_cli(app) -> None:

@@ -307,6 +307,7 @@ def execute_run(run_id: int, *, progress_hook: ProgressHook | None = None) -> st
             for version in study.instrument_versions
         ]
         wave, include_excluded, seed = run.wave, run.include_excluded, run.seed
+        requested_at = run.requested_at
         db.session.commit()
         report = validate(
             study,
@@ -314,6 +315,8 @@ def execute_run(run_id: int, *, progress_hook: ProgressHook | None = None) -> st
             include_excluded=include_excluded,
             seed=seed,
             progress=_ProgressWriter(run_id, progress_hook),
+            # the hypotheses that stood when the run was asked for
+            hypotheses_before=requested_at,
         )
         digest = report_sha256(report)  # ValueError for a NaN before anything is stored
         run = db.session.get(ValidationRun, run_id)

@@ -120,3 +120,20 @@ def test_hypotheses_stated_before_the_run_are_tested_and_listed(app, runner, stu
     (tested,) = report["instruments"][0]["hypotheses"]["results"]
     assert tested["id"] == stated["id"] and tested["met"] in (True, False)
     assert "Hypotheses testing for construct validity: " in result.output
+
+
+def test_every_run_is_stored_with_its_inputs(app, runner, study, tmp_path):
+    from survey.models import RunStatus, ValidationRun
+
+    path = tmp_path / "report.json"
+    result = validate(runner, SLUG, "--seed", "4", "--json", str(path))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        (run,) = db.session.scalars(select(ValidationRun))
+        assert run.status == RunStatus.DONE and run.seed == 4 and run.requested_by_id is None
+        assert f"validation run {run.id} stored (report SHA-256 {run.report_sha256})" in (
+            result.output
+        )
+        assert run.report == json.loads(path.read_text(encoding="utf-8"))
+        assert run.rows_sha256 == run.report["inputs"]["rows_sha256"]
+        assert run.instrument_versions[0]["key"] == "iemdp"
