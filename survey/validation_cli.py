@@ -1,11 +1,14 @@
-"""`flask analysis validate STUDY [--wave W] [--json FILE] [--include-excluded] [--seed N]`.
+"""`flask analysis validate STUDY [--wave W] [--json FILE] [--html FILE] [--include-excluded]
+[--seed N]`.
 
 Runs the validation of a study's data (:func:`survey.services.validation.run.validate`)
 as a stored run (:mod:`survey.services.validation_runs`: the same record the web page
 makes, executed in this process) with a progress bar on standard error, prints a summary
 (the CFA fits with their verdicts and the COSMIN ratings) and with ``--json`` writes the
-whole report. The file is written to a temporary file beside it and renamed when
-complete, so an error never leaves a partial file. Excluded sessions are left out unless
+whole report, with ``--html`` the self-contained HTML report (plots inline, no external
+requests; :func:`survey.services.validation.report_html.render_report_html`). Each file is
+written to a temporary file beside it and renamed when complete, so an error never leaves a
+partial file. Excluded sessions are left out unless
 ``--include-excluded``; standard error says how many.
 """
 
@@ -120,11 +123,23 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     help="Write the whole report to this JSON file.",
 )
 @click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report as one self-contained HTML file (plots inline, printable).",
+)
+@click.option(
     "--include-excluded", is_flag=True, help="Analyse excluded sessions too (left out by default)."
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the random parts.")
 def validate_command(
-    study_slug: str, wave: str | None, json_path: Path | None, include_excluded: bool, seed: int
+    study_slug: str,
+    wave: str | None,
+    json_path: Path | None,
+    html_path: Path | None,
+    include_excluded: bool,
+    seed: int,
 ) -> None:
     """Validate the instruments of STUDY (its slug) on the study's responses."""
     from tqdm import tqdm
@@ -133,8 +148,9 @@ def validate_command(
         study = studies.get_study(study_slug)
     except UnknownStudy as error:
         raise click.ClickException(str(error)) from None
-    if json_path is not None:
-        check_target(json_path)
+    for path in (json_path, html_path):
+        if path is not None:
+            check_target(path)
     bar = tqdm(total=1, desc="validation", unit="section", leave=False, file=sys.stderr)
 
     def progress(done: int, total: int, label: str) -> None:
@@ -144,7 +160,7 @@ def validate_command(
         bar.refresh()
 
     try:
-        report = run_in_foreground(
+        report, run = run_in_foreground(
             study, wave=wave, include_excluded=include_excluded, seed=seed, progress=progress
         )
     finally:
@@ -163,15 +179,21 @@ def validate_command(
     if json_path is not None:
         write_atomically(json_path, report_json(report))
         click.echo(f"wrote {json_path}", err=True)
+    if html_path is not None:
+        from survey.services.validation.report_html import render_report_html
+
+        write_atomically(html_path, render_report_html(report, run=run))
+        click.echo(f"wrote {html_path}", err=True)
     for line in summary_lines(report):
         click.echo(line)
 
 
 def run_in_foreground(
     study, *, wave: str | None, include_excluded: bool, seed: int, progress
-) -> dict[str, Any]:
-    """Store a run (as the web page does), execute it in this process and give its report;
-    a click error naming the problem when it cannot start or fails."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Store a run (as the web page does), execute it in this process and give its report
+    and what the HTML report says about the run; a click error naming the problem when it
+    cannot start or fails."""
     from survey.extensions import db
     from survey.models import RunStatus, ValidationRun
     from survey.services import validation_runs
@@ -197,7 +219,14 @@ def run_in_foreground(
         error = run.error if run is not None else "the run disappeared"
         raise click.ClickException(f"validation run {run_id} failed: {error}")
     click.echo(f"validation run {run_id} stored (report SHA-256 {run.report_sha256})", err=True)
-    return run.report
+    about = {
+        "run": run_id,
+        "ran by": "flask analysis validate (command line)",
+        "requested at": run.requested_at.isoformat(),
+        "finished at": run.finished_at.isoformat() if run.finished_at else None,
+        "report SHA-256": run.report_sha256,
+    }
+    return run.report, about
 
 
 def register_validation_cli(app) -> None:

@@ -137,3 +137,15 @@ def test_every_run_is_stored_with_its_inputs(app, runner, study, tmp_path):
         assert run.report == json.loads(path.read_text(encoding="utf-8"))
         assert run.rows_sha256 == run.report["inputs"]["rows_sha256"]
         assert run.instrument_versions[0]["key"] == "iemdp"
+
+
+def test_html_report_is_self_contained(runner, study, tmp_path):
+    path = tmp_path / "report.html"
+    result = validate(runner, SLUG, "--html", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"wrote {path}" in result.output
+    html = path.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") or html.lower().startswith("<!doctype html>")
+    assert "<svg" in html and "<script" not in html.lower()
+    assert "http://" not in html and "https://" not in html
+    assert "flask analysis validate (command line)" in html
