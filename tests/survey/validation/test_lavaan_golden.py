@@ -1,0 +1,76 @@
+"""The validation report's CFA equals lavaan's on the study's own wide export (a golden test).
+
+The golden study (``GOLDEN``) is simulated with a fixed seed; ``golden/wide.csv`` and
+``golden/model.R`` are its wide and lavaan-model exports, and ``golden/lavaan_expected.json``
+is what lavaan 0.6-14 gives on them (``golden/lavaan_golden.R``; how to remake the files is in
+``golden/make_golden.py``). The test simulates the same study on each database, checks that
+its export still holds exactly the committed answers, and compares the report's first- and
+second-order fits with lavaan's: fit measures to 1e-6 (relative), standardised loadings and
+their standard errors to 1e-5.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from survey.services import exports
+from survey.services.validation import structural
+from survey.services.validation.data import load_study_data
+from tests.survey.validation.conftest import make_simulated_study
+
+GOLDEN_DIR = Path(__file__).parent / "golden"
+GOLDEN = {"participants": 400, "waves": 1, "seed": 2027}
+
+
+def golden_study():
+    study, _ = make_simulated_study(**GOLDEN, slug="golden")
+    return study
+
+
+def answers(path: Path) -> list[list[str]]:
+    """The participant, wave and item columns of a wide CSV (what lavaan is fitted to)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    keep = [i for i, name in enumerate(header) if name in ("participant", "wave") or "_" in name]
+    keep = [i for i in keep if not header[i].startswith(("ATTN", "score_", "quality_"))]
+    return [[row[i] for i in keep] for row in rows]
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict:
+    return json.loads((GOLDEN_DIR / "lavaan_expected.json").read_text(encoding="utf-8"))
+
+
+def close(ours: float, theirs: float, tolerance: float) -> bool:
+    return math.isclose(ours, theirs, rel_tol=tolerance, abs_tol=tolerance)
+
+
+def test_the_report_cfa_equals_lavaan_on_the_wide_export(db_session, tmp_path, expected):
+    study = golden_study()
+    exports.export_to(study, "wide", tmp_path / "wide.csv", actor=None)
+    assert answers(tmp_path / "wide.csv") == answers(GOLDEN_DIR / "wide.csv")
+
+    data = load_study_data(study)
+    section = structural.structural_validity(data, data.instruments[0])
+    assert section["n"] == expected["rows"]
+    for key in ("first_order", "second_order"):
+        ours, theirs = section[key], expected[key]
+        assert ours["converged"] and theirs["converged"]
+        wrong = [
+            f"{name}: ours {ours['fit_measures'][name]!r}, lavaan {value!r}"
+            for name, value in theirs["fit_measures"].items()
+            if not close(ours["fit_measures"][name], value, 1e-6)
+        ]
+        assert not wrong, f"{key} fit measures differ from lavaan: {wrong}"
+        our_loadings = {(row["factor"], row["indicator"]): row for row in ours["loadings"]}
+        assert len(our_loadings) == len(theirs["loadings"])
+        for row in theirs["loadings"]:
+            mine = our_loadings[(row["factor"], row["indicator"])]
+            assert close(mine["std_all"], row["std_all"], 1e-5), (key, row)
+            assert close(mine["se_std_all"], row["se_std_all"], 1e-5), (key, row)
