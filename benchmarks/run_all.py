@@ -19,6 +19,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("web_bench.py", ["--threads", "1", "4"], False),
     ("bench_simulate.py", [], False),
     ("bench_exports.py", [], False),
+    ("bench_validation.py", [], False),
 ]
 
 

@@ -11,7 +11,7 @@ A session is *excluded* when it has an exclusion in force (:class:`SessionExclus
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -88,6 +88,8 @@ class SessionRecord:
     exclusion_reason: str | None
     item_order_seed: int
     values: dict[tuple[int, str], int | None] = field(default_factory=dict)
+    # The delivery mode of most of the session's answers ("web" | "chat"; None: no answers).
+    delivery_mode: str | None = None
     page_seconds: dict[tuple[int, str], float | None] = field(default_factory=dict)
     page_submitted: dict[tuple[int, str], bool] = field(default_factory=dict)
 
@@ -245,12 +247,18 @@ def _records(
     session_ids = [row[0] for row in rows]
 
     values: dict[int, dict[tuple[int, str], int | None]] = defaultdict(dict)
-    for session_id, version_id, item_id, value in db.session.execute(
-        select(Answer.session_id, Answer.instrument_version_id, Answer.item_id, Answer.value).where(
-            Answer.session_id.in_(session_ids)
-        )
+    modes: dict[int, Counter[str]] = defaultdict(Counter)
+    for session_id, version_id, item_id, value, mode in db.session.execute(
+        select(
+            Answer.session_id,
+            Answer.instrument_version_id,
+            Answer.item_id,
+            Answer.value,
+            Answer.delivery_mode,
+        ).where(Answer.session_id.in_(session_ids))
     ):
         values[session_id][(version_id, item_id)] = value
+        modes[session_id][mode] += 1
 
     seconds: dict[int, dict[tuple[int, str], float | None]] = defaultdict(dict)
     submitted: dict[int, dict[tuple[int, str], bool]] = defaultdict(dict)
@@ -302,8 +310,16 @@ def _records(
                 else (participant_reason if participant_excluded else None),
                 item_order_seed=seed,
                 values=values.get(session_id, {}),
+                delivery_mode=_most_common(modes.get(session_id)),
                 page_seconds=seconds.get(session_id, {}),
                 page_submitted=submitted.get(session_id, {}),
             )
         )
     return records
+
+
+def _most_common(counts: Counter[str] | None) -> str | None:
+    """The commonest key (ties: the first in sorted order), None for no counts."""
+    if not counts:
+        return None
+    return min(counts.items(), key=lambda item: (-item[1], item[0]))[0]

@@ -15,7 +15,8 @@ Per instrument version of the battery, :class:`InstrumentData` holds
 
 All frames share one index: a :class:`pandas.MultiIndex` of (participant code, wave key),
 in participant and wave order; :attr:`StudyData.rows` holds per row the participant id, wave
-position, whether the session is complete and whether it is simulated.
+position, whether the session is complete, whether it is simulated and its delivery mode (that
+of most of its answers: "web" or "chat"; None without answers).
 
 :attr:`StudyData.rows_hash` is the SHA-256 of the analysed rows (index and raw answers in a
 canonical text form), so a stored run can say exactly which data it saw.
@@ -152,7 +153,7 @@ def load_study_data(
     item_ids = [[item.id for item in definition.items] for definition in definitions]
 
     index: list[tuple[str, str]] = []
-    meta: list[tuple[int, int, bool, bool]] = []
+    meta: list[tuple[int, int, bool, bool, str | None]] = []
     values: list[list[list[float]]] = [[] for _ in versions]
     for chunk in study_data.iter_sessions(
         study, wave=wave, include_excluded=include_excluded, chunk_size=2000
@@ -165,6 +166,7 @@ def load_study_data(
                     record.wave_position,
                     record.completed_at is not None,
                     record.simulated,
+                    record.delivery_mode,
                 )
             )
             for position, version in enumerate(versions):
@@ -175,7 +177,9 @@ def load_study_data(
 
     multi = pd.MultiIndex.from_tuples(index, names=INDEX_NAMES)
     rows = pd.DataFrame(
-        meta, index=multi, columns=["participant_id", "wave_position", "complete", "simulated"]
+        meta,
+        index=multi,
+        columns=["participant_id", "wave_position", "complete", "simulated", "delivery_mode"],
     )
     instruments = []
     for position, (version, definition) in enumerate(zip(versions, definitions, strict=True)):

@@ -33,6 +33,8 @@ def test_rows_frames_and_counts(db_session):
     assert iemdp.keyed[plain].equals(iemdp.raw[plain])
     assert data.outcomes is not None and "dropped_out" in data.outcomes.columns
     assert data.simulated_rows == data.n_rows
+    # The simulation answers about 30 % of sessions by chat.
+    assert set(data.rows["delivery_mode"]) == {"web", "chat"}
     assert len(data.rows_hash) == 64
 
 
