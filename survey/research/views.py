@@ -36,4 +36,5 @@ from survey.research import (  # noqa: E402, F401
     preview_views,
     quality_views,
     setup_views,
+    validation_views,
 )

@@ -98,6 +98,14 @@ RULES: dict[str, Expect] = {
     "research.quality_exclude": everyone(405, args={"session_id": "page_number"}),
     "research.quality_include": everyone(405, args={"session_id": "page_number"}),
     "research.quality_exclude_flagged": POST_ONLY,
+    # No validation run or hypothesis in the world's study (the study matrix has real ones).
+    "research.validation_run": Expect(302, 302, 404, 404, args={"run_id": "page_number"}),
+    "research.validation_plot": Expect(
+        302, 302, 404, 404, args={"run_id": "page_number", "name": "static_file"}
+    ),
+    "research.validation_report_html": Expect(302, 302, 404, 404, args={"run_id": "page_number"}),
+    "research.validation_report_json": Expect(302, 302, 404, 404, args={"run_id": "page_number"}),
+    "research.validation_retire_hypothesis": everyone(405, args={"hypothesis_id": "page_number"}),
 }
 
 # URL argument → key of the World holding a real object for it.

@@ -81,6 +81,14 @@ NEEDS: dict[str, str | tuple[str, str]] = {
     "research.quality_exclude_flagged": "edit",
     "research.quality_exclude": "edit",
     "research.quality_include": "edit",
+    # Validation (seen, run and downloaded with view; hypotheses stated and retired with edit)
+    "research.validation": "view",
+    "research.validation_run": "view",
+    "research.validation_plot": "view",
+    "research.validation_report_html": "view",
+    "research.validation_report_json": "view",
+    "research.validation_hypotheses": ("view", "edit"),
+    "research.validation_retire_hypothesis": "edit",
 }
 
 # URL argument → attribute of the World.
@@ -93,7 +101,12 @@ URL_ARGS = {
     "number": "page_number",
     "version": "outcome_version",
     "session_id": "session_id",
+    "run_id": "run_id",
+    "name": "plot_name",
+    "hypothesis_id": "hypothesis_id",
 }
+# Made only for the routes that name them (a validation run takes a moment): _add_validation.
+VALIDATION_ARGS = frozenset({"run_id", "name", "hypothesis_id"})
 
 # What a POST sends: enough for each form to do something if its gate let it through.
 POST_DATA = {
@@ -123,6 +136,9 @@ class World:
     token: str = ""
     outcome_version: int = 0
     session_id: int = 0
+    run_id: int = 0
+    plot_name: str = ""
+    hypothesis_id: int = 0
 
 
 def _study_rules() -> list[tuple[str, str, tuple[str, ...], frozenset[str]]]:
@@ -243,7 +259,27 @@ def expected_get(role: str, need: str) -> int:
     return 200 if study_access.allows(LEVEL_OF_ROLE[role], need) else 403
 
 
+def _add_validation(app: Flask, world: World) -> None:
+    """A hypothesis in force and a done validation run of the world's study (executed in
+    this process, as the command line does), with the name of one of its plots."""
+    from survey.models import Study
+    from survey.services import hypotheses, validation_runs
+
+    with app.app_context():
+        study = db.session.get(Study, world.study_id)
+        hypothesis = hypotheses.state_hypothesis(
+            study, "small.AA correlates positively with small.BB", actor=study.owner
+        )
+        run = validation_runs.request_run(study, actor=study.owner, backend="thread")
+        db.session.commit()
+        world.hypothesis_id, world.run_id = hypothesis.id, run.id
+        assert validation_runs.execute_run(run.id) == "done"
+        world.plot_name = "i1-distributions-AA"
+
+
 def _url(app: Flask, endpoint: str, arguments: tuple[str, ...], world: World) -> str:
+    if VALIDATION_ARGS & set(arguments) and not world.run_id:
+        _add_validation(app, world)
     values = {}
     for name in arguments:
         if name not in URL_ARGS:
