@@ -23,7 +23,9 @@ of them: the drawn plots of the last PLOT_CACHE_RUNS done runs are kept per app
 A plot's SVG carries its own Content-Security-Policy (SVG_POLICY: the plot's inline style
 applies, nothing is fetched or run): under the site's policy (survey.headers, ``style-src
 'self'``) a browser that applies an image's own policy (Firefox) would draw it unstyled.
-Every other response of that view (a refusal, a 404) carries the site's policy.
+Every other response of that view (a refusal, a 404) carries the site's policy: the SVG's
+is set on the response itself when the request has finished (:func:`_keep_svg_policy`), not
+through Talisman's per-view options, which would hand it to those responses too.
 """
 
 from __future__ import annotations
