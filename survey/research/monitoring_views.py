@@ -16,7 +16,7 @@ from survey.extensions import db
 from survey.research.blueprint import access_of, bp, current_researcher, study_for
 from survey.research.funnel import funnel_svg, steps
 from survey.research.team_forms import GrantForm
-from survey.services import alerts, study_access, study_dashboard, team
+from survey.services import alerts, quality_panel, study_access, study_dashboard, team
 
 
 def duration_text(value: timedelta) -> str:
@@ -55,6 +55,7 @@ def study(study_id: int):
         figures=figures,
         funnels=funnels,
         alerts=alerts.study_alerts(study),
+        panel=quality_panel.quality_panel(study),
     )
 
 

@@ -202,3 +202,19 @@ def test_study_page_shows_counts_funnels_and_no_inline_style(app, researcher_cli
     ET.fromstring(svg)
     assert "<td>1. Statement" not in body  # pages are named by their titles
     assert "How you have been feeling" in body
+
+
+def test_the_quality_panel_shows_cases_alpha_and_flags(app, researcher_client):
+    from survey.models import User
+    from tests.survey.validation.conftest import make_simulated_study
+
+    with app.app_context():
+        study, _ = make_simulated_study(participants=40, waves=1, seed=12, slug="panel")
+        study.owner = db.session.scalar(select(User).where(User.email == "researcher@example.org"))
+        db.session.commit()
+        study_id = study.id
+    page = researcher_client.get(f"/research/studies/{study_id}").get_data(as_text=True)
+    assert 'id="quality-panel"' in page
+    assert "cases for the first-order CFA" in page and ">2100<" in page
+    assert "Alpha per subconstruct so far" in page and "OE_BEN" in page
+    assert 'id="quality-counts"' in page
