@@ -1,5 +1,5 @@
 """`flask analysis validate STUDY [--wave W] [--json FILE] [--html FILE] [--include-excluded]
-[--seed N]`.
+[--seed N] [--group NAME]`.
 
 Runs the validation of a study's data (:func:`survey.services.validation.run.validate`)
 as a stored run (:mod:`survey.services.validation_runs`: the same record the web page
@@ -133,6 +133,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     "--include-excluded", is_flag=True, help="Analyse excluded sessions too (left out by default)."
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the random parts.")
+@click.option(
+    "--group",
+    default=None,
+    help="Group variable of the invariance analysis: delivery_mode or a categorical outcome "
+    "column (default: delivery mode when both modes are used).",
+)
 def validate_command(
     study_slug: str,
     wave: str | None,
@@ -140,6 +146,7 @@ def validate_command(
     html_path: Path | None,
     include_excluded: bool,
     seed: int,
+    group: str | None,
 ) -> None:
     """Validate the instruments of STUDY (its slug) on the study's responses."""
     from tqdm import tqdm
@@ -161,7 +168,12 @@ def validate_command(
 
     try:
         report, run = run_in_foreground(
-            study, wave=wave, include_excluded=include_excluded, seed=seed, progress=progress
+            study,
+            wave=wave,
+            include_excluded=include_excluded,
+            seed=seed,
+            group=group,
+            progress=progress,
         )
     finally:
         bar.close()
@@ -189,7 +201,7 @@ def validate_command(
 
 
 def run_in_foreground(
-    study, *, wave: str | None, include_excluded: bool, seed: int, progress
+    study, *, wave: str | None, include_excluded: bool, seed: int, group: str | None, progress
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Store a run (as the web page does), execute it in this process and give its report
     and what the HTML report says about the run; a click error naming the problem when it
@@ -204,6 +216,7 @@ def run_in_foreground(
             wave=wave,
             include_excluded=include_excluded,
             seed=seed,
+            group=group,
             actor=None,
             backend="thread",  # this process is the worker
         )

@@ -43,6 +43,7 @@ def upgrade():
         sa.Column("wave", sa.String(64), nullable=True),
         sa.Column("include_excluded", sa.Boolean(), nullable=False),
         sa.Column("seed", sa.Integer(), nullable=False),
+        sa.Column("group_variable", sa.String(64), nullable=True),
         sa.Column("backend", sa.String(16), nullable=False),
         sa.Column("job_id", sa.String(64), nullable=True),
         sa.Column("progress_done", sa.Integer(), nullable=False),

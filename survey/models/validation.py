@@ -30,7 +30,7 @@ class ValidationRun(db.Model):
     """One validation of a study's data: its inputs, progress, outcome and report.
 
     ``inputs_key`` is the SHA-256 of what the run was asked for (study, wave, whether
-    excluded sessions are analysed, seed); at most one queued or running run per key
+    excluded sessions are analysed, seed, group variable); at most one queued or running run per key
     (a partial unique index), so the same validation cannot be started twice at once.
     When it is done, ``report`` holds the report JSON (a function of its inputs alone,
     :mod:`survey.services.validation.run`) and ``report_sha256`` its digest; the run row
@@ -56,6 +56,9 @@ class ValidationRun(db.Model):
     wave: Mapped[str | None] = mapped_column(String(64))
     include_excluded: Mapped[bool] = mapped_column(default=False)
     seed: Mapped[int] = mapped_column(default=1)
+    # The group variable of the invariance analysis ("delivery_mode" or a categorical
+    # outcome column); None: delivery mode when both modes are used.
+    group_variable: Mapped[str | None] = mapped_column(String(64))
     # "thread" (the in-process worker) or "rq" (an RQ worker through REDIS_URL).
     backend: Mapped[str] = mapped_column(String(16), default="thread")
     job_id: Mapped[str | None] = mapped_column(String(64))

@@ -36,6 +36,11 @@ class ValidationForm(FlaskForm):
         description="Seeds the random parts (parallel analysis): the same data and seed give "
         "the same report.",
     )
+    group = SelectField(
+        "Compare groups (measurement invariance)",
+        default="",
+        description="Configural, metric, scalar and strict invariance across these groups.",
+    )
     submit = SubmitField("Validate")
 
     def set_waves(self, waves: list[Wave]) -> None:
@@ -44,12 +49,20 @@ class ValidationForm(FlaskForm):
             *(SelectChoice(wave.key, wave.label) for wave in waves),
         ]
 
+    def set_groups(self, names: list[str]) -> None:
+        labels = {"delivery_mode": "Delivery mode (web vs chat)"}
+        self.group.choices = [
+            SelectChoice("", "Automatic: delivery mode when both are used"),
+            *(SelectChoice(name, labels.get(name, name)) for name in names),
+        ]
+
     def run_arguments(self) -> dict[str, Any]:
         """The keyword arguments of :func:`survey.services.validation_runs.request_run`."""
         return {
             "wave": self.wave.data or None,
             "include_excluded": bool(self.include_excluded.data),
             "seed": self.seed.data,
+            "group": self.group.data or None,
         }
 
 

@@ -221,6 +221,7 @@ def validation(study_id: int):
     study = study_for(study_id)  # view access for both: who may see the data may analyse it
     form = ValidationForm()
     form.set_waves(list(study.waves))
+    form.set_groups(validation_runs.group_options(study))
     if request.method != "POST":  # GET, or HEAD (a GET without the body)
         validation_runs.recover_interrupted()
         return _render_validation(study, form)
@@ -235,7 +236,12 @@ def validation(study_id: int):
         return redirect(url_for(".validation_run", study_id=study.id, run_id=run_id), 303)
     except (UnknownWave, validation_runs.InvalidRunRequest) as error:
         db.session.rollback()
-        field = form.wave if isinstance(error, UnknownWave) else form.seed
+        if isinstance(error, UnknownWave):
+            field = form.wave
+        elif "group variable" in str(error):
+            field = form.group
+        else:
+            field = form.seed
         field.errors = [*field.errors, _sentence(str(error)) + "."]
         return _render_validation(study, form, 422)
     db.session.commit()

@@ -42,7 +42,7 @@ from survey.jobs import rq_queue
 from survey.jobs.thread_worker import process_gone
 from survey.models import AuditAction, Study, User, utcnow
 from survey.models.validation import ACTIVE_STATUSES, RunStatus, ValidationRun
-from survey.services import audit, study_data
+from survey.services import audit, outcomes, study_data
 from survey.services.errors import SurveyError
 from survey.services.validation.run import validate
 
@@ -102,17 +102,33 @@ class InvalidRunRequest(SurveyError):
 
 
 # -- inputs and report digests ---------------------------------------------------------------
-def inputs_key(study: Study, *, wave: str | None, include_excluded: bool, seed: int) -> str:
+def inputs_key(
+    study: Study,
+    *,
+    wave: str | None,
+    include_excluded: bool,
+    seed: int,
+    group: str | None = None,
+) -> str:
     """SHA-256 of the canonical JSON (sorted keys, no spaces) of what a run is asked for:
-    ``{"include_excluded", "seed", "study" (its id), "wave"}``."""
+    ``{"group", "include_excluded", "seed", "study" (its id), "wave"}``."""
     return audit.content_hash(
         {
             "study": study.id,
             "wave": wave,
             "include_excluded": bool(include_excluded),
             "seed": int(seed),
+            "group": group,
         }
     )
+
+
+def group_options(study: Study) -> list[str]:
+    """The group variables an invariance analysis of ``study`` may use: ``delivery_mode``,
+    then the categorical columns of its current outcomes."""
+    upload = outcomes.current_upload(study)
+    columns = upload.columns if upload is not None else []
+    return ["delivery_mode"] + [c["name"] for c in columns if c.get("kind") == "categorical"]
 
 
 def report_text(report: dict[str, Any]) -> str:
@@ -133,6 +149,7 @@ def request_run(
     wave: str | None = None,
     include_excluded: bool = False,
     seed: int = 1,
+    group: str | None = None,
     actor: User | None,
     backend: str | None = None,
 ) -> ValidationRun:
@@ -150,10 +167,14 @@ def request_run(
     study_data.wave_of(study, wave)  # UnknownWave before anything is stored
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InvalidRunRequest(f"the seed must be a whole number from 0 to {MAX_SEED}")
+    if group is not None and group not in (options := group_options(study)):
+        raise InvalidRunRequest(
+            f"no group variable {group!r} in this study (choose from {', '.join(options)})"
+        )
     backend = backend or jobs.configured_backend()
     if backend not in jobs.BACKENDS:
         raise InvalidRunRequest(f"no job backend {backend!r} (use thread or rq)")
-    key = inputs_key(study, wave=wave, include_excluded=include_excluded, seed=seed)
+    key = inputs_key(study, wave=wave, include_excluded=include_excluded, seed=seed, group=group)
     now = utcnow()
     run_id = None
     while run_id is None:
@@ -167,6 +188,7 @@ def request_run(
             wave=wave,
             include_excluded=bool(include_excluded),
             seed=seed,
+            group_variable=group,
             backend=backend,
             job_id=jobs.new_job_id(backend),
             progress_done=0,
@@ -189,6 +211,7 @@ def request_run(
             "wave": wave,
             "include_excluded": bool(include_excluded),
             "seed": seed,
+            "group": group,
             "backend": backend,
         },
         now=now,
@@ -307,6 +330,7 @@ def execute_run(run_id: int, *, progress_hook: ProgressHook | None = None) -> st
             for version in study.instrument_versions
         ]
         wave, include_excluded, seed = run.wave, run.include_excluded, run.seed
+        group = run.group_variable
         requested_at = run.requested_at
         db.session.commit()
         report = validate(
@@ -314,6 +338,7 @@ def execute_run(run_id: int, *, progress_hook: ProgressHook | None = None) -> st
             wave=wave,
             include_excluded=include_excluded,
             seed=seed,
+            group=group,
             progress=_ProgressWriter(run_id, progress_hook),
             # the hypotheses that stood when the run was asked for
             hypotheses_before=requested_at,
@@ -477,6 +502,7 @@ def status_of(run: ValidationRun) -> dict[str, Any]:
         "wave": run.wave,
         "include_excluded": run.include_excluded,
         "seed": run.seed,
+        "group": run.group_variable,
         "progress": {
             "done": run.progress_done,
             "total": run.progress_total,

@@ -80,6 +80,7 @@ def test_one_wave_and_excluded_sessions(app, runner, study, tmp_path):
         (("no-such-study",), "no-such-study"),
         ((SLUG, "--wave", "week-99"), "has no wave 'week-99'"),
         ((SLUG, "--seed", "x"), "'x' is not a valid integer"),
+        ((SLUG, "--group", "shoe_size"), "no group variable 'shoe_size' in this study"),
     ],
 )
 def test_errors_name_the_problem(runner, study, args, message):

@@ -16,7 +16,10 @@ was found (``result``) and the criterion it was judged against (``criterion``).
   platform knows no MIC yet, so indeterminate (the SDCs are in the section).
 - Hypotheses testing for construct validity: sufficient when at least 75 % of the
   hypotheses stated before the run are met; indeterminate without hypotheses.
-- Cross-cultural validity / measurement invariance: indeterminate until invariance is run.
+- Cross-cultural validity / measurement invariance: sufficient when scalar (or strict)
+  invariance holds across the run's groups (delivery mode or a covariate), insufficient when
+  only configural or metric does; indeterminate without a group comparison. Invariance
+  across waves (the repeated-measures model) is reported in the section, not rated here.
 - Criterion validity: sufficient when the AUC of the baseline scores for dropout is at
   least 0.70 (or a correlation with a criterion at least 0.70), else insufficient.
 - Responsiveness: judged by hypotheses about change or an AUC against an anchor;
@@ -184,6 +187,22 @@ def criterion_row(criterion_section: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def invariance_row(section: dict[str, Any]) -> dict[str, Any]:
+    criterion = (
+        "scalar invariance across groups (no important differences: Chen 2007, "
+        "ΔCFI ≥ −0.010 and ΔRMSEA ≤ 0.015 per step)"
+    )
+    groups = section.get("groups") or {}
+    name = "Cross-cultural validity / measurement invariance"
+    if not groups.get("available") or groups.get("highest_level") is None:
+        reason = groups.get("reason") or section.get("reason") or "no group comparison was run"
+        return _row(name, "invariance", reason, criterion, INDETERMINATE)
+    highest = groups["highest_level"]
+    result = f"{groups.get('label', 'groups')}: {highest} invariance holds"
+    rating = SUFFICIENT if highest in ("scalar", "strict") else INSUFFICIENT
+    return _row(name, "invariance", result, criterion, rating)
+
+
 def summary(sections: dict[str, Any]) -> dict[str, Any]:
     """The COSMIN table of one instrument's sections."""
     structural = structural_row(sections.get("structural_validity", {}))
@@ -192,13 +211,7 @@ def summary(sections: dict[str, Any]) -> dict[str, Any]:
         consistency_row(sections.get("internal_consistency", {}), structural["rating"]),
         *reliability_rows(sections.get("test_retest", {})),
         hypotheses_row(sections.get("hypotheses")),
-        _row(
-            "Cross-cultural validity / measurement invariance",
-            "invariance",
-            "measurement invariance is not part of this run yet",
-            "no important differences between groups or waves (ΔCFI ≤ 0.01)",
-            INDETERMINATE,
-        ),
+        invariance_row(sections.get("invariance", {})),
         criterion_row(sections.get("criterion_validity", {})),
         _row(
             "Responsiveness",

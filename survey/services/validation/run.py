@@ -30,6 +30,7 @@ from survey.services.validation import (
     consistency,
     cosmin,
     criterion,
+    invariance,
     items,
     responsiveness,
     retest,
@@ -54,11 +55,15 @@ SECTIONS: tuple[tuple[str, str, Callable[..., dict[str, Any]]], ...] = (
     ("test_retest", "Test-retest reliability and measurement error", retest.test_retest),
     ("responsiveness", "Responsiveness", responsiveness.responsiveness),
     ("criterion_validity", "Criterion validity", criterion.criterion_validity),
+    ("invariance", "Measurement invariance", invariance.measurement_invariance),
 )
 """(key in the report, label, section function) in the order they run."""
 
 SEEDED = {"structural_validity"}
 """Sections whose function takes the run's seed."""
+
+GROUPED = {"invariance"}
+"""Sections whose function takes the run's group variable."""
 
 # Excluded sessions above this share of all sessions are worth a reviewer's question.
 MANY_EXCLUDED_SHARE = 0.10
@@ -82,6 +87,7 @@ def validate(
     seed: int = 1,
     progress: Progress | None = None,
     hypotheses_before: datetime | None = None,
+    group: str | None = None,
 ) -> dict[str, Any]:
     """The validation report of ``study`` (see the module docstring). Reads, never writes.
 
@@ -90,7 +96,7 @@ def validate(
     Raises :class:`survey.services.study_data.UnknownWave` for an unknown wave."""
     data = load_study_data(study, wave=wave, include_excluded=include_excluded)
     stated = stated_hypotheses.hypotheses_for_run(study, before=hypotheses_before)
-    report = validate_data(data, seed=seed, progress=progress, hypotheses=stated)
+    report = validate_data(data, seed=seed, progress=progress, hypotheses=stated, group=group)
     report["study"] = {"slug": study.slug, "name": study.name}
     return {"format": report.pop("format"), "study": report.pop("study"), **report}
 
@@ -101,9 +107,11 @@ def validate_data(
     seed: int = 1,
     progress: Progress | None = None,
     hypotheses: Sequence[dict[str, Any]] = (),
+    group: str | None = None,
 ) -> dict[str, Any]:
     """The report of already-read rows (``study`` holds only the slug); ``hypotheses`` as
-    :func:`survey.services.hypotheses.hypotheses_for_run` gives them."""
+    :func:`survey.services.hypotheses.hypotheses_for_run` gives them; ``group`` the group
+    variable of the invariance analysis (None: delivery mode when both modes are used)."""
     hypotheses = list(hypotheses)
     steps = (len(SECTIONS) + 1) * len(data.instruments)
     done = 0
@@ -113,7 +121,9 @@ def validate_data(
         for key, label, function in SECTIONS:
             if progress is not None:
                 progress(done, steps, f"{instrument.label}: {label}")
-            arguments = {"seed": seed} if key in SEEDED else {}
+            arguments: dict[str, Any] = {"seed": seed} if key in SEEDED else {}
+            if key in GROUPED:
+                arguments["group"] = group
             sections[key] = function(data, instrument, **arguments)
             done += 1
         if progress is not None:
@@ -132,6 +142,7 @@ def validate_data(
             **data.selection(),
             "instruments": [_describe(instrument) for instrument in data.instruments],
             "seed": seed,
+            "group": group,
             "hypotheses": [
                 {"id": h["id"], "text": h["text"], "stated_at": h["stated_at"]} for h in hypotheses
             ],

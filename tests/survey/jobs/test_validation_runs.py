@@ -57,6 +57,7 @@ def test_a_run_is_queued_runs_with_progress_and_is_done_and_the_same_inputs_give
             "wave": None,
             "include_excluded": False,
             "seed": 3,
+            "group": None,
             "backend": "thread",
         }
 

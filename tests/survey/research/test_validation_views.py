@@ -295,7 +295,7 @@ def test_a_failed_run_shows_its_error_and_runs_again_with_the_same_inputs(
     assert form and form.group(1) == world.url()
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form.group(2)))
     assert fields.pop("csrf_token") is not None
-    assert fields == {"wave": "baseline", "include_excluded": "y", "seed": "9"}
+    assert fields == {"wave": "baseline", "include_excluded": "y", "seed": "9", "group": ""}
     assert "Run again" in form.group(2)
     again = client.post(world.url(), data=fields)
     assert again.status_code == 303

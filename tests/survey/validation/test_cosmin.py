@@ -92,3 +92,19 @@ def test_every_property_has_one_row_with_a_known_rating():
     rows = cosmin.summary({})["rows"]
     assert len({row["property"] for row in rows}) == len(rows) == 8
     assert {row["rating"] for row in rows} <= set(cosmin.RATINGS)
+
+
+def test_invariance_is_sufficient_from_scalar_across_groups():
+    assert cosmin.invariance_row({})["rating"] == "indeterminate"
+    unavailable = {"groups": {"available": False, "reason": "only web answers"}}
+    row = cosmin.invariance_row(unavailable)
+    assert row["rating"] == "indeterminate" and row["result"] == "only web answers"
+    for level, rating in [
+        ("configural", "insufficient"),
+        ("metric", "insufficient"),
+        ("scalar", "sufficient"),
+        ("strict", "sufficient"),
+    ]:
+        section = {"groups": {"available": True, "highest_level": level, "label": "web vs chat"}}
+        row = cosmin.invariance_row(section)
+        assert row["rating"] == rating and f"{level} invariance holds" in row["result"]

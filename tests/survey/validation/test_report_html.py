@@ -289,11 +289,15 @@ def test_hypotheses_are_listed_with_their_estimate_and_whether_they_are_met(repo
     assert f"{section['met']} of {section['tested']} hypotheses tested are met" in summary
 
 
-def test_every_plot_is_inline_svg_with_a_title_and_a_description(tree):
+def test_every_plot_is_inline_svg_with_a_title_and_a_description(tree, report):
     figures = list(tree.root.iter("figure"))
     svgs = list(tree.root.iter("svg"))
-    # ten constructs' response distributions, loadings, path diagram, scree, trajectories
-    assert len(figures) == len(svgs) == 14
+    # ten constructs' response distributions, loadings, path diagram, scree, trajectories,
+    # and an invariance ladder per comparison that was fitted
+    ladders = [
+        c for c in report["instruments"][0]["invariance"].get("comparisons", []) if c.get("levels")
+    ]
+    assert len(figures) == len(svgs) == 14 + len(ladders)
     ids = {node.attrs.get("id") for node in tree.root.iter()}
     for figure in figures:
         (svg,) = [child for child in figure.elements() if child.tag == "svg"]
@@ -304,7 +308,7 @@ def test_every_plot_is_inline_svg_with_a_title_and_a_description(tree):
         assert set(svg.attrs["aria-labelledby"].split()) <= ids
         assert [c.tag for c in figure.elements()][-1] == "figcaption"
     titles = [svg.elements()[0].text() for svg in svgs]
-    assert not any(title.startswith("Invariance ladder") for title in titles)  # no section
+    assert sum(title.startswith("Invariance ladder") for title in titles) == len(ladders)
 
 
 def test_nothing_is_fetched_and_nothing_runs(html, tree):
@@ -357,6 +361,15 @@ def not_computed(report: dict[str, Any]) -> dict[str, Any]:
         "warnings": [],
     }
     sections["item_statistics"]["items"] = []
+    sections["invariance"] = {
+        "available": False,
+        "reason": reason,
+        "comparisons": [],
+        "groups": {"available": False, "reason": reason},
+        "waves": {"available": False, "reason": reason},
+        "notes": [],
+        "warnings": [],
+    }
     untested = {"met": None, "reason": reason, "n": None, "estimate": None, "estimates": []}
     untested |= {"ci_verdict": None, "result": f"Not tested: {reason}."}
     sections["hypotheses"] |= {"available": False, "reason": reason, "tested": 0, "met": 0}
