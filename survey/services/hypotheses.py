@@ -424,7 +424,7 @@ def hypotheses_for_run(study: Study, *, before: datetime | None = None) -> list[
         chosen = [
             h
             for h in hypotheses_of(study, include_retired=True)
-            if h.created_at <= before and (h.retired_at is None or h.retired_at > before)
+            if h.created_at < before and (h.retired_at is None or h.retired_at > before)
         ]
     return [
         {"id": h.id, "text": h.text, "spec": dict(h.spec), "stated_at": _iso(h.created_at)}
