@@ -5,6 +5,19 @@ aligned tables, or with ``--json`` one JSON document holding every number (the r
 ``to_dict()``). Bad input ends with exit status 2 and one line on stderr naming the file and the
 problem; an unexpected failure ends with status 1 and one line.
 
+Warnings (``cfa`` and ``invariance``)
+-------------------------------------
+Every warning of a fit (:attr:`CFAResult.warnings`: non-convergence with the optimiser's message,
+a singular information matrix, Heywood cases -- a negative variance, a standardised loading
+beyond 1, a factor covariance matrix that is not positive definite -- and free parameters
+without a standard error) is printed before the numbers: one ``warning: ...`` line each on
+stderr (also with ``--json``) and a ``WARNING`` block at the top of the text. The numbers are
+still printed. As lavaan warns and returns, a Heywood case alone leaves the exit status at 0;
+so that a script can tell, a fit that did not converge or has free parameters without a standard
+error (an empirically under-identified model) ends with exit status 3. A model that is not
+identified on its face (negative degrees of freedom, e.g. ``f =~ x1 + x2`` alone, or a lone
+indicator) is bad input: status 2, nothing printed.
+
 Examples
 --------
 ::
@@ -26,6 +39,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -39,6 +53,7 @@ EFA_ROTATIONS = ("oblimin", "promax", "varimax", "quartimin", "quartimax", "equa
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+EXIT_UNTRUSTWORTHY = 3  # printed, but did not converge or has no standard errors
 
 
 class InputError(Exception):
@@ -65,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m psychometrics",
         description="Item statistics, reliability, EFA and CFA on a CSV file.",
+        epilog="Exit status: 0 done (cfa/invariance may print warnings, e.g. a Heywood case); "
+        "1 internal error; 2 bad input; 3 cfa/invariance printed results that are not "
+        "trustworthy: the model did not converge or standard errors are missing "
+        "(under-identified). Warnings go to stderr as 'warning: ...' lines.",
     )
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
@@ -113,7 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
         ("cfa", "confirmatory factor analysis"),
         ("invariance", "configural / metric / scalar invariance"),
     ):
-        p = sub.add_parser(name, parents=[common], help=text)
+        p = sub.add_parser(
+            name,
+            parents=[common],
+            help=text,
+            epilog="Warnings are printed first ('warning: ...' on stderr, a WARNING block in "
+            "the text). Exit status 3 when a fit did not converge or lacks standard errors "
+            "(results still printed); a Heywood case alone warns and exits 0.",
+        )
         p.add_argument("--model", required=True, metavar="M.lav", help="lavaan-style model file")
         p.add_argument(
             "--group", metavar="COL", required=name == "invariance", help="grouping column"
@@ -194,7 +220,7 @@ def run_describe(args, data):
     ]
     if res.distribution is not None:
         text += ["", "Response counts", res.distribution.to_string()]
-    return res.to_dict(), "\n".join(text)
+    return res.to_dict(), "\n".join(text), NO_PROBLEMS
 
 
 def run_reliability(args, data):
@@ -253,7 +279,7 @@ def run_reliability(args, data):
             _indent(_table(items_table)),
             "",
         ]
-    return out, "\n".join(lines).rstrip()
+    return out, "\n".join(lines).rstrip(), NO_PROBLEMS
 
 
 def _omega(scored, key, missing):
@@ -315,7 +341,7 @@ def run_efa(args, data):
     ]
     if res.phi is not None:
         lines += ["", "  Factor correlations", _indent(_table(res.phi))]
-    return out, "\n".join(lines)
+    return out, "\n".join(lines), NO_PROBLEMS
 
 
 def _read_model(path: str) -> str:
@@ -368,7 +394,8 @@ def run_cfa(args, data):
         "Largest modification indices",
         _indent(_table(mi.head(10), index=False)),
     ]
-    return out, "\n".join(lines)
+    problems = _fit_problems(res)
+    return out, _with_warning_block(problems, "\n".join(lines)), problems
 
 
 def run_invariance(args, data):
@@ -377,9 +404,49 @@ def run_invariance(args, data):
     model = _read_model(args.model)
     _check_group(args, data)
     res = _with_model(args.model, lambda: cfa_mod.invariance(model, data, group=args.group))
-    return res.to_dict(), "Measurement invariance across " + args.group + "\n" + _table(
-        res.table, index=True
+    problems = Problems([], False)
+    for level, fit in res.fits.items():
+        found = _fit_problems(fit, prefix=f"{level} model: ")
+        problems = Problems(problems.messages + found.messages, problems.severe or found.severe)
+    text = "Measurement invariance across " + args.group + "\n" + _table(res.table, index=True)
+    return res.to_dict(), _with_warning_block(problems, text), problems
+
+
+class Problems(NamedTuple):
+    """Warnings about a result; ``severe``: it did not converge or lacks standard errors."""
+
+    messages: list[str]
+    severe: bool
+
+
+NO_PROBLEMS = Problems([], False)
+
+
+def _fit_problems(res, prefix: str = "") -> Problems:
+    """The fit's own warnings, plus one for free parameters without a standard error."""
+    messages = list(res.warnings)
+    est = res.estimates
+    no_se = est[est["free"] & ~np.isfinite(est["se"].to_numpy(dtype=float))]
+    if len(no_se):
+        names = [f"{r.lhs} {r.op} {r.rhs}" for r in no_se.itertuples()]
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        messages.append(
+            f"no standard error for {len(no_se)} of {int(est['free'].sum())} free "
+            f"parameter(s) ({shown}): z values and p values are missing"
+        )
+    severe = not res.converged or bool(len(no_se))
+    return Problems([prefix + m for m in messages], severe)
+
+
+def _with_warning_block(problems: Problems, text: str) -> str:
+    if not problems.messages:
+        return text
+    head = (
+        f"WARNING: the results below are not trustworthy (exit status {EXIT_UNTRUSTWORTHY})"
+        if problems.severe
+        else "WARNING: read the results below with these warnings in mind"
     )
+    return "\n".join([head, *(f"  - {m}" for m in problems.messages), "", text])
 
 
 def _check_group(args, data):
@@ -460,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         data = read_data(args.data)
         try:
-            result, text = COMMANDS[args.command](args, data)
+            result, text, problems = COMMANDS[args.command](args, data)
         except ValueError as exc:  # includes ModelSyntaxError raised outside _with_model
             raise InputError(
                 args.data, str(exc).splitlines()[0] if str(exc) else "bad input"
@@ -471,9 +538,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # never a traceback on the command line
         sys.stderr.write(f"{prog} {args.command}: internal error: {type(exc).__name__}: {exc}\n")
         return EXIT_FAILURE
+    for message in problems.messages:
+        sys.stderr.write(f"warning: {message}\n")
     if args.json:
         document = {"command": args.command, "data": args.data, "result": _jsonable(result)}
         sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
     else:
         sys.stdout.write(text + "\n")
-    return 0
+    return EXIT_UNTRUSTWORTHY if problems.severe else 0
