@@ -43,6 +43,7 @@ def create_app(
     import survey.models  # noqa: F401  (registers the tables on db.metadata)
     from survey import errors
     from survey.admin.views import bp as admin_bp
+    from survey.api import init_api
     from survey.auth.views import bp as auth_bp
     from survey.cli import register_cli
     from survey.participate.enrolment import bp as enrol_bp
@@ -59,6 +60,7 @@ def create_app(
     app.register_blueprint(auth_bp)
     app.register_blueprint(research_bp)
     app.register_blueprint(admin_bp)  # with the admin area's nested blueprints
+    init_api(app)  # /api/v1 and its OpenAPI document
     errors.register_error_handlers(app)
     init_templating(app)
     register_cli(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
@@ -80,6 +80,22 @@ def handle_operational_error(error: OperationalError):
     return response
 
 
+def api_problem(error: HTTPException, code: int, message: str):
+    """An HTTP error under /api/ as RFC 9457 problem details (with the error's headers,
+    e.g. Retry-After and Allow)."""
+    from survey.api.problems import ApiProblem
+
+    headers = {
+        name: value
+        for name, value in error.get_headers()
+        if name.lower() in ("retry-after", "allow", "www-authenticate")
+    }
+    detail = (
+        message if isinstance(error, ExplainedHTTPException) else (error.description or message)
+    )
+    return ApiProblem(code, detail, headers=headers).response()
+
+
 def handle_http_exception(error: HTTPException):
     if error.code is None or error.code < 400:  # routing redirects are exceptions too
         return error
@@ -90,5 +106,5 @@ def handle_http_exception(error: HTTPException):
     elif isinstance(error, ExplainedHTTPException):
         message = error.description or message
     if request.path.startswith("/api/"):
-        return jsonify(error={"status": code, "title": title, "message": message}), code
+        return api_problem(error, code, message)
     return render_template("errors/error.html", status=code, title=title, message=message), code

@@ -29,6 +29,10 @@ TABLES = {
     "study_hypotheses",
     "study_members",
     "safety_alerts",
+    "api_keys",
+    "api_idempotency",
+    "webhook_endpoints",
+    "webhook_deliveries",
 }
 
 

@@ -1,6 +1,15 @@
 """The database models, one module per aggregate; importing this package registers them all."""
 
 from survey.models.alert import SafetyAlert
+from survey.models.api import (
+    ApiKey,
+    ApiScope,
+    DeliveryStatus,
+    IdempotencyRecord,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from survey.models.audit import AuditAction, AuditEvent
 from survey.models.instrument import Instrument, InstrumentVersion, VersionStatus
 from survey.models.outcome import OutcomeSource, OutcomeUpload, OutcomeValue
@@ -22,6 +31,13 @@ from survey.models.user import Role, User
 from survey.models.validation import RunStatus, StudyHypothesis, ValidationRun
 
 __all__ = [
+    "ApiKey",
+    "ApiScope",
+    "DeliveryStatus",
+    "IdempotencyRecord",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "RunStatus",
     "StudyHypothesis",
     "ValidationRun",

@@ -53,6 +53,14 @@ class AuditAction:
     VALIDATION_REQUESTED = "validation_requested"
     HYPOTHESIS_STATED = "hypothesis_stated"
     HYPOTHESIS_RETIRED = "hypothesis_retired"
+    API_KEY_CREATED = "api_key_created"
+    API_KEY_REVOKED = "api_key_revoked"
+    WEBHOOK_ADDED = "webhook_added"
+    WEBHOOK_DISABLED = "webhook_disabled"
+    API_PARTICIPANT_ENROLLED = "api_participant_enrolled"
+    API_CONSENT_RECORDED = "api_consent_recorded"
+    API_ANSWERS_SAVED = "api_answers_saved"
+    API_OUTCOMES_POSTED = "api_outcomes_posted"
 
 
 class AuditEvent(db.Model):
@@ -65,6 +73,8 @@ class AuditEvent(db.Model):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     actor_email: Mapped[str | None] = mapped_column(String(254))
+    # The API key a machine used (its id, never the key), for what was done through the API.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), index=True)
     action: Mapped[str] = mapped_column(String(64), index=True)
     target_type: Mapped[str] = mapped_column(String(64))
     target_id: Mapped[str | None] = mapped_column(String(64))

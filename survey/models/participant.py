@@ -38,6 +38,7 @@ class EnrolledVia:
 
     INVITATION = "invitation"  # a link created by the study team
     OPEN_LINK = "open_link"  # the study's open enrolment link
+    API = "api"  # enrolled by a therapy platform through the API (by external id)
 
 
 class Participant(db.Model):
@@ -51,7 +52,7 @@ class Participant(db.Model):
     __tablename__ = "participants"
     __table_args__ = (
         UniqueConstraint("study_id", "external_id_hash"),
-        CheckConstraint("enrolled_via IN ('invitation', 'open_link')", name="enrolled_via"),
+        CheckConstraint("enrolled_via IN ('invitation', 'open_link', 'api')", name="enrolled_via"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

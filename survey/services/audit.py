@@ -66,12 +66,14 @@ def record(
     hash_after: str | None = None,
     details: dict | None = None,
     actor_email: str | None = None,
+    api_key_id: int | None = None,
     now: datetime | None = None,
 ) -> AuditEvent:
     """Add one event to the log (flushed, not committed) and return it.
 
     ``actor_email`` defaults to the actor's address; pass it without an actor for events
     whose actor is not known (a failed login records the address that was tried).
+    ``api_key_id`` names the API key a machine used (the key itself is never recorded).
     """
     details = dict(details or {})
     _check_details(details)
@@ -85,6 +87,7 @@ def record(
         hash_before=hash_before,
         hash_after=hash_after,
         details=details,
+        api_key_id=api_key_id,
     )
     db.session.add(event)
     db.session.flush()

@@ -110,7 +110,9 @@ def test_unknown_page_is_a_friendly_404(client):
 def test_api_errors_are_json(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
-    assert response.get_json()["error"]["status"] == 404
+    assert response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["status"] == 404 and problem["type"].endswith("/not-found")
 
 
 def test_wrong_method_is_a_friendly_405(client):

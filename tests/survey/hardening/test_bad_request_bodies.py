@@ -266,7 +266,7 @@ def test_a_failing_body_reader_under_api_is_a_json_400(make_app):
         },
     )
     assert response.status_code == 400
-    assert UNREADABLE_MESSAGE in response.get_json()["error"]["message"]
+    assert UNREADABLE_MESSAGE in response.get_json()["detail"]
 
 
 def test_a_body_too_large_is_still_a_413(make_app):

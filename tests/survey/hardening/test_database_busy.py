@@ -129,7 +129,7 @@ def test_a_busy_database_under_api_is_a_json_503(app, database_url):
         response = client.post("/api/test-write")
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    assert response.get_json()["error"]["status"] == 503
+    assert response.get_json()["status"] == 503
     assert client.post("/api/test-write").get_json() == {"written": True}
 
 

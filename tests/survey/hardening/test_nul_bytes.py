@@ -141,7 +141,7 @@ def test_a_json_body_with_a_nul_is_a_json_400_under_api(client, document):
     response = client.post("/api/studies", json=document)
     assert response.status_code == 400
     assert response.is_json
-    assert NUL_MESSAGE in response.get_json()["error"]["message"]
+    assert NUL_MESSAGE in response.get_json()["detail"]
 
 
 @pytest.mark.parametrize("body", ['{"name": "\\ud800"}', '["a\\udfffb"]', '{"\\udc00": 1}'])
@@ -149,7 +149,7 @@ def test_a_json_body_with_a_lone_surrogate_is_a_400(client, body):
     """JSON may escape half of a surrogate pair, which no database can encode as UTF-8."""
     response = client.post("/api/studies", data=body, content_type="application/json")
     assert response.status_code == 400
-    assert NUL_MESSAGE in response.get_json()["error"]["message"]
+    assert NUL_MESSAGE in response.get_json()["detail"]
     paired = client.post("/api/studies", json={"name": "\U0001f600"})  # a pair is fine
     assert paired.status_code == 404
 
