@@ -20,6 +20,7 @@ from survey.models import (
     AuditAction,
     ConsentDecision,
     ConsentRecord,
+    DeliveryMode,
     InstrumentVersion,
     PageVisit,
     Participant,
@@ -439,9 +440,16 @@ def check_answers(
 
 
 def _upsert_answers(
-    session: ResponseSession, battery_page: BatteryPage, values: Mapping[str, int | None], now
+    session: ResponseSession,
+    battery_page: BatteryPage,
+    values: Mapping[str, int | None],
+    now,
+    delivery_mode: str = DeliveryMode.WEB,
 ) -> None:
+    """Store answers; an answer given again with another value takes the time and the
+    delivery mode of this request, the same value keeps both."""
     answers_table = Answer.__table__
+    changed = answers_table.c.value.is_distinct_from
     upsert(
         answers_table,
         [
@@ -453,6 +461,7 @@ def _upsert_answers(
                 "value": value,
                 "answered_at": now,
                 "updated_at": now,
+                "delivery_mode": delivery_mode,
             }
             for item_id, value in values.items()
         ],
@@ -460,8 +469,12 @@ def _upsert_answers(
         update=lambda excluded: {
             "value": excluded.value,
             "updated_at": case(
-                (answers_table.c.value.is_distinct_from(excluded.value), excluded.updated_at),
+                (changed(excluded.value), excluded.updated_at),
                 else_=answers_table.c.updated_at,
+            ),
+            "delivery_mode": case(
+                (changed(excluded.value), excluded.delivery_mode),
+                else_=answers_table.c.delivery_mode,
             ),
         },
     )
@@ -474,6 +487,7 @@ def save_page(
     *,
     shown_at: datetime | None = None,
     now: datetime | None = None,
+    delivery_mode: str = DeliveryMode.WEB,
 ) -> SavedPage:
     """Store the answers of a whole page (by number, or by key when unambiguous).
 
@@ -481,7 +495,8 @@ def save_page(
     updated in place (``updated_at`` moves only when the value changes). ``shown_at`` is
     used when the page's showing was not recorded (a client that never called
     :func:`show_page`). An answer at or above a safety item's threshold raises a safety
-    alert (one per item and session). Raises :class:`InvalidAnswers`,
+    alert (one per item and session). ``delivery_mode`` stamps the answers (``web`` for the
+    participant pages, ``chat`` for the API). Raises :class:`InvalidAnswers`,
     :class:`SessionCompleted`, :class:`UnknownPage`.
     """
     if session.completed_at is not None:
@@ -494,7 +509,11 @@ def save_page(
         raise InvalidAnswers(problems)
 
     _upsert_answers(
-        session, battery_page, {entry.id: answers.get(entry.id) for entry in the_page.entries}, now
+        session,
+        battery_page,
+        {entry.id: answers.get(entry.id) for entry in the_page.entries},
+        now,
+        delivery_mode,
     )
     visits_table = PageVisit.__table__
     upsert(
@@ -530,6 +549,7 @@ def save_draft(
     answers: Mapping[str, object],
     *,
     now: datetime | None = None,
+    delivery_mode: str = DeliveryMode.WEB,
 ) -> int:
     """Keep what was typed on a page left with Back: every answer that is a value of its
     item's scale is stored, the page stays unsubmitted and nothing is checked for
@@ -548,7 +568,7 @@ def save_draft(
         ):
             kept[entry.id] = value
     if kept:
-        _upsert_answers(session, battery_page, kept, now or utcnow())
+        _upsert_answers(session, battery_page, kept, now or utcnow(), delivery_mode)
         db.session.flush()
     return len(kept)
 
