@@ -17,6 +17,7 @@ from instruments.loader import (
     validate_file,
 )
 from survey import simulate_cli
+from survey.api_cli import register_api_cli
 from survey.auth import passwords
 from survey.database_cli import register_database_cli
 from survey.exports_cli import register_exports_cli
@@ -62,6 +63,7 @@ def register_cli(app: Flask) -> None:
     register_exports_cli(app)  # flask exports KIND STUDY
     register_jobs_cli(app)  # flask jobs worker
     register_validation_cli(app)  # flask analysis validate STUDY
+    register_api_cli(app)  # flask api create-key STUDY ...
     demo_cli.add_command(simulate_cli.simulate_command)  # flask demo simulate
 
 

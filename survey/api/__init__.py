@@ -12,7 +12,8 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def init_api(app: Flask) -> None:
-    from survey.api import views  # noqa: F401  (registers the views on bp)
+    # importing registers the views on bp
+    from survey.api import delivery, fhir, participants, views  # noqa: F401
     from survey.api.spec import spec
     from survey.extensions import csrf, db
 
