@@ -16,8 +16,10 @@ from typing import Any, TypeVar
 from flask import g, request
 
 from survey.api.problems import ApiProblem
-from survey.models import ApiKey, Study, utcnow
+from survey.extensions import db
+from survey.models import ApiKey, Participant, Study, utcnow
 from survey.services import api_keys
+from survey.services.participants import parse_code
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,3 +97,13 @@ def require(scope: str) -> Callable[[F], F]:
         return checked  # type: ignore[return-value]
 
     return decorate
+
+
+def participant_or_404(code: str) -> Participant:
+    """The key's study's participant with this code (``P000042``), or a 404 problem (a
+    participant of another study is not found either)."""
+    participant_id = parse_code(code)
+    participant = None if participant_id is None else db.session.get(Participant, participant_id)
+    if participant is None or participant.study_id != current_study().id:
+        raise ApiProblem(404, f"this study has no participant {code!r}", kind="unknown-participant")
+    return participant
