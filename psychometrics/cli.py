@@ -28,6 +28,8 @@ Examples
     python -m psychometrics efa --data answers.csv --items a1,a2,a3,m1,m2,m3 --seed 1
     python -m psychometrics cfa --data answers.csv --model model.lav --missing ml
     python -m psychometrics invariance --data answers.csv --model model.lav --group site
+    python -m psychometrics invariance --data long.csv --model model.lav --longitudinal \\
+        --id participant --time wave --missing ml
 """
 
 from __future__ import annotations
@@ -142,8 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--model", required=True, metavar="M.lav", help="lavaan-style model file")
         p.add_argument(
-            "--group", metavar="COL", required=name == "invariance", help="grouping column"
+            "--group",
+            metavar="COL",
+            help="grouping column"
+            + (" (multi-group invariance; or --longitudinal)" if name == "invariance" else ""),
         )
+        if name == "invariance":
+            _longitudinal_options(p)
         if name == "cfa":
             p.add_argument(
                 "--missing",
@@ -152,6 +159,44 @@ def build_parser() -> argparse.ArgumentParser:
                 help="listwise (default) or full-information ML",
             )
     return parser
+
+
+def _longitudinal_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--longitudinal",
+        action="store_true",
+        help="invariance across waves of the same participants: --data in long format "
+        "(one row per participant x wave), one repeated-measures model over all waves",
+    )
+    p.add_argument("--id", metavar="COL", help="participant column (with --longitudinal)")
+    p.add_argument("--time", metavar="COL", help="wave column (with --longitudinal)")
+    p.add_argument(
+        "--waves",
+        metavar="A,B,...",
+        help="waves to use, in order (default: all, sorted when numeric, else as they "
+        "first appear)",
+    )
+    p.add_argument(
+        "--missing",
+        choices=("listwise", "ml"),
+        default="listwise",
+        help="listwise (default; with --longitudinal: participants with every item at every "
+        "wave) or full-information ML (keeps those who dropped out)",
+    )
+    p.add_argument(
+        "--estimator",
+        type=str.upper,
+        default="ML",
+        metavar="ML|MLR|WLSMV",
+        help="estimator (only ML is supported so far)",
+    )
+    p.add_argument(
+        "--identification",
+        choices=("std.lv", "marker"),
+        default="std.lv",
+        help="with --longitudinal: factor variances 1 (semTools measEq.syntax's default, "
+        "default) or marker loadings 1",
+    )
 
 
 def _items_option(p: argparse.ArgumentParser) -> None:
@@ -401,15 +446,97 @@ def run_cfa(args, data):
 def run_invariance(args, data):
     cfa_mod = _cfa_engine()
 
+    if _check_invariance_mode(args):
+        return _run_longitudinal(args, data)
     model = _read_model(args.model)
     _check_group(args, data)
-    res = _with_model(args.model, lambda: cfa_mod.invariance(model, data, group=args.group))
+    res = _with_model(
+        args.model, lambda: cfa_mod.invariance(model, data, group=args.group, missing=args.missing)
+    )
     problems = Problems([], False)
     for level, fit in res.fits.items():
         found = _fit_problems(fit, prefix=f"{level} model: ")
         problems = Problems(problems.messages + found.messages, problems.severe or found.severe)
     text = "Measurement invariance across " + args.group + "\n" + _table(res.table, index=True)
     return res.to_dict(), _with_warning_block(problems, text), problems
+
+
+def _check_invariance_mode(args) -> bool:
+    """Whether the invariance run is longitudinal; usage errors for a wrong combination."""
+    if args.longitudinal and args.group is not None:
+        raise InputError(
+            "--group",
+            "--group and --longitudinal exclude each other: --group compares "
+            "independent groups, --longitudinal waves of the same participants",
+        )
+    if not args.longitudinal:
+        given = [name for name in ("id", "time", "waves") if getattr(args, name) is not None]
+        if given:
+            raise InputError(f"--{given[0]}", "only with --longitudinal")
+        if args.identification != "std.lv":
+            raise InputError("--identification", "only with --longitudinal")
+        if args.group is None:
+            raise InputError(
+                "invariance",
+                "give --group COL (across groups) or --longitudinal --id COL --time COL "
+                "(across waves)",
+            )
+        if args.estimator != "ML":
+            raise InputError("--estimator", f"not supported yet: {args.estimator}; supported: ML")
+        return False
+    if args.estimator != "ML":
+        why = (
+            " (ordinal CFA is not in the engine yet)"
+            if args.estimator.startswith("WLS") or args.estimator.startswith("ULS")
+            else ""
+        )
+        raise InputError(
+            "--estimator",
+            f"not supported yet: {args.estimator} for longitudinal invariance{why}; "
+            "supported: ML (with --missing listwise or ml)",
+        )
+    absent = [f"--{name} COL" for name in ("id", "time") if getattr(args, name) is None]
+    if absent:
+        raise InputError("--longitudinal", f"needs {' and '.join(absent)}")
+    return True
+
+
+def _run_longitudinal(args, data):
+    from psychometrics.cfa.longitudinal import build_design, longitudinal_invariance
+
+    model = _read_model(args.model)
+    try:
+        _with_model(args.model, lambda: build_design(model, 2))
+    except ValueError as exc:  # the model's own problem: name the model file
+        raise InputError(args.model, str(exc)) from None
+    res = _with_model(
+        args.model,
+        lambda: longitudinal_invariance(
+            model,
+            data,
+            id=args.id,
+            time=args.time,
+            waves=_item_list(args.waves),
+            missing=args.missing,
+            identification=args.identification,
+        ),
+    )
+    problems = NO_PROBLEMS
+    for level, fit in res.fits.items():
+        found = _fit_problems(fit, prefix=f"{level} model: ")
+        problems = Problems(problems.messages + found.messages, problems.severe or found.severe)
+    fit = next(iter(res.fits.values()))
+    lines = [
+        f"Longitudinal measurement invariance across {args.time} = "
+        + ", ".join(map(str, res.waves))
+        + f" ({res.participants} participants, {fit.nobs} analysed, missing = {res.missing}, "
+        f"ML, identification {res.identification})",
+        _table(res.table()),
+        "",
+        *(f"{s['from']} -> {s['level']}: {s['decision']}" for s in res.steps),
+        f"highest level supported: {res.highest_level or 'none'}",
+    ]
+    return res.to_dict(), _with_warning_block(problems, "\n".join(lines)), problems
 
 
 class Problems(NamedTuple):

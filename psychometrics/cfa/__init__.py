@@ -6,14 +6,17 @@
 from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteError
 from .fitting import cfa
 from .invariance import InvarianceResult, invariance
+from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
 from .results import CFAResult
 
 __all__ = [
     "CFAResult",
     "DataError",
     "InvarianceResult",
+    "LongitudinalInvarianceResult",
     "ModelIdentificationError",
     "NonPositiveDefiniteError",
     "cfa",
     "invariance",
+    "longitudinal_invariance",
 ]
