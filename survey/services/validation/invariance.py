@@ -56,6 +56,8 @@ from scipy import stats
 
 from instruments.measurement_model import measurement_model
 from psychometrics.cfa import CFAResult, cfa, invariance
+from psychometrics.cfa.longitudinal import LongitudinalDesign
+from psychometrics.cfa.longitudinal import longitudinal_syntax as repeated_measures_syntax
 from survey.services.validation.data import InstrumentData, StudyData
 from survey.services.validation.items import analysed_rows, json_number, rows_at_wave
 from survey.services.validation.structural import (
@@ -707,26 +709,13 @@ def longitudinal_syntax(factors: dict[str, Sequence[str]], level: str) -> str:
     marker) at ``level``: factor ``F__t1`` on ``x__t1``, ``F__t2`` on ``x__t2``, all factors
     covarying (cfa's default), ``x__t1 ~~ x__t2`` for every item; from ``metric`` on the
     loadings share labels across waves, from ``scalar`` the intercepts (and the wave-2
-    latent means are freed: wave 1's stay at 0), at ``strict`` the residual variances."""
-    constraints = dict(LEVELS)[level]
-    lines = []
-    for t in (1, 2):
-        for factor, items in factors.items():
-            terms = [
-                f"l_{item}*{item}__t{t}" if "loadings" in constraints and k else f"{item}__t{t}"
-                for k, item in enumerate(items)
-            ]
-            lines.append(f"{factor}__t{t} =~ {' + '.join(terms)}")
-    for items in factors.values():
-        lines += [f"{item}__t1 ~~ {item}__t2" for item in items]
-    if "intercepts" in constraints:
-        for items in factors.values():
-            lines += [f"{item}__t{t} ~ i_{item}*1" for item in items for t in (1, 2)]
-        lines += [f"{factor}__t2 ~ 1" for factor in factors]
-    if "residuals" in constraints:
-        for items in factors.values():
-            lines += [f"{item}__t{t} ~~ r_{item}*{item}__t{t}" for item in items for t in (1, 2)]
-    return "\n".join(lines) + "\n"
+    latent means are freed: wave 1's stay at 0), at ``strict`` the residual variances.
+    Built by :func:`psychometrics.cfa.longitudinal.longitudinal_syntax` with marker
+    identification (the latent means then in the marker item's units)."""
+    design = LongitudinalDesign(
+        {factor: tuple(items) for factor, items in factors.items()}, 2, "{name}__t{wave}"
+    )
+    return repeated_measures_syntax(design, level, identification="marker")
 
 
 def _construct_ladder(
