@@ -428,16 +428,35 @@ def _shown(value) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _step(level: str, before: str, fit: CFAResult, prev: CFAResult) -> dict:
+def scaled_difference(fm: dict, pm: dict) -> float:
+    """Satorra-Bentler (2001) scaled chi-square difference of the more restricted model
+    ``fm`` against ``pm`` (lavaan's ``lavTestLRT`` default with a scaled test):
+    (T0 - T1) / cd with cd = (df0 c0 - df1 c1) / (df0 - df1), T the unscaled chi-squares and
+    c the scaling factors. https://doi.org/10.1007/BF02296192"""
+    d_df = fm["df"] - pm["df"]
+    cd = (fm["df"] * fm["chisq_scaling_factor"] - pm["df"] * pm["chisq_scaling_factor"]) / d_df
+    return (fm["chisq"] - pm["chisq"]) / cd if d_df > 0 and cd > 0 else np.nan
+
+
+def _step(level: str, before: str, fit: CFAResult, prev: CFAResult, estimator: str) -> dict:
     fm, pm = fit.fit_measures(), prev.fit_measures()
-    d_chi, d_df = fm["chisq"] - pm["chisq"], fm["df"] - pm["df"]
-    d_cfi, d_rmsea = fm["cfi"] - pm["cfi"], fm["rmsea"] - pm["rmsea"]
+    d_df = fm["df"] - pm["df"]
+    if estimator == "ML":
+        method, d_chi = "standard", fm["chisq"] - pm["chisq"]
+        d_cfi, d_rmsea = fm["cfi"] - pm["cfi"], fm["rmsea"] - pm["rmsea"]
+    else:  # robust: the scaled difference, and the robust CFI and RMSEA
+        method, d_chi = "satorra.bentler.2001", scaled_difference(fm, pm)
+        d_cfi = fm["cfi_robust"] - pm["cfi_robust"]
+        d_rmsea = fm["rmsea_robust"] - pm["rmsea_robust"]
     step = {
         "level": level,
         "from": before,
+        "method": method,
         "delta_chisq": d_chi,
         "delta_df": d_df,
-        "delta_pvalue": float(stats.chi2.sf(d_chi, d_df)) if d_df > 0 else np.nan,
+        "delta_pvalue": float(stats.chi2.sf(d_chi, d_df))
+        if d_df > 0 and np.isfinite(d_chi)
+        else np.nan,
         "delta_cfi": d_cfi,
         "delta_rmsea": d_rmsea,
     }
@@ -499,7 +518,8 @@ def longitudinal_invariance(
     invariance. *Structural Equation Modeling, 14*(3), 464-504.
     https://doi.org/10.1080/10705510701301834
     """
-    if estimator.upper() not in SUPPORTED_ESTIMATORS:
+    estimator = estimator.upper()
+    if estimator not in SUPPORTED_ESTIMATORS:
         raise ValueError(
             f"not supported yet: estimator {estimator!r} for longitudinal invariance; "
             f"supported: {', '.join(SUPPORTED_ESTIMATORS)}"
@@ -522,9 +542,11 @@ def longitudinal_invariance(
     fits: dict[str, CFAResult] = {}
     steps: list[dict] = []
     for k, level in enumerate(levels):
-        fits[level] = cfa(syntax[level], wide.frame, meanstructure=True, missing=missing)
+        robust = {} if estimator == "ML" else {"estimator": estimator}
+        fits[level] = cfa(syntax[level], wide.frame, meanstructure=True, missing=missing, **robust)
         if k:
-            steps.append(_step(level, levels[k - 1], fits[level], fits[levels[k - 1]]))
+            before = levels[k - 1]
+            steps.append(_step(level, before, fits[level], fits[before], estimator))
     highest = None
     if levels[0] == "configural" and fits["configural"].converged:
         highest = "configural"
@@ -539,7 +561,7 @@ def longitudinal_invariance(
         time=time,
         identification=identification,
         missing=missing,
-        estimator="ML",
+        estimator=estimator,
         participants=len(wide.frame),
         rows_per_wave=wide.rows_per_wave,
         syntax=syntax,

@@ -6,7 +6,8 @@
 # jsonlite. Writes, beside this script:
 #   long.csv       the simulated data in long format (one row per participant x wave attended)
 #   model.lav      the cross-sectional model (the CLI's --model)
-#   lavaan_longitudinal.json   lavaan's fits of the four levels, complete cases and FIML
+#   lavaan_longitudinal.json   lavaan's fits of the four levels, complete cases and FIML, with
+#                  estimator = "ML" (listwise, ml) and "MLR" (mlr_listwise, mlr_ml)
 #
 # Design: 2 factors x 3 items (F1 =~ x1 + x2 + x3; F2 =~ x4 + x5 + x6), N = 400 participants,
 # 3 waves (wave = 0, 4, 8: weeks). The population is scalar invariant (equal loadings and
@@ -127,17 +128,23 @@ wide_data <- wide[, c("participant", unlist(lapply(seq_len(n_waves),
   function(k) paste0(items, "_w", k))))]
 complete <- wide_data[complete.cases(wide_data), ]
 
-fit_level <- function(name, data, missing) {
+robust_measures <- c("chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor",
+                     "baseline.chisq.scaled", "baseline.chisq.scaling.factor", "cfi.scaled",
+                     "tli.scaled", "cfi.robust", "tli.robust", "rmsea.scaled", "rmsea.robust",
+                     "rmsea.ci.lower.robust", "rmsea.ci.upper.robust")
+
+fit_level <- function(name, data, missing, estimator = "ML") {
   syntax <- measEq.syntax(configural.model = configural, data = data,
                           longFacNames = long_factors, longIndNames = long_items,
                           long.equal = equal[[name]], auto = "all")
   text <- as.character(syntax)
-  fit <- cfa(text, data = data, meanstructure = TRUE, missing = missing)
+  fit <- cfa(text, data = data, meanstructure = TRUE, missing = missing, estimator = estimator)
   est <- parameterEstimates(fit)
+  chosen <- if (estimator == "ML") measures else c(measures, robust_measures)
   list(
     syntax = text,
     converged = lavInspect(fit, "converged"),
-    fit_measures = as.list(fitMeasures(fit, measures)),
+    fit_measures = as.list(fitMeasures(fit, chosen)),
     estimates = lapply(seq_len(nrow(est)), function(i) list(
       lhs = est$lhs[i], op = est$op[i], rhs = est$rhs[i], label = est$label[i],
       est = est$est[i], se = est$se[i]
@@ -146,9 +153,11 @@ fit_level <- function(name, data, missing) {
   )
 }
 
-ladder <- function(data, missing) {
+# lavTestLRT's default: the plain difference for ML; for MLR the Satorra-Bentler (2001) scaled
+# difference, (T0 - T1) / cd with cd = (df0 c0 - df1 c1) / (df0 - df1)
+ladder <- function(data, missing, estimator = "ML") {
   fits <- lapply(setNames(names(equal), names(equal)), fit_level, data = data,
-                 missing = missing)
+                 missing = missing, estimator = estimator)
   lrt <- lavTestLRT(fits$configural$fit, fits$metric$fit, fits$scalar$fit, fits$strict$fit)
   lrt <- as.data.frame(lrt)
   list(
@@ -178,7 +187,9 @@ expected <- list(
     call = "cfa(measEq.syntax(configural, data, longFacNames, longIndNames, long.equal, auto = 'all'), data, meanstructure = TRUE, missing = ...)"
   ),
   listwise = ladder(complete, "listwise"),
-  ml = ladder(wide_data, "ml")
+  ml = ladder(wide_data, "ml"),
+  mlr_listwise = ladder(complete, "listwise", "MLR"),
+  mlr_ml = ladder(wide_data, "ml", "MLR")
 )
 writeLines(toJSON(expected, auto_unbox = TRUE, digits = 15, pretty = TRUE, na = "null"),
            file.path(here, "lavaan_longitudinal.json"))
