@@ -221,16 +221,26 @@ def _wave_order(values: pd.Series, waves: Sequence | None, time: str) -> list:
         if pd.api.types.is_numeric_dtype(values.dtype):
             return sorted(present)
         return present  # labels in order of first appearance
-    by_text = {str(v): v for v in present}
-    missing = [str(w) for w in waves if str(w) not in by_text]
+    numeric = pd.api.types.is_numeric_dtype(values.dtype)
+
+    def key(value) -> str:  # "4", 4 and 4.0 name the same wave of a numeric column
+        if numeric:
+            try:
+                return repr(float(value))
+            except (TypeError, ValueError):
+                return str(value)
+        return str(value)
+
+    by_key = {key(v): v for v in present}
+    missing = [str(w) for w in waves if key(w) not in by_key]
     if missing:
         raise DataError(
             f"wave(s) {', '.join(missing)} not found in the time column {time!r} "
             f"(it has {', '.join(map(str, present))})"
         )
-    if len({str(w) for w in waves}) != len(waves):
+    if len({key(w) for w in waves}) != len(waves):
         raise DataError("a wave is named twice in waves")
-    return [by_text[str(w)] for w in waves]
+    return [by_key[key(w)] for w in waves]
 
 
 def to_wide(

@@ -250,6 +250,12 @@ def test_text_waves_keep_their_order_of_appearance_or_the_given_order():
     assert wide.rows_per_wave == {"week-12": 2, "baseline": 2}
 
 
+def test_numeric_waves_are_matched_by_value():
+    long = pd.DataFrame({"pid": [1, 1, 2, 2], "t": [0.0, 4.0, 0.0, 4.0], "a": [1.0, 2, 3, 4]})
+    wide = to_wide(long, ["a"], id="pid", time="t", waves=["4", 0])
+    assert wide.waves == [4.0, 0.0] and wide.frame["a_w1"].tolist() == [2.0, 4.0]
+
+
 @pytest.mark.parametrize(
     ("frame", "kwargs", "message"),
     [
