@@ -278,8 +278,8 @@ def test_bad_long_data_is_a_data_error(frame, kwargs, message):
 
 
 # --------------------------------------------------------------------------- usage errors
-def test_an_unsupported_estimator_is_a_clear_error():
-    proc = run(*CLI, *IDS, "--estimator", "MLR", "--json")
+def test_an_unsupported_estimator_is_a_clear_error(capsys):
+    proc = run_in_process(capsys, *CLI, *IDS, "--estimator", "MLR", "--json")
     assert_usage_error(proc, "--estimator", "not supported yet: MLR", "supported: ML")
 
 
