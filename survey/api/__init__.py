@@ -13,7 +13,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def init_api(app: Flask) -> None:
     # importing registers the views on bp
-    from survey.api import delivery, fhir, participants, views  # noqa: F401
+    from survey.api import delivery, fhir, outcomes, participants, views  # noqa: F401
     from survey.api.spec import spec
     from survey.extensions import csrf, db
 

@@ -55,6 +55,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -74,7 +75,7 @@ from survey.models import (
 )
 from survey.models.participant import participant_code
 from survey.services import audit, instruments
-from survey.services.errors import SurveyError
+from survey.services.errors import ConsentRequired, ParticipantWithdrawn, SurveyError
 from survey.services.invitations import hash_external_id
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "ColumnSummary",
     "OutcomeColumn",
     "OutcomeFileInvalid",
+    "OutcomePostInvalid",
     "OutcomeRecords",
     "OutcomeTable",
     "OutcomeSummary",
@@ -102,7 +104,9 @@ __all__ = [
     "name_problems",
     "outcomes_csv_lines",
     "outcomes_of",
+    "post_outcomes",
     "parse_outcomes_csv",
+    "RECORDED_ON",
     "plain_number",
     "preview_rows",
     "store_outcomes",
@@ -1183,3 +1187,164 @@ def download_outcomes(upload: OutcomeUpload, *, actor: User) -> OutcomesDownload
     marker = "-simulated" if upload.simulated else ""
     filename = f"{study.slug}-outcomes-v{upload.version}{marker}.csv"
     return OutcomesDownload(upload, filename, digest.hexdigest())
+
+
+# -- one participant's outcomes, posted through the API ------------------------------------
+RECORDED_ON = "recorded_on"
+"""The numeric column an API post fills with its date, as the number YYYYMMDD."""
+
+
+class OutcomePostInvalid(SurveyError):
+    """A posted outcome refused (nothing stored); ``problems`` lists ``(field, message)``,
+    ``field`` a JSON pointer into the request (``/values/messages_sent``, ``/recorded_on``)."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]):
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{field}: {message}" for field, message in self.problems))
+
+
+def _recorded_number(day: date) -> float:
+    return float(day.year * 10_000 + day.month * 100 + day.day)
+
+
+def post_outcomes(
+    study: Study,
+    participant: Participant,
+    values: Mapping[str, Any],
+    *,
+    recorded_on: date,
+    wave: Wave | None = None,
+    today: date | None = None,
+) -> OutcomeUpload:
+    """Store one participant's outcomes (for ``wave``, or for the participant as a whole)
+    as the study's next version: the current version's rows, with this participant's row
+    added or its posted names overridden (other names of the row keep their values; None
+    empties a cell). Older versions are kept. Source ``api``.
+
+    Values: numbers, booleans (stored 1/0) or text (a categorical column; a new text
+    becomes a new level, the levels kept sorted). A name must be usable in R, SPSS and
+    Stata (:func:`name_problems`) and keep its column's kind.
+
+    ``recorded_on`` is kept in the row's numeric column :data:`RECORDED_ON` as the number
+    YYYYMMDD (20261201): a date per row without a categorical of one level per day (a
+    column is refused beyond :data:`MAX_LEVELS` levels), sortable, and read back in R with
+    ``as.Date(as.character(x), "%Y%m%d")`` or in Stata with ``daily(string(x, "%8.0f"),
+    "YMD")``; it is the date of the row's latest post. The version's ``filename`` names the
+    post (participant, wave, date), so every version says where it came from.
+
+    Raises :class:`OutcomePostInvalid`, :class:`ConsentRequired` (never consented) and
+    :class:`ParticipantWithdrawn`. Audited ``outcomes_uploaded`` by :func:`store_outcomes`.
+    """
+    if participant.withdrawn_at is not None:
+        raise ParticipantWithdrawn("this participant stopped taking part", study=study)
+    if participant.enrolled_at is None:
+        raise ConsentRequired("the participant has not consented to the study")
+    today = today or date.today()
+    problems: list[tuple[str, str]] = []
+    if recorded_on > today + timedelta(days=1):
+        problems.append(("/recorded_on", f"{recorded_on.isoformat()} is in the future"))
+    # One post at a time per study: the next version number is read, then written.
+    db.session.execute(select(Study.id).where(Study.id == study.id).with_for_update())
+    current = current_outcomes(study)
+    existing = {column.name: column for column in (current.columns if current else ())}
+    by_lower = {name.lower(): name for name in existing}
+    taken = battery_names(study)
+
+    cells: dict[str, Value] = {}
+    new_columns: list[OutcomeColumn] = []
+    for name, value in values.items():
+        field = "/values/" + name.replace("~", "~0").replace("/", "~1")
+        if name.lower() == RECORDED_ON:
+            problems.append((field, f"{name!r} is set from recorded_on; do not send it"))
+            continue
+        column = existing.get(name)
+        if column is None and name.lower() in by_lower:
+            problems.append(
+                (field, f"the study's outcomes spell this column {by_lower[name.lower()]!r}")
+            )
+            continue
+        if column is None:
+            name_issues = name_problems(name, taken=taken)
+            problems.extend((field, issue) for issue in name_issues)
+            if name_issues:
+                continue
+        cell, kind, issue = _posted_cell(value)
+        if issue:
+            problems.append((field, issue))
+            continue
+        if column is not None and kind is not None and column.kind != kind:
+            want = "a number or a boolean" if column.kind == NUMERIC else "text (one of its levels)"
+            problems.append((field, f"column {name!r} is {column.kind}: send {want}"))
+            continue
+        if column is None:
+            new_columns.append(OutcomeColumn(name, kind or NUMERIC))
+        cells[name] = cell
+    recorded = existing.get(RECORDED_ON)
+    if recorded is not None and recorded.kind != NUMERIC:
+        problems.append(
+            ("/recorded_on", f"the study's outcomes have a {recorded.kind} column {RECORDED_ON!r}")
+        )
+    if problems:
+        raise OutcomePostInvalid(problems)
+    cells[RECORDED_ON] = _recorded_number(recorded_on)
+    if recorded is None:
+        new_columns.append(OutcomeColumn(RECORDED_ON, NUMERIC))
+
+    columns = [
+        _with_level(column, cells.get(column.name)) for column in existing.values()
+    ] + new_columns
+    rows: dict[tuple[int, int | None], dict[str, Value]] = {
+        key: dict(row) for key, row in (current.rows.items() if current else ())
+    }
+    key = (participant.id, wave.id if wave is not None else None)
+    rows.setdefault(key, {}).update(cells)
+    wave_keys = {w.id: w.key for w in study.waves}
+    records = OutcomeRecords(
+        columns=[column.meta() for column in columns],
+        rows=[(pid, wid, row) for (pid, wid), row in rows.items()],
+        labels=[
+            f"{participant_code(pid)} {wave_keys.get(wid, 'participant') if wid else ''}".strip()
+            for pid, wid in rows
+        ],
+    )
+    try:
+        parsed = check_records(study, records)
+    except OutcomeFileInvalid as error:
+        raise OutcomePostInvalid(
+            [(_field_of(problem, cells), problem) for problem in error.problems]
+        ) from error
+    where = wave.key if wave is not None else "participant"
+    return store_outcomes(
+        study,
+        parsed,
+        filename=f"api {participant.code} {where} {recorded_on.isoformat()}",
+        source=OutcomeSource.API,
+        actor=None,
+    )
+
+
+def _posted_cell(value: Any) -> tuple[Value, str | None, str | None]:
+    """(cell, kind or None for a missing value, problem)."""
+    if value is None or value == "":
+        return None, None, None
+    if isinstance(value, str):
+        if len(value) > MAX_CELL_CHARACTERS:
+            return None, None, f"{len(value)} characters; at most {MAX_CELL_CHARACTERS}"
+        return value, CATEGORICAL, None
+    number = _number(value)
+    if number is None:
+        return None, None, f"{value!r} is not a finite number, a boolean or text"
+    return number, NUMERIC, None
+
+
+def _with_level(column: OutcomeColumn, value: Value) -> OutcomeColumn:
+    if column.kind != CATEGORICAL or not isinstance(value, str) or value in column.levels:
+        return column
+    return OutcomeColumn(column.name, column.kind, tuple(sorted({*column.levels, value})))
+
+
+def _field_of(problem: str, cells: Mapping[str, Value]) -> str:
+    for name in cells:
+        if f"column {name!r}" in problem:
+            return "/values/" + name.replace("~", "~0").replace("/", "~1")
+    return "/values"

@@ -7,7 +7,7 @@ commits: the request that calls one commits once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -48,6 +48,7 @@ from survey.services.errors import (
 from survey.services.instruments import definition_of
 from survey.services.item_order import Entry, ordered_entries
 from survey.services.upsert import upsert
+from survey.services.webhooks import events as webhook_events
 
 
 @dataclass(frozen=True)
@@ -540,6 +541,8 @@ def save_page(
     if {bp.ref for bp in pages(session)} <= submitted_pages(session):
         session.completed_at = now
     db.session.flush()
+    if session.completed_at is not None:  # completed by this page (a done session raised above)
+        webhook_events.session_completed(session)
     return SavedPage(session.completed_at is not None, alerts)
 
 
@@ -550,10 +553,13 @@ def save_draft(
     *,
     now: datetime | None = None,
     delivery_mode: str = DeliveryMode.WEB,
+    skipped: Collection[str] = (),
 ) -> int:
     """Keep what was typed on a page left with Back: every answer that is a value of its
     item's scale is stored, the page stays unsubmitted and nothing is checked for
-    completeness. Returns how many answers were kept."""
+    completeness. ``skipped`` names optional entries deliberately left empty (the chat
+    skips them one by one): they are stored empty, as a submitted page stores them.
+    Returns how many answers were kept."""
     if session.completed_at is not None:
         raise SessionCompleted("this questionnaire is complete")
     _number, battery_page = _battery_page(session, page)
@@ -567,10 +573,29 @@ def save_draft(
             and value in definition.scale(entry.scale).values
         ):
             kept[entry.id] = value
+        elif entry.optional and entry.id in skipped:
+            kept[entry.id] = None
     if kept:
         _upsert_answers(session, battery_page, kept, now or utcnow(), delivery_mode)
         db.session.flush()
     return len(kept)
+
+
+def raise_safety_alerts(
+    session: ResponseSession,
+    page: int | str,
+    answers: Mapping[str, object],
+    *,
+    now: datetime | None = None,
+) -> tuple[SafetyAlert, ...]:
+    """The safety alerts ``answers`` of a page not yet submitted raise (new ones only;
+    flushed): the chat delivers item by item, and an endorsed safety item must not wait
+    for the rest of its page."""
+    _number, battery_page = _battery_page(session, page)
+    values = {key: value for key, value in answers.items() if isinstance(value, int)}
+    alerts = _raise_safety_alerts(session, battery_page, values, now or utcnow())
+    db.session.flush()
+    return alerts
 
 
 def _raise_safety_alerts(
@@ -610,6 +635,9 @@ def _raise_safety_alerts(
         if item_id not in existing
     )
     db.session.add_all(alerts)
+    db.session.flush()  # the alerts' ids, for their webhook events
+    for alert in alerts:
+        webhook_events.safety_alert(session, alert)
     return alerts
 
 
@@ -637,5 +665,6 @@ def withdraw(participant: Participant, *, now: datetime | None = None) -> bool:
         details={"study": study.slug, "policy": study.withdrawal_policy},
         now=now,
     )
+    webhook_events.participant_withdrew(participant)
     db.session.flush()
     return True
