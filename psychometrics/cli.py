@@ -158,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 help="listwise (default) or full-information ML",
             )
+            p.add_argument(
+                "--estimator",
+                type=str.upper,
+                default="ML",
+                metavar="ML|MLR|MLM",
+                help="ML (default); MLR: robust (Huber-White) SEs and Yuan-Bentler scaled "
+                "test, also with --missing ml; MLM: Satorra-Bentler, complete data only",
+            )
     return parser
 
 
@@ -187,8 +195,9 @@ def _longitudinal_options(p: argparse.ArgumentParser) -> None:
         "--estimator",
         type=str.upper,
         default="ML",
-        metavar="ML|MLR|WLSMV",
-        help="estimator (only ML is supported so far)",
+        metavar="ML|MLR|MLM",
+        help="ML (default); MLR or MLM across groups (--group): robust SEs, scaled tests and "
+        "Satorra-Bentler (2001) scaled differences; only ML with --longitudinal so far",
     )
     p.add_argument(
         "--identification",
@@ -420,6 +429,7 @@ def run_cfa(args, data):
     if args.group is not None:
         _check_group(args, data)
         kwargs["group"] = args.group
+    kwargs["estimator"] = _robust_estimator(args)
     res = _with_model(args.model, lambda: cfa_mod.cfa(model, data, **kwargs))
     fit = res.fit_measures()
     mi = res.modification_indices()
@@ -427,6 +437,7 @@ def run_cfa(args, data):
         mi = mi.sort_values("mi", ascending=False)
     out = res.to_dict()
     lines = [
+        *([_estimator_line(res), ""] if res.robust is not None else []),
         "Fit measures",
         _indent("\n".join(f"{k:<16} {_fmt(v)}" for k, v in fit.items())),
         "",
@@ -450,14 +461,24 @@ def run_invariance(args, data):
         return _run_longitudinal(args, data)
     model = _read_model(args.model)
     _check_group(args, data)
+    estimator = _robust_estimator(args)
     res = _with_model(
-        args.model, lambda: cfa_mod.invariance(model, data, group=args.group, missing=args.missing)
+        args.model,
+        lambda: cfa_mod.invariance(
+            model, data, group=args.group, missing=args.missing, estimator=estimator
+        ),
     )
     problems = Problems([], False)
     for level, fit in res.fits.items():
         found = _fit_problems(fit, prefix=f"{level} model: ")
         problems = Problems(problems.messages + found.messages, problems.severe or found.severe)
-    text = "Measurement invariance across " + args.group + "\n" + _table(res.table, index=True)
+    text = (
+        "Measurement invariance across "
+        + args.group
+        + (f" ({estimator}; delta_chisq Satorra-Bentler 2001 scaled)" if estimator != "ML" else "")
+        + "\n"
+        + _table(res.table, index=True)
+    )
     return res.to_dict(), _with_warning_block(problems, text), problems
 
 
@@ -481,8 +502,7 @@ def _check_invariance_mode(args) -> bool:
                 "give --group COL (across groups) or --longitudinal --id COL --time COL "
                 "(across waves)",
             )
-        if args.estimator != "ML":
-            raise InputError("--estimator", f"not supported yet: {args.estimator}; supported: ML")
+        _robust_estimator(args)
         return False
     if args.estimator != "ML":
         why = (
@@ -537,6 +557,33 @@ def _run_longitudinal(args, data):
         f"highest level supported: {res.highest_level or 'none'}",
     ]
     return res.to_dict(), _with_warning_block(problems, "\n".join(lines)), problems
+
+
+ROBUST_ESTIMATORS = ("ML", "MLR", "MLM")
+
+
+def _robust_estimator(args) -> str:
+    """--estimator of cfa and multi-group invariance: ML, MLR or MLM (usage error otherwise)."""
+    if args.estimator not in ROBUST_ESTIMATORS:
+        raise InputError(
+            "--estimator",
+            f"not supported: {args.estimator}; supported: ML, MLR (complete data or --missing "
+            "ml), MLM (complete data)",
+        )
+    if args.estimator == "MLM" and args.missing == "ml":
+        raise InputError(
+            "--estimator",
+            "MLM needs complete data (--missing listwise); with --missing ml use MLR",
+        )
+    return args.estimator
+
+
+def _estimator_line(res) -> str:
+    r = res.robust
+    return (
+        f"Estimator {r.estimator}: {r.se} standard errors ({res.information} information as "
+        f"bread), {r.test.test} scaled test (scaling factor {_fmt(r.test.scaling_factor)})"
+    )
 
 
 class Problems(NamedTuple):

@@ -1,22 +1,25 @@
 """Confirmatory factor analysis by maximum likelihood, checked against R's lavaan 0.6.
 
->>> from psychometrics.cfa import cfa, invariance
+>>> from psychometrics.cfa import cfa, invariance, lrt
 """
 
 from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteError
 from .fitting import cfa
 from .invariance import InvarianceResult, invariance
 from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
+from .lrt import LRTResult, lrt
 from .results import CFAResult
 
 __all__ = [
     "CFAResult",
     "DataError",
     "InvarianceResult",
+    "LRTResult",
     "LongitudinalInvarianceResult",
     "ModelIdentificationError",
     "NonPositiveDefiniteError",
     "cfa",
     "invariance",
     "longitudinal_invariance",
+    "lrt",
 ]

@@ -15,6 +15,7 @@ from .estimation import CompleteData, Objective, fisher_scoring, start_values
 from .fiml import MissingData
 from .model import build_model
 from .results import CFAResult
+from .robust import check_estimator, robust_fit
 
 __all__ = ["cfa"]
 
@@ -72,7 +73,7 @@ def _from_data(
     x_all = _numeric_block(data, observed)
     if np.isinf(x_all).any():
         raise DataError("the data contain infinite values")
-    groups = []
+    groups, rows = [], []
     p = len(observed)
     for label, sel in zip(labels, codes, strict=True):
         x = x_all[sel]
@@ -85,6 +86,7 @@ def _from_data(
             raise DataError(
                 f"too few rows{where}: {x.shape[0]} complete cases for {p} observed variables"
             )
+        rows.append(x)
         if missing == "ml" and np.isnan(x).any():
             for j in range(p):
                 if np.sum(~np.isnan(x[:, j])) < 2:
@@ -98,7 +100,7 @@ def _from_data(
             groups.append(
                 _complete_group(centred.T @ centred / x.shape[0], mean, x.shape[0], label, observed)
             )
-    return groups, labels
+    return groups, labels, rows
 
 
 def _as_matrix(value, observed: Sequence[str], what: str) -> np.ndarray:
@@ -204,6 +206,7 @@ def cfa(
     group: str | None = None,
     group_equal: Sequence[str] = (),
     meanstructure: bool | None = None,
+    estimator: str = "ML",
 ) -> CFAResult:
     """Fit a confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa()``.
 
@@ -236,6 +239,12 @@ def cfa(
         "residual.covariances", "lv.variances", "lv.covariances".
     meanstructure : bool, optional
         Model intercepts and factor means (default: only with groups or ``missing="ml"``).
+    estimator : {"ML", "MLR", "MLM"}
+        "ML" (default): normal-theory SEs and chi-square. "MLR": the same estimates with
+        Huber-White (sandwich) SEs and the Yuan-Bentler (Mplus variant) scaled test, with
+        complete data or ``missing="ml"``; "MLM": Satorra-Bentler SEs and scaled test, complete
+        data only. Both need raw data and add lavaan's scaled and robust fit measures (see
+        :mod:`psychometrics.cfa.robust`).
 
     Returns
     -------
@@ -279,6 +288,7 @@ def cfa(
             group=group,
             group_equal=group_equal,
             meanstructure=meanstructure,
+            estimator=estimator,
         )
 
 
@@ -294,9 +304,12 @@ def _cfa(
     group,
     group_equal,
     meanstructure,
+    estimator="ML",
 ) -> CFAResult:
     if missing not in ("listwise", "ml"):
         raise ValueError("missing must be 'listwise' or 'ml'")
+    estimator = check_estimator(estimator, missing=missing, raw_data=data is not None)
+    rows = None
     if isinstance(group_equal, str):
         group_equal = (group_equal,)
     group_equal = tuple(group_equal)
@@ -305,7 +318,7 @@ def _cfa(
     if data is not None:
         if sample_cov is not None:
             raise ValueError("give either data or sample_cov, not both")
-        groups, labels = _from_data(data, observed, group, missing)
+        groups, labels, rows = _from_data(data, observed, group, missing)
     elif sample_cov is not None:
         if missing == "ml":
             raise ValueError("missing='ml' needs raw data")
@@ -345,8 +358,11 @@ def _cfa(
         )
     _, _, expected = objective.evaluate(estimate.theta)
     has_missing = any(isinstance(g, MissingData) for g in groups)
-    information = "observed" if has_missing else "expected"
-    info = _observed_information(objective, estimate.theta) if has_missing else expected
+    # lavaan 0.6-14: MLR's bread is the observed information, also with complete data
+    information = "observed" if has_missing or estimator == "MLR" else "expected"
+    info = (
+        _observed_information(objective, estimate.theta) if information == "observed" else expected
+    )
     n_total = objective.n
     vcov = np.full((spec.n_free, spec.n_free), np.nan)
     inverse = _inverse_or_none(info) if spec.n_free else None
@@ -357,6 +373,18 @@ def _cfa(
         )
     elif spec.n_free:
         vcov = 0.5 * (inverse + inverse.T) / n_total
+    robust = None
+    if estimator != "ML" and inverse is not None:
+        robust = robust_fit(
+            estimator,
+            objective,
+            estimate.theta,
+            rows,
+            0.5 * (inverse + inverse.T),
+            missing=missing,
+            df=moments - spec.n_free,
+        )
+        vcov = robust.vcov
     return CFAResult(
         model=model,
         spec=spec,
@@ -370,4 +398,6 @@ def _cfa(
         std_lv=std_lv,
         missing=missing,
         warnings=warnings,
+        estimator=estimator,
+        robust=robust,
     )

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from .fitting import cfa
+from .lrt import lrt
 from .results import CFAResult, _clean
 
 __all__ = ["InvarianceResult", "invariance"]
@@ -45,6 +46,18 @@ TABLE_COLUMNS = [
     "delta_cfi",
     "delta_rmsea",
 ]
+# added after TABLE_COLUMNS with estimator MLR or MLM; delta_chisq is then the Satorra-Bentler
+# (2001) scaled difference and delta_scaling_factor its c_d
+ROBUST_COLUMNS = [
+    "chisq_scaled",
+    "chisq_scaling_factor",
+    "cfi_robust",
+    "tli_robust",
+    "rmsea_robust",
+    "delta_scaling_factor",
+    "delta_cfi_robust",
+    "delta_rmsea_robust",
+]
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ def invariance(
     *,
     std_lv: bool = False,
     missing: str = "listwise",
+    estimator: str = "ML",
 ) -> InvarianceResult:
     """Fit increasingly constrained multi-group CFAs and compare each with the previous one.
 
@@ -85,8 +99,10 @@ def invariance(
         The grouping column.
     levels : sequence of str
         Any of "configural", "metric", "scalar", "strict", from least to most constrained.
-    std_lv, missing
-        As in :func:`psychometrics.cfa.cfa`.
+    std_lv, missing, estimator
+        As in :func:`psychometrics.cfa.cfa`. With "MLR" or "MLM" ``delta_chisq`` is the
+        Satorra-Bentler (2001) scaled difference (:func:`psychometrics.cfa.lrt.lrt`, lavaan's
+        ``lavTestLRT``), and the table gains ``ROBUST_COLUMNS``.
 
     Returns
     -------
@@ -107,10 +123,16 @@ def invariance(
         raise ValueError("give at least one level")
     fits: dict[str, CFAResult] = {}
     rows = []
-    previous = None
+    previous = previous_level = None
     for level in levels:
         fit = cfa(
-            model, data, group=group, group_equal=LEVELS[level], std_lv=std_lv, missing=missing
+            model,
+            data,
+            group=group,
+            group_equal=LEVELS[level],
+            std_lv=std_lv,
+            missing=missing,
+            estimator=estimator,
         )
         fits[level] = fit
         fm = fit.fit_measures()
@@ -150,6 +172,20 @@ def invariance(
                 delta_cfi=fm["cfi"] - previous["cfi"],
                 delta_rmsea=fm["rmsea"] - previous["rmsea"],
             )
+        if fit.robust is not None:
+            row.update({k: fm[k] for k in ROBUST_COLUMNS[:5]})
+            row.update(delta_scaling_factor=np.nan, delta_cfi_robust=np.nan)
+            row.update(delta_rmsea_robust=np.nan)
+            if previous is not None:
+                test = lrt(fits[previous_level], fit)
+                row.update(
+                    delta_chisq=test.chisq_diff,
+                    delta_pvalue=test.pvalue,
+                    delta_scaling_factor=test.scaling_factor,
+                    delta_cfi_robust=fm["cfi_robust"] - previous["cfi_robust"],
+                    delta_rmsea_robust=fm["rmsea_robust"] - previous["rmsea_robust"],
+                )
         rows.append(row)
-        previous = fm
-    return InvarianceResult(pd.DataFrame(rows, columns=TABLE_COLUMNS), fits)
+        previous, previous_level = fm, level
+    columns = TABLE_COLUMNS + (ROBUST_COLUMNS if estimator.upper() != "ML" else [])
+    return InvarianceResult(pd.DataFrame(rows, columns=columns), fits)

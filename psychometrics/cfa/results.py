@@ -68,7 +68,12 @@ class CFAResult:
         One row per parameter: lhs, op, rhs, group, label, free, est, se, z, pvalue, std_lv,
         std_all, se_std_all.
     information : str
-        "expected" or "observed": the information matrix behind the standard errors.
+        "expected" or "observed": the information matrix behind the standard errors (the bread
+        of the sandwich for MLR and MLM).
+    estimator : str
+        "ML", "MLR" or "MLM" (see :func:`psychometrics.cfa.cfa`).
+    robust : RobustFit or None
+        Robust SEs and scaled tests (MLR, MLM; :mod:`psychometrics.cfa.robust`).
     """
 
     def __init__(
@@ -86,6 +91,8 @@ class CFAResult:
         std_lv: bool,
         missing: str,
         warnings: list[str],
+        estimator: str = "ML",
+        robust=None,
     ):
         self.model = model
         self.spec = spec
@@ -100,6 +107,8 @@ class CFAResult:
         self.group_var = group_var
         self.std_lv = std_lv
         self.missing = missing
+        self.estimator = estimator
+        self.robust = robust
         self.nobs = int(objective.n)
         self.group_nobs = [int(g.n) for g in objective.groups]
         self.warnings = list(warnings)
@@ -193,7 +202,7 @@ class CFAResult:
             )
         p, n_groups = spec.p, spec.n_groups
         moments = n_groups * (p * (p + 1) // 2 + (p if ms else 0))
-        return fit_measures(
+        out = fit_measures(
             logl=logl,
             h1_logl=h1,
             baseline_logl=base,
@@ -204,9 +213,14 @@ class CFAResult:
             baseline_df=n_groups * p * (p - 1) // 2,
             srmr_value=srmr_total,
         )
+        if self.robust is not None:
+            out.update(self.robust.fit_measures(out, n=self.nobs, n_groups=n_groups))
+        return out
 
     def fit_measures(self) -> dict:
-        """Fit measures with lavaan's names ('.' replaced by '_'); see :mod:`.fit`."""
+        """Fit measures with lavaan's names ('.' replaced by '_'); see :mod:`.fit`, and for MLR
+        and MLM the scaled and robust ones (``chisq_scaled``, ``cfi_robust``, ...) of
+        :mod:`.robust`."""
         return dict(self._fit)
 
     # -- modification indices ----------------------------------------------------------------
@@ -290,6 +304,8 @@ class CFAResult:
                 "group_nobs": self.group_nobs,
                 "group_labels": [None if g is None else str(g) for g in self.group_labels],
                 "information": self.information,
+                "estimator": self.estimator,
+                "robust": None if self.robust is None else self.robust.to_dict(),
                 "warnings": self.warnings,
                 "estimates": self.estimates,
                 "fit_measures": self.fit_measures(),
