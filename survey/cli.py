@@ -27,6 +27,7 @@ from survey.models import Role, User, WaveStatus
 from survey.services import accounts, instruments, invitations, studies, versions
 from survey.services.errors import UnknownStudy, VersionConflict, VersionFrozen, VersionIsDraft
 from survey.validation_cli import register_validation_cli
+from survey.webhooks_cli import register_webhooks_cli
 
 instruments_cli = AppGroup("instruments", help="Validate instrument files and load them.")
 studies_cli = AppGroup("studies", help="Manage studies and their participants.")
@@ -64,6 +65,7 @@ def register_cli(app: Flask) -> None:
     register_jobs_cli(app)  # flask jobs worker
     register_validation_cli(app)  # flask analysis validate STUDY
     register_api_cli(app)  # flask api create-key STUDY ...
+    register_webhooks_cli(app)  # flask webhooks deliver [--once]
     demo_cli.add_command(simulate_cli.simulate_command)  # flask demo simulate
 
 

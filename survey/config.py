@@ -119,6 +119,13 @@ class Config:
         "If you are in danger or thinking about harming yourself, call your local emergency "
         "number now, or go to the nearest emergency department."
     )
+    # Webhooks (survey.services.webhooks): plain http:// endpoints on this machine
+    # (127.0.0.1, localhost) are refused unless this is on (development and tests);
+    # a failed delivery is retried after base * 2**(attempts - 1) seconds (at most an hour);
+    # each attempt waits this long for an answer.
+    WEBHOOKS_ALLOW_HTTP_LOCALHOST = False
+    WEBHOOK_RETRY_BASE_SECONDS = 30
+    WEBHOOK_TIMEOUT_SECONDS = 10
 
 
 class DevelopmentConfig(Config):
@@ -126,6 +133,7 @@ class DevelopmentConfig(Config):
 
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
+    WEBHOOKS_ALLOW_HTTP_LOCALHOST = True
 
 
 class ProductionConfig(Config):
@@ -153,3 +161,4 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     # Hashing with 64 MiB per login would make the suite slow; still argon2id.
     PASSWORD_HASH_PROFILE = "CHEAPEST"
+    WEBHOOKS_ALLOW_HTTP_LOCALHOST = True

@@ -37,4 +37,5 @@ from survey.research import (  # noqa: E402, F401
     quality_views,
     setup_views,
     validation_views,
+    webhook_views,
 )

@@ -115,6 +115,10 @@ RULES: dict[str, Expect] = {
     "research.validation_report_html": Expect(302, 302, 404, 404, args={"run_id": "page_number"}),
     "research.validation_report_json": Expect(302, 302, 404, 404, args={"run_id": "page_number"}),
     "research.validation_retire_hypothesis": everyone(405, args={"hypothesis_id": "page_number"}),
+    # No webhook endpoint or delivery in the world's study (the study matrix has real ones).
+    "research.webhook_secret": Expect(302, 302, 404, 404, args={"endpoint_id": "page_number"}),
+    "research.webhook_disable": Expect(302, 302, 404, 404, args={"endpoint_id": "page_number"}),
+    "research.webhook_retry": everyone(405, args={"delivery_id": "page_number"}),
 }
 
 # URL argument → key of the World holding a real object for it.

@@ -89,6 +89,11 @@ NEEDS: dict[str, str | tuple[str, str]] = {
     "research.validation_report_json": "view",
     "research.validation_hypotheses": ("view", "edit"),
     "research.validation_retire_hypothesis": "edit",
+    # Webhooks (owner and editors; an endpoint's secret: the owner)
+    "research.webhooks": "edit",
+    "research.webhook_secret": "own",
+    "research.webhook_disable": "edit",
+    "research.webhook_retry": "edit",
 }
 
 # URL argument → attribute of the World.
@@ -104,7 +109,11 @@ URL_ARGS = {
     "run_id": "run_id",
     "name": "plot_name",
     "hypothesis_id": "hypothesis_id",
+    "endpoint_id": "webhook_endpoint_id",
+    "delivery_id": "webhook_delivery_id",
 }
+# Made only for the routes that name them: _add_webhook.
+WEBHOOK_ARGS = frozenset({"endpoint_id", "delivery_id"})
 # Made only for the routes that name them (a validation run takes a moment): _add_validation.
 VALIDATION_ARGS = frozenset({"run_id", "name", "hypothesis_id"})
 
@@ -139,6 +148,8 @@ class World:
     run_id: int = 0
     plot_name: str = ""
     hypothesis_id: int = 0
+    webhook_endpoint_id: int = 0
+    webhook_delivery_id: int = 0
 
 
 def _study_rules() -> list[tuple[str, str, tuple[str, ...], frozenset[str]]]:
@@ -277,9 +288,41 @@ def _add_validation(app: Flask, world: World) -> None:
         world.plot_name = "i1-distributions-AA"
 
 
+def _add_webhook(app: Flask, world: World) -> None:
+    """An endpoint of the world's study (on a local port nothing answers) and a failed
+    delivery to it (a row: nothing is sent while the world is built)."""
+    from survey.models import Study, WebhookDelivery
+    from survey.services.webhooks import endpoints
+
+    with app.app_context():
+        study = db.session.get(Study, world.study_id)
+        endpoint = endpoints.add_endpoint(
+            study,
+            url="http://127.0.0.1:9/hook",
+            events="wave.opened",
+            actor=study.owner,
+            allow_http_localhost=True,
+        )
+        delivery = WebhookDelivery(
+            endpoint_id=endpoint.id,
+            event_id="evt_matrix",
+            event_type="wave.opened",
+            event_key="wave.opened:matrix",
+            payload={"id": "evt_matrix"},
+            status="failed",
+            attempts=8,
+            last_error="matrix",
+        )
+        db.session.add(delivery)
+        db.session.commit()
+        world.webhook_endpoint_id, world.webhook_delivery_id = endpoint.id, delivery.id
+
+
 def _url(app: Flask, endpoint: str, arguments: tuple[str, ...], world: World) -> str:
     if VALIDATION_ARGS & set(arguments) and not world.run_id:
         _add_validation(app, world)
+    if WEBHOOK_ARGS & set(arguments) and not world.webhook_endpoint_id:
+        _add_webhook(app, world)
     values = {}
     for name in arguments:
         if name not in URL_ARGS:
