@@ -197,7 +197,7 @@ def _longitudinal_options(p: argparse.ArgumentParser) -> None:
         default="ML",
         metavar="ML|MLR|MLM",
         help="ML (default); MLR or MLM across groups (--group): robust SEs, scaled tests and "
-        "Satorra-Bentler (2001) scaled differences; only ML with --longitudinal so far",
+        "Satorra-Bentler (2001) scaled differences; ML or MLR with --longitudinal",
     )
     p.add_argument(
         "--identification",
@@ -504,7 +504,9 @@ def _check_invariance_mode(args) -> bool:
             )
         _robust_estimator(args)
         return False
-    if args.estimator != "ML":
+    from psychometrics.cfa.longitudinal import SUPPORTED_ESTIMATORS
+
+    if args.estimator not in SUPPORTED_ESTIMATORS:
         why = (
             " (ordinal CFA is not in the engine yet)"
             if args.estimator.startswith("WLS") or args.estimator.startswith("ULS")
@@ -513,7 +515,7 @@ def _check_invariance_mode(args) -> bool:
         raise InputError(
             "--estimator",
             f"not supported yet: {args.estimator} for longitudinal invariance{why}; "
-            "supported: ML (with --missing listwise or ml)",
+            f"supported: {', '.join(SUPPORTED_ESTIMATORS)} (with --missing listwise or ml)",
         )
     absent = [f"--{name} COL" for name in ("id", "time") if getattr(args, name) is None]
     if absent:
@@ -538,6 +540,7 @@ def _run_longitudinal(args, data):
             time=args.time,
             waves=_item_list(args.waves),
             missing=args.missing,
+            estimator=args.estimator,
             identification=args.identification,
         ),
     )
@@ -550,7 +553,7 @@ def _run_longitudinal(args, data):
         f"Longitudinal measurement invariance across {args.time} = "
         + ", ".join(map(str, res.waves))
         + f" ({res.participants} participants, {fit.nobs} analysed, missing = {res.missing}, "
-        f"ML, identification {res.identification})",
+        f"{res.estimator}, identification {res.identification})",
         _table(res.table()),
         "",
         *(f"{s['from']} -> {s['level']}: {s['decision']}" for s in res.steps),

@@ -55,11 +55,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..syntax import Modifier, parse_model
 from .errors import DataError
 from .fitting import cfa
+from .lrt import lrt
 from .results import CFAResult, _clean
 
 __all__ = [
@@ -81,7 +81,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "strict": ("loadings", "intercepts", "residuals"),
 }
 IDENTIFICATIONS = ("std.lv", "marker")
-SUPPORTED_ESTIMATORS = ("ML",)
+SUPPORTED_ESTIMATORS = ("ML", "MLR")
 SUPPORTED_MISSING = ("listwise", "ml")
 NAME_FORMAT = "{name}_w{wave}"
 
@@ -438,37 +438,25 @@ def _shown(value) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def scaled_difference(fm: dict, pm: dict) -> float:
-    """Satorra-Bentler (2001) scaled chi-square difference of the more restricted model
-    ``fm`` against ``pm`` (lavaan's ``lavTestLRT`` default with a scaled test):
-    (T0 - T1) / cd with cd = (df0 c0 - df1 c1) / (df0 - df1), T the unscaled chi-squares and
-    c the scaling factors. https://doi.org/10.1007/BF02296192"""
-    d_df = fm["df"] - pm["df"]
-    cd = (fm["df"] * fm["chisq_scaling_factor"] - pm["df"] * pm["chisq_scaling_factor"]) / d_df
-    return (fm["chisq"] - pm["chisq"]) / cd if d_df > 0 and cd > 0 else np.nan
-
-
 def _step(level: str, before: str, fit: CFAResult, prev: CFAResult, estimator: str) -> dict:
+    """One step up the ladder: :func:`psychometrics.cfa.lrt.lrt` (the plain difference for ML,
+    the Satorra-Bentler 2001 scaled difference for MLR) and the changes in CFI and RMSEA (the
+    robust CFI and RMSEA for MLR)."""
     fm, pm = fit.fit_measures(), prev.fit_measures()
-    d_df = fm["df"] - pm["df"]
-    if estimator == "ML":
-        method, d_chi = "standard", fm["chisq"] - pm["chisq"]
-        d_cfi, d_rmsea = fm["cfi"] - pm["cfi"], fm["rmsea"] - pm["rmsea"]
-    else:  # robust: the scaled difference, and the robust CFI and RMSEA
-        method, d_chi = "satorra.bentler.2001", scaled_difference(fm, pm)
-        d_cfi = fm["cfi_robust"] - pm["cfi_robust"]
-        d_rmsea = fm["rmsea_robust"] - pm["rmsea_robust"]
+    test = lrt(fit, prev)
+    suffix = "" if estimator == "ML" else "_robust"
+    d_cfi = fm[f"cfi{suffix}"] - pm[f"cfi{suffix}"]
+    d_rmsea = fm[f"rmsea{suffix}"] - pm[f"rmsea{suffix}"]
     step = {
         "level": level,
         "from": before,
-        "method": method,
-        "delta_chisq": d_chi,
-        "delta_df": d_df,
-        "delta_pvalue": float(stats.chi2.sf(d_chi, d_df))
-        if d_df > 0 and np.isfinite(d_chi)
-        else np.nan,
+        "method": test.method,
+        "delta_chisq": test.chisq_diff,
+        "delta_df": test.df_diff,
+        "delta_pvalue": test.pvalue,
         "delta_cfi": d_cfi,
         "delta_rmsea": d_rmsea,
+        "test_warnings": list(test.warnings),
     }
     if not (fit.converged and prev.converged):
         which = level if not fit.converged else before
@@ -509,8 +497,10 @@ def longitudinal_invariance(
     missing : {"listwise", "ml"}
         ``listwise``: the participants with every item at every wave; ``ml``: full-information
         ML on everyone (a participant who dropped out keeps the waves they answered).
-    estimator : {"ML"}
-        Only maximum likelihood so far.
+    estimator : {"ML", "MLR"}
+        Maximum likelihood, or with robust (Huber-White) standard errors and the Yuan-Bentler
+        scaled test (:mod:`psychometrics.cfa.robust`); with MLR the steps use the
+        Satorra-Bentler (2001) scaled difference and the changes in the robust CFI and RMSEA.
     identification : {"std.lv", "marker"}
         ``std.lv`` (semTools ``measEq.syntax``'s default) or lavaan's marker loadings.
 

@@ -5,7 +5,7 @@ The reference (``expected/longitudinal/``, written by ``generate_longitudinal.R`
 simulated participants, 2 factors x 3 items, 3 waves (0, 4, 8), scalar invariant with rising
 latent means, residual variances growing (strict fails), ~22 % dropout by wave 3 (MAR on the
 wave-1 scores); measEq.syntax's ladder (ID.fac = "std.lv", auto = "all") fitted listwise
-(310 participants at every wave) and with missing = "ml" (all 400).
+(310 participants at every wave) and with missing = "ml" (all 400), by ML and by MLR.
 """
 
 import json
@@ -158,6 +158,31 @@ def test_the_text_output_shows_each_level_and_decision(capsys):
     assert proc.stdout.rstrip().endswith("highest level supported: scalar")
 
 
+# --------------------------------------------------------------------------- robust ML
+@pytest.mark.parametrize("missing", ["listwise", "ml"])
+def test_the_mlr_ladder_equals_lavaan(capsys, missing):
+    proc = run_in_process(capsys, *CLI, *IDS, "--missing", missing, "--estimator", "mlr", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)["result"]
+    reference = REFERENCE[f"mlr_{missing}"]
+    assert result["design"]["estimator"] == "MLR"
+    for level in LEVELS:
+        fm = result["levels"][level]["fit_measures"]
+        assert fm["chisq.scaling.factor"] is not None and fm["cfi.robust"] is not None
+    # fit measures include the scaled and robust ones; the tests are Satorra-Bentler 2001
+    assert_within_tolerance(differences(result, reference))
+    steps = result["tests"]
+    assert {s["method"] for s in steps} == {"satorra.bentler.2001"}
+    for step in steps:
+        fm = reference["levels"][step["level"]]["fit_measures"]
+        pm = reference["levels"][step["from"]]["fit_measures"]
+        assert math.isclose(step["delta_cfi"], fm["cfi.robust"] - pm["cfi.robust"], abs_tol=1e-6)
+        assert math.isclose(
+            step["delta_rmsea"], fm["rmsea.robust"] - pm["rmsea.robust"], abs_tol=1e-6
+        )
+    assert [s["supported"] for s in steps] == [True, True, False]
+
+
 # --------------------------------------------------------------------------- the model
 def test_the_syntax_generalises_to_any_number_of_waves():
     design = build_design("A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3 + b4", 4)
@@ -279,14 +304,17 @@ def test_bad_long_data_is_a_data_error(frame, kwargs, message):
 
 # --------------------------------------------------------------------------- usage errors
 def test_an_unsupported_estimator_is_a_clear_error(capsys):
-    proc = run_in_process(capsys, *CLI, *IDS, "--estimator", "MLR", "--json")
-    assert_usage_error(proc, "--estimator", "not supported yet: MLR", "supported: ML")
+    proc = run_in_process(capsys, *CLI, *IDS, "--estimator", "MLM", "--json")
+    assert_usage_error(proc, "--estimator", "not supported yet: MLM", "supported: ML, MLR")
 
 
 @pytest.mark.parametrize(
     ("extra", "fragments"),
     [
-        (["--estimator", "wlsmv", *IDS], ["not supported yet: WLSMV", "ordinal", "supported: ML"]),
+        (
+            ["--estimator", "wlsmv", *IDS],
+            ["not supported yet: WLSMV", "ordinal", "supported: ML, MLR"],
+        ),
         (["--group", "wave", *IDS], ["--group and --longitudinal exclude each other"]),
         (["--id", "participant"], ["--longitudinal: needs --time COL"]),
         (["--id", "participant", "--time", "visit"], ["long.csv", "time column 'visit'"]),
