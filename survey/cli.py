@@ -22,6 +22,7 @@ from survey.auth import passwords
 from survey.database_cli import register_database_cli
 from survey.exports_cli import register_exports_cli
 from survey.extensions import db
+from survey.fhir_cli import import_fhir_command
 from survey.jobs.cli import register_jobs_cli
 from survey.models import Role, User, WaveStatus
 from survey.services import accounts, instruments, invitations, studies, versions
@@ -67,6 +68,7 @@ def register_cli(app: Flask) -> None:
     register_api_cli(app)  # flask api create-key STUDY ...
     register_webhooks_cli(app)  # flask webhooks deliver [--once]
     demo_cli.add_command(simulate_cli.simulate_command)  # flask demo simulate
+    instruments_cli.add_command(import_fhir_command)  # flask instruments import-fhir FILE
 
 
 def public_base_url(base_url: str | None = None) -> str:

@@ -78,6 +78,7 @@ RULES: dict[str, Expect] = {
     # /api/v1: a study's API key, not a login; without one every request is a 401.
     "api": everyone(401),
     "api.openapi_document": everyone(200),  # the OpenAPI document is public
+    "api.fhir_questionnaire_response": everyone(401, args={"session_id": "page_number"}),
     # spectree's own copy of the document and its UI pages
     "openapi_api/v1/docs": everyone(200),
     "openapi_api/v1/docs_redoc": everyone(200),
