@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from survey.api import rate_limit
 from survey.api.problems import ApiProblem
 from survey.extensions import db
 from survey.models import ApiKey, Participant, Study, utcnow
@@ -66,8 +67,11 @@ def authenticate() -> None:
     # Written at most once a minute, so reads do not each take the database's write lock.
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         api_key.last_used_at = now
+        # Its own commit: a read commits nothing else, and a refused request rolls back.
+        db.session.commit()
     g.api_key = api_key
     g.study = api_key.study
+    rate_limit.enforce(api_key)  # 429 over the key's own budget (survey.api.rate_limit)
 
 
 def current_key() -> ApiKey:

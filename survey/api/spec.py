@@ -43,6 +43,9 @@ spec = SpecTree(
         "API key: `Authorization: Bearer <key>`. Errors are RFC 9457 problem details."
     ),
     path="api/v1/docs",
+    # No UI pages of spectree's (they load scripts from CDNs, which the site's CSP
+    # forbids): /api/v1/docs is the app's own page (survey.api.docs).
+    page_templates={},
     openapi_version="3.1.0",
     mode="strict",
     annotations=True,

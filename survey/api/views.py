@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify, render_template
 from pydantic import BaseModel, Field
 from spectree import Response
 
 from survey.api import bp
+from survey.api import docs as api_docs
 from survey.api.auth import authenticate, current_key, current_study, public
 from survey.api.spec import spec
 
@@ -42,3 +43,17 @@ def study_info():
 def openapi_document():
     """The OpenAPI 3.1 document of this API (no key needed)."""
     return jsonify(spec.spec)
+
+
+@bp.get("/docs")
+@public
+def docs():
+    """The API's documentation as a page (no key needed): the OpenAPI document laid out,
+    without any script (survey.api.docs)."""
+    document = spec.spec
+    return render_template(
+        "api/docs.html",
+        document=document,
+        operations=api_docs.operations(document, current_app),
+        schemas=api_docs.schemas(document),
+    )

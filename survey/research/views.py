@@ -29,6 +29,7 @@ def dashboard():
 
 # Views by topic register on the same blueprint.
 from survey.research import (  # noqa: E402, F401
+    api_key_views,
     export_views,
     monitoring_views,
     outcome_views,

@@ -79,12 +79,13 @@ RULES: dict[str, Expect] = {
     "api": everyone(401),
     "api.openapi_document": everyone(200),  # the OpenAPI document is public
     "api.fhir_questionnaire_response": everyone(401, args={"session_id": "page_number"}),
-    # spectree's own copy of the document and its UI pages
+    "api.docs": everyone(200),  # the document's page is public too
+    # POST-only API routes: a GET is refused before the key is looked at
+    "api.enrol_participant": POST_ONLY,
+    "api.record_consent": POST_ONLY,
+    "api.withdraw_participant": POST_ONLY,
+    # spectree's own copy of the document (its UI pages are off: they load CDN scripts)
     "openapi_api/v1/docs": everyone(200),
-    "openapi_api/v1/docs_redoc": everyone(200),
-    "openapi_api/v1/docs_scalar": everyone(200),
-    "openapi_api/v1/docs_swagger": everyone(200),
-    "openapi_api/v1/docs_swagger/oauth2-redirect.html": everyone(200),
     # Without ?other= the comparison sends the admin back to the version page.
     "admin.instruments.compare": Expect(302, 302, 403, 302),
     # Draft-only pages are opened on the draft version.
@@ -120,6 +121,7 @@ RULES: dict[str, Expect] = {
     "research.webhook_secret": Expect(302, 302, 404, 404, args={"endpoint_id": "page_number"}),
     "research.webhook_disable": Expect(302, 302, 404, 404, args={"endpoint_id": "page_number"}),
     "research.webhook_retry": everyone(405, args={"delivery_id": "page_number"}),
+    "research.revoke_api_key": everyone(405, args={"key_id": "page_number"}),
 }
 
 # URL argument → key of the World holding a real object for it.
@@ -140,6 +142,8 @@ URL_ARGS: dict[str, str] = {
     "participant_id": "participant_id",
     "key": "enrolment_key",
     "wave_id": "wave_id",
+    # An API participant code: every /api/v1 request without a key is refused before it.
+    "participant": "page_number",
 }
 
 

@@ -89,6 +89,9 @@ NEEDS: dict[str, str | tuple[str, str]] = {
     "research.validation_report_json": "view",
     "research.validation_hypotheses": ("view", "edit"),
     "research.validation_retire_hypothesis": "edit",
+    # API keys (owner and editors)
+    "research.api_keys": "edit",
+    "research.revoke_api_key": "edit",
     # Webhooks (owner and editors; an endpoint's secret: the owner)
     "research.webhooks": "edit",
     "research.webhook_secret": "own",
@@ -109,6 +112,7 @@ URL_ARGS = {
     "run_id": "run_id",
     "name": "plot_name",
     "hypothesis_id": "hypothesis_id",
+    "key_id": "api_key_id",
     "endpoint_id": "webhook_endpoint_id",
     "delivery_id": "webhook_delivery_id",
 }
@@ -148,6 +152,7 @@ class World:
     run_id: int = 0
     plot_name: str = ""
     hypothesis_id: int = 0
+    api_key_id: int = 0
     webhook_endpoint_id: int = 0
     webhook_delivery_id: int = 0
 
@@ -217,6 +222,7 @@ def world(matrix_app, small) -> World:
         world.alert_id = db.session.scalar(select(SafetyAlert.id))
         world.member_id = editor.id
         world.outcome_version = _outcomes_stored(study, users["owner"]).version
+        world.api_key_id = _api_key(study, users["owner"])
         db.session.commit()
         world.session_id = session.id
     return world
@@ -231,6 +237,14 @@ def _outcomes_stored(study, owner):
         rows=[(_first_participant(study.id), None, {"messages_sent": 3})],
     )
     return outcomes.store_outcomes(study, records, filename="matrix.csv", actor=owner)
+
+
+def _api_key(study, owner) -> int:
+    """An active API key of the study (the revoke route needs one)."""
+    from survey.services import api_keys
+
+    api_key, _key = api_keys.create_key(study, name="matrix", scopes="read", actor=owner)
+    return api_key.id
 
 
 def _first_participant(study_id: int) -> int:
