@@ -325,10 +325,15 @@ class RobustFit:
         out["rmsea_ci_lower_scaled"], out["rmsea_ci_upper_scaled"] = lo, hi
         out["rmsea_pvalue_scaled"] = p_close
         out["rmsea_robust"] = _rmsea(x3, df, n, n_groups, c3)
-        x3_scaled = x3 / c3 if np.isfinite(c3) and c3 > 0 else np.nan
+        if self.fiml is None:
+            x3_scaled = scaled
+        else:
+            x3_scaled = x3 / c3 if np.isfinite(c3) and c3 > 0 else np.nan
         lo, hi, _ = rmsea_interval(x3_scaled, df, n, n_groups)
-        root = np.sqrt(c3) if np.isfinite(c3) and c3 > 0 else np.nan
-        out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = lo * root, hi * root
+        if df >= 1:  # lavaan: [0, 0] below one degree of freedom, else scaled by sqrt(c)
+            root = np.sqrt(c3) if np.isfinite(c3) and c3 > 0 else np.nan
+            lo, hi = lo * root, hi * root
+        out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = lo, hi
         if df > 0 and np.isfinite(x3_scaled):
             ncp = n * df / c3 * 0.05**2 / n_groups
             out["rmsea_pvalue_robust"] = 1.0 - float(stats.ncx2.cdf(x3_scaled, df, ncp))
@@ -352,10 +357,12 @@ class RobustFit:
 
 def _rmsea(chisq: float, df: float, n: int, n_groups: int, c_hat: float) -> float:
     """lavaan's ``lav_fit_rmsea``: sqrt(max(T / (N df) - c / N, 0)) sqrt(G); 0 when df = 0."""
-    if not (np.isfinite(chisq) and np.isfinite(df) and np.isfinite(c_hat)):
+    if not (np.isfinite(chisq) and np.isfinite(df)):
         return np.nan
     if df <= 0:
         return 0.0
+    if not np.isfinite(c_hat):
+        return np.nan
     return float(np.sqrt(max(chisq / n / df - c_hat / n, 0.0)) * np.sqrt(n_groups))
 
 
@@ -454,6 +461,8 @@ def robust_fit(
     vcov = e_inv @ meat @ e_inv / objective.n
     vcov = 0.5 * (vcov + vcov.T)
     ndat = len(rows) * (p * (p + 1) // 2 + (p if means else 0))
+    if df <= 0:  # lavaan: no scaled test for df = 0
+        tr_h1[:] = tr_h0[:] = np.nan
     test = ScaledTest(
         _TEST_NAME[estimator],
         float(np.sum(tr_h1 - tr_h0)),

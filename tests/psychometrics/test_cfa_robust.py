@@ -27,6 +27,7 @@ DATA = {
     "hs": HERE / "data" / "holzinger_swineford_1939.csv",
     "bfi": ROBUST / "bfi_like.csv",
     "bfi_mar": ROBUST / "bfi_like_mar.csv",
+    "hs_missing": HERE / "data" / "hs_missing.csv",
 }
 CASES = {
     # name: (data, estimator, missing)
@@ -38,7 +39,12 @@ CASES = {
     "bfi_mlm": ("bfi", "MLM", "listwise"),
     "bfi_mlr_fiml": ("bfi_mar", "MLR", "ml"),
     "bfi_mlr_fiml_orth": ("bfi_mar", "MLR", "ml"),
+    "hs_mlr_df0": ("hs", "MLR", "listwise"),
+    "hs_mlm_df0": ("hs", "MLM", "listwise"),
+    "hs_mlr_ml_complete": ("hs", "MLR", "ml"),
+    "hs_missing_mlr_groups": ("hs_missing", "MLR", "ml"),
 }
+GROUPS = {"hs_missing_mlr_groups": "school"}
 RELATIVE = {"chisq", "chisq_scaled", "baseline_chisq", "baseline_chisq_scaled", "logl"}
 RELATIVE |= {"unrestricted_logl", "aic", "bic", "bic2"}
 # every scaled/robust measure the engine reports, by lavaan's name
@@ -79,17 +85,17 @@ def fits(frames):
         if name not in cache:
             data, estimator, missing = CASES[name]
             model = ORACLE["cases"][name]["model"]
-            cache[name] = cfa(model, frames[data], estimator=estimator, missing=missing)
+            cache[name] = cfa(
+                model, frames[data], estimator=estimator, missing=missing, group=GROUPS.get(name)
+            )
         return cache[name]
 
     return get
 
 
 def _key(frame):
-    out = frame["lhs"] + frame["op"] + frame["rhs"]
-    if "group" in frame:
-        out = out + "|" + frame["group"].astype(int).astype(str)
-    return out
+    group = frame["group"].astype(int).astype(str) if "group" in frame else "1"
+    return frame["lhs"] + frame["op"] + frame["rhs"] + "|" + group
 
 
 def assert_fit_measures(ours: dict, lavaan: dict):
@@ -119,6 +125,10 @@ def test_fit_measures_match_lavaan(fits, name):
         assert lavaan_name.replace(".", "_") in fm, lavaan_name
     assert assert_fit_measures(fm, ref["fit_measures"]) >= 40
     assert fit.robust.test.test == ref["test"]["test"]
+    if ref["test"]["df"] == 0:  # no scaled test: lavaan's NA scaling factor, T_scaled = T
+        assert math.isnan(fit.robust.test.trace_ugamma)
+        assert fm["chisq_scaled"] == pytest.approx(ref["test"]["stat"], abs=1e-9)
+        return
     assert fit.robust.test.trace_ugamma == pytest.approx(ref["test"]["trace.UGamma"], rel=1e-4)
     assert fm["chisq_scaled"] == pytest.approx(ref["test"]["stat"], rel=1e-4)
 
@@ -127,11 +137,13 @@ def test_fit_measures_match_lavaan(fits, name):
 def test_estimates_and_robust_standard_errors_match_lavaan(fits, name):
     ref = pd.DataFrame(ORACLE["cases"][name]["estimates"])
     fit = fits(name)
-    table = fit.estimates
-    ours = table.set_index(table["lhs"] + table["op"] + table["rhs"])
-    keys = ref["lhs"] + ref["op"] + ref["rhs"]
-    np.testing.assert_allclose(ours.loc[keys, "est"], ref["est"], atol=1e-3)
-    np.testing.assert_allclose(ours.loc[keys, "se"], ref["se"], atol=1e-3)
+    ours = fit.estimates.set_index(_key(fit.estimates))
+    np.testing.assert_allclose(ours.loc[_key(ref), "est"], ref["est"], atol=1e-3)
+    np.testing.assert_allclose(ours.loc[_key(ref), "se"], ref["se"], atol=1e-3)
+    # standardised solution: delta method on the robust covariance matrix, as lavaan
+    std = pd.DataFrame(ORACLE["cases"][name]["std_all"])
+    np.testing.assert_allclose(ours.loc[_key(std), "std_all"], std["est.std"], atol=1e-3)
+    np.testing.assert_allclose(ours.loc[_key(std), "se_std_all"], std["se"], atol=1e-3)
     expected_info = "expected" if CASES[name][1] == "MLM" else "observed"
     assert fit.information == expected_info == ORACLE["cases"][name]["options"]["information"][0]
 
@@ -229,10 +241,10 @@ def _model_file(tmp_path, text):
 
 
 def test_cli_cfa_estimator_mlr_json(tmp_path, capsys):
-    model = _model_file(tmp_path, ORACLE["cases"]["bfi_mlr_fiml"]["model"])
+    model = _model_file(tmp_path, ORACLE["cases"]["hs_mlr_ml_complete"]["model"])
     status = main(
-        ["cfa", "--data", str(DATA["bfi_mar"]), "--model", model, "--missing", "ml"]
-        + ["--estimator", "MLR", "--json"]
+        ["cfa", "--data", str(DATA["hs"]), "--model", model, "--missing", "ml"]
+        + ["--estimator", "mlr", "--json"]
     )
     out, err = capsys.readouterr()
     assert status == 0, err
@@ -240,7 +252,7 @@ def test_cli_cfa_estimator_mlr_json(tmp_path, capsys):
     assert result["estimator"] == "MLR"
     assert result["robust"]["test"] == "yuan.bentler.mplus"
     fm = result["fit_measures"]
-    lav = ORACLE["cases"]["bfi_mlr_fiml"]["fit_measures"]
+    lav = ORACLE["cases"]["hs_mlr_ml_complete"]["fit_measures"]
     assert fm["cfi_robust"] == pytest.approx(lav["cfi.robust"], abs=1e-3)
     assert fm["rmsea_ci_upper_robust"] == pytest.approx(lav["rmsea.ci.upper.robust"], abs=1e-3)
 

@@ -14,6 +14,7 @@ here <- "tests/psychometrics/expected/robust"
 
 # -- data -------------------------------------------------------------------------------------
 hs <- read.csv("tests/psychometrics/data/holzinger_swineford_1939.csv")
+hs_missing <- read.csv("tests/psychometrics/data/hs_missing.csv")  # seeded MCAR, see ../README.md
 ref <- lavaan::HolzingerSwineford1939
 stopifnot(isTRUE(all.equal(as.matrix(hs[, paste0("x", 1:9)]),
                            as.matrix(ref[, paste0("x", 1:9)]), check.attributes = FALSE)))
@@ -73,6 +74,9 @@ one <- function(model, data, call, ...) {
        options = opt[c("estimator", "se", "test", "information", "observed.information",
                        "h1.information", "information.meat", "missing", "meanstructure")],
        estimates = est_table(fit), fit_measures = fit_all(fit), test = test_info(fit),
+       std_all = standardizedSolution(fit, type = "std.all", ci = FALSE)[
+         , intersect(c("lhs", "op", "rhs", "group", "est.std", "se"),
+                     names(standardizedSolution(fit, ci = FALSE)))],
        fit = fit)
 }
 lrt_table <- function(...) {
@@ -93,7 +97,19 @@ cases <- list(
                      estimator = "MLR", missing = "ml"),
   bfi_mlr_fiml_orth = one(bfi_orth, mar,
                           "cfa(model, bfi_like_mar, estimator = \"MLR\", missing = \"ml\")",
-                          estimator = "MLR", missing = "ml")
+                          estimator = "MLR", missing = "ml"),
+  # edge cases: df = 0; missing = "ml" on complete data; FIML with two groups
+  hs_mlr_df0 = one("visual =~ x1 + x2 + x3", hs, "cfa(model, hs, estimator = \"MLR\")",
+                   estimator = "MLR"),
+  hs_mlm_df0 = one("visual =~ x1 + x2 + x3", hs, "cfa(model, hs, estimator = \"MLM\")",
+                   estimator = "MLM"),
+  hs_mlr_ml_complete = one(hs_model, hs,
+                           "cfa(model, hs, estimator = \"MLR\", missing = \"ml\")",
+                           estimator = "MLR", missing = "ml"),
+  hs_missing_mlr_groups = one("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs_missing,
+                              paste("cfa(model, hs_missing, estimator = \"MLR\",",
+                                    "missing = \"ml\", group = \"school\")"),
+                              estimator = "MLR", missing = "ml", group = "school")
 )
 
 lrt <- list(
@@ -125,6 +141,7 @@ out <- list(
     jsonlite = as.character(packageVersion("jsonlite")),
     seed = 20261201, rng = RNGkind(),
     data = list(hs = "tests/psychometrics/data/holzinger_swineford_1939.csv",
+                hs_missing = "tests/psychometrics/data/hs_missing.csv",
                 bfi_like = file.path(here, "bfi_like.csv"),
                 bfi_like_mar = file.path(here, "bfi_like_mar.csv"),
                 bfi_like_missing_cells = sum(is.na(mar)),
