@@ -303,8 +303,9 @@ def _add_validation(app: Flask, world: World) -> None:
 
 
 def _add_webhook(app: Flask, world: World) -> None:
-    """An endpoint of the world's study (on a local port nothing answers) and a failed
-    delivery to it (a row: nothing is sent while the world is built)."""
+    """An endpoint of the world's study (on a local port nothing answers) and a delivered
+    delivery to it (a row: nothing is sent, and "Retry now" refuses it, so no attempt
+    outlives the test)."""
     from survey.models import Study, WebhookDelivery
     from survey.services.webhooks import endpoints
 
@@ -323,9 +324,9 @@ def _add_webhook(app: Flask, world: World) -> None:
             event_type="wave.opened",
             event_key="wave.opened:matrix",
             payload={"id": "evt_matrix"},
-            status="failed",
-            attempts=8,
-            last_error="matrix",
+            status="delivered",
+            attempts=1,
+            last_status_code=200,
         )
         db.session.add(delivery)
         db.session.commit()
