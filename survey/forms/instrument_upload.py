@@ -1,6 +1,6 @@
-"""Uploading an instrument file (YAML or a REDCap data dictionary): the form fields and the
-one way both import pages (admin console, research area) turn a submitted form into an
-imported version or messages next to its fields."""
+"""Uploading an instrument file (YAML, a REDCap data dictionary or a FHIR Questionnaire): the
+form fields and the one way both import pages (admin console, research area) turn a
+submitted form into an imported version or messages next to its fields."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ class InstrumentFileForm(FlaskForm):
     format = RadioField(
         "Format",
         choices=[
-            SelectChoice("auto", "Detect from the file name (.yaml / .yml or .csv)"),
+            SelectChoice("auto", "Detect from the file name (.yaml / .yml, .csv or .json)"),
             SelectChoice("yaml", "Instrument file (YAML)"),
             SelectChoice("redcap", "REDCap data dictionary (CSV)"),
+            SelectChoice("fhir", "FHIR R4 Questionnaire (JSON; single-choice items)"),
         ],
         default="auto",
     )

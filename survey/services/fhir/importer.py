@@ -546,6 +546,19 @@ def _parse(data: str | bytes | Mapping[str, Any], reader: _Reader) -> dict[str, 
         except json.JSONDecodeError as error:
             reader.add("", f"not valid JSON: line {error.lineno} column {error.colno}: {error.msg}")
             return None
+        except RecursionError:
+            reader.add("", "not valid JSON here: nested too deeply")
+            return None
+    for where, value in _strings(parsed, ""):
+        bad = next((char for char in value if _unstorable(char)), None)
+        if bad is not None:
+            reader.add(
+                where or "",
+                f"holds the character U+{ord(bad):04X}, which text cannot hold "
+                "(a control character or half of a surrogate pair)",
+            )
+    if reader.problems:
+        return None
     if not isinstance(parsed, dict) or parsed.get("resourceType") != "Questionnaire":
         found = parsed.get("resourceType") if isinstance(parsed, dict) else None
         reader.add(
@@ -556,6 +569,24 @@ def _parse(data: str | bytes | Mapping[str, Any], reader: _Reader) -> dict[str, 
         )
         return None
     return parsed
+
+
+def _strings(value: Any, where: str):
+    """Every string in a parsed JSON value (keys too), with where it is."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _strings(key, where)
+            yield from _strings(child, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _strings(child, f"{where}[{index}]")
+
+
+def _unstorable(char: str) -> bool:
+    code = ord(char)
+    return (code < 0x20 and char not in "\t\n\r") or 0xD800 <= code <= 0xDFFF
 
 
 def _key_of(questionnaire: Mapping[str, Any]) -> str | None:

@@ -1,4 +1,5 @@
-"""Import and export: the YAML instrument file and the REDCap data dictionary."""
+"""Import and export: the YAML instrument file and the REDCap data dictionary; import of a
+FHIR R4 Questionnaire (:mod:`survey.services.fhir.importer`)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ from survey.services.errors import (
     InvalidDefinition,
     UploadTooLarge,
 )
+from survey.services.fhir.importer import questionnaire_definition
 from survey.services.instruments import TARGET, definition_of, import_definition
 
 Format = Literal["yaml", "redcap"]
 FORMATS: tuple[Format, ...] = ("yaml", "redcap")
+# What an upload may be: the export formats and a FHIR Questionnaire (JSON), import only.
+IMPORT_FORMATS: tuple[str, ...] = (*FORMATS, "fhir")
 # One limit for every upload, checked before anything is parsed (REDCap's own limit; the
 # YAML loader refuses files over 1 MB with its own message).
 MAX_UPLOAD_BYTES = MAX_CSV_BYTES
@@ -56,9 +60,11 @@ def read_definition(
             return load_instrument_text(_decode(data, source_name, max_bytes), source_name)
         if fmt == "redcap":
             return from_redcap_csv(data, source_name=source_name)
+        if fmt == "fhir":
+            return questionnaire_definition(data, source_name=source_name)
     except InstrumentValidationError as error:
         raise InvalidDefinition(error.problems) from None
-    raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(IMPORT_FORMATS)}")
 
 
 def _decode(data: str | bytes, name: str, limit: int) -> str:
@@ -77,8 +83,9 @@ def import_version(
     publish: bool = False,
     now: datetime | None = None,
 ) -> tuple[InstrumentVersion, bool]:
-    """Import an instrument file (``fmt="yaml"``) or REDCap data dictionary
-    (``fmt="redcap"``) as a draft, or as a published version with ``publish=True``.
+    """Import an instrument file (``fmt="yaml"``), REDCap data dictionary
+    (``fmt="redcap"``) or FHIR Questionnaire (``fmt="fhir"``) as a draft, or as a
+    published version with ``publish=True``.
 
     Returns the version and whether it is new. The same key and version with the same
     content returns the stored version and changes nothing; with other content it raises
@@ -124,14 +131,17 @@ def export_version(
     return export
 
 
-def format_of(choice: str, filename: str) -> Format | None:
+def format_of(choice: str, filename: str) -> str | None:
     """The upload's format: ``choice`` when it names one, else the file name's extension
-    (``.yaml``/``.yml``, ``.csv``); None when neither tells."""
-    if choice in FORMATS:
-        return choice  # type: ignore[return-value]
+    (``.yaml``/``.yml``, ``.csv``, ``.json`` for a FHIR Questionnaire); None when neither
+    tells."""
+    if choice in IMPORT_FORMATS:
+        return choice
     name = filename.lower()
     if name.endswith((".yaml", ".yml")):
         return "yaml"
     if name.endswith(".csv"):
         return "redcap"
+    if name.endswith(".json"):
+        return "fhir"
     return None

@@ -254,3 +254,18 @@ def test_a_scale_key_used_with_two_option_sets(small):
         "q.json: linkId 'BB_S_1': response scale 'agree3' has other options here than at "
         "linkId 'AA_S_1'"
     ]
+
+
+def test_characters_text_cannot_hold_and_deep_nesting(worry):
+    worry["item"][0]["item"][0]["text"] = "Nervous\u0000 on edge"
+    worry["title"] = "Worry \ud800"
+    text = json.dumps(worry)  # escapes both: valid JSON
+    assert problems_of(text) == [
+        "q.json: title: holds the character U+D800, which text cannot hold (a control "
+        "character or half of a surrogate pair)",
+        "q.json: item[0].item[0].text: holds the character U+0000, which text cannot hold (a "
+        "control character or half of a surrogate pair)",
+    ]
+    assert problems_of("[" * 100_000 + "]" * 100_000) == [
+        "q.json: not valid JSON here: nested too deeply"
+    ]
