@@ -84,6 +84,8 @@ RULES: dict[str, Expect] = {
     "api.enrol_participant": POST_ONLY,
     "api.record_consent": POST_ONLY,
     "api.withdraw_participant": POST_ONLY,
+    "api.save_answers": POST_ONLY,
+    "api.post_outcomes": POST_ONLY,
     # spectree's own copy of the document (its UI pages are off: they load CDN scripts)
     "openapi_api/v1/docs": everyone(200),
     # Without ?other= the comparison sends the admin back to the version page.
