@@ -20,12 +20,11 @@ from typing import Any, Literal
 
 from flask import current_app, make_response, request, url_for
 from pydantic import BaseModel, ConfigDict, Field
-from spectree import Response
 
 from survey.api import bp
 from survey.api.auth import current_study, participant_or_404, require
-from survey.api.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
 from survey.api.problems import ApiProblem
+from survey.api.schemas import ApiResponse
 from survey.api.spec import spec
 from survey.extensions import db
 from survey.models import InstrumentVersion, ResponseSession
@@ -36,23 +35,6 @@ TAGS = ["fhir"]
 
 
 # -- documented shapes -------------------------------------------------------------------------
-class ProblemError(BaseModel):
-    field: str
-    message: str
-
-
-class Problem(BaseModel):
-    """RFC 9457 problem details."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    errors: list[ProblemError] = Field(default_factory=list)
-
-
 class FhirQuestionnaire(BaseModel):
     """A FHIR R4 Questionnaire: an instrument version (every FHIR element allowed)."""
 
@@ -104,26 +86,16 @@ class ResponseSearch(BaseModel):
     )
 
 
-class FhirResponse(Response):
-    """spectree's Response, documenting 200 as ``application/fhir+json`` and errors as
-    ``application/problem+json`` (what the views send)."""
+class FhirResponse(ApiResponse):
+    """The API's response declaration (problems as ``application/problem+json``), with
+    the 200 resource as ``application/fhir+json`` (what the views send)."""
 
-    def generate_spec(self, naming_strategy: Any = None) -> dict[str, Any]:
-        responses = super().generate_spec(*(() if naming_strategy is None else (naming_strategy,)))
-        for code, response in responses.items():
-            content = response.get("content")
-            if content and "application/json" in content:
-                media = fhir.MEDIA_TYPE if code.startswith("2") else PROBLEM_MEDIA_TYPE
-                response["content"] = {media: content["application/json"]}
+    def generate_spec(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        responses = super().generate_spec(*args, **kwargs)
+        ok = responses.get("200", {})
+        if "application/json" in ok.get("content", {}):
+            ok["content"] = {fhir.MEDIA_TYPE: ok["content"]["application/json"]}
         return responses
-
-
-ERRORS = {
-    "HTTP_401": (Problem, "no key, an unknown or a revoked key"),
-    "HTTP_403": (Problem, "the key lacks the scope 'read'"),
-    # spectree documents a validation error on every validated view; ours is a problem
-    "HTTP_422": (Problem, "invalid query parameters"),
-}
 
 
 def fhir_json(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -162,7 +134,7 @@ def _questionnaire_url(resource: dict[str, Any]) -> str:
 
 @bp.get("/fhir/Questionnaire")
 @fhir_json
-@spec.validate(resp=FhirResponse(HTTP_200=FhirBundle, **ERRORS), tags=TAGS)
+@spec.validate(resp=FhirResponse(HTTP_200=FhirBundle), tags=TAGS)
 @require("read")
 def fhir_questionnaires():
     """The study's battery versions as FHIR Questionnaires (a searchset Bundle)."""
@@ -177,11 +149,7 @@ def fhir_questionnaires():
 @bp.get("/fhir/Questionnaire/<int:version_id>")
 @fhir_json
 @spec.validate(
-    resp=FhirResponse(
-        HTTP_200=FhirQuestionnaire,
-        HTTP_404=(Problem, "no such version in this study's battery"),
-        **ERRORS,
-    ),
+    resp=FhirResponse(HTTP_200=FhirQuestionnaire, problems=(404,)),
     tags=TAGS,
 )
 @require("read")
@@ -205,11 +173,7 @@ def _response_url(resource: dict[str, Any]) -> str:
 @fhir_json
 @spec.validate(
     query=ResponseSearch,
-    resp=FhirResponse(
-        HTTP_200=FhirBundle,
-        HTTP_404=(Problem, "no such participant in this study"),
-        **ERRORS | {"HTTP_422": (Problem, "subject missing or malformed")},
-    ),
+    resp=FhirResponse(HTTP_200=FhirBundle, problems=(404,)),
     tags=TAGS,
 )
 @require("read")
@@ -229,11 +193,7 @@ def fhir_questionnaire_responses(query: ResponseSearch):
 @bp.get("/fhir/QuestionnaireResponse/<int:session_id>-<int:version_id>")
 @fhir_json
 @spec.validate(
-    resp=FhirResponse(
-        HTTP_200=FhirQuestionnaireResponse,
-        HTTP_404=(Problem, "no such session and battery version in this study"),
-        **ERRORS,
-    ),
+    resp=FhirResponse(HTTP_200=FhirQuestionnaireResponse, problems=(404,)),
     tags=TAGS,
 )
 @require("read")
