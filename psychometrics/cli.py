@@ -27,6 +27,7 @@ Examples
         --scale anxiety=a1,a2,-a3,a4 --scale mood=m1,m2,m3
     python -m psychometrics efa --data answers.csv --items a1,a2,a3,m1,m2,m3 --seed 1
     python -m psychometrics cfa --data answers.csv --model model.lav --missing ml
+    python -m psychometrics cfa --data answers.csv --model model.lav --missing ml --estimator MLR
     python -m psychometrics invariance --data answers.csv --model model.lav --group site
     python -m psychometrics invariance --data long.csv --model model.lav --longitudinal \\
         --id participant --time wave --missing ml
