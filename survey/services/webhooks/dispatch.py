@@ -52,8 +52,9 @@ __all__ = [
 
 INFO_KEY = "survey.webhooks.pending"
 RQ_JOB = "survey.services.webhooks.dispatch.rq_deliver"
-# Other due deliveries a thread job attempts after its own.
-DUE_PER_PASS = 50
+# Other due deliveries a thread job attempts after its own (few: the thread is shared
+# with validation runs, and an endpoint that does not answer costs the timeout each).
+DUE_PER_PASS = 10
 
 logger = logging.getLogger("survey.webhooks")
 
