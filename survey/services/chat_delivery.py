@@ -35,17 +35,11 @@ from survey.models import (
     Participant,
     ResponseSession,
     SafetyAlert,
-    StudyStatus,
     Wave,
     utcnow,
 )
-from survey.services import participation
-from survey.services.errors import (
-    ParticipantWithdrawn,
-    SessionCompleted,
-    StudyClosed,
-    SurveyError,
-)
+from survey.services import api_enrolment, participation
+from survey.services.errors import SessionCompleted, SurveyError
 from survey.services.item_order import Entry, ordered_entries
 from survey.services.participation import BatteryPage, Invitation
 
@@ -149,16 +143,8 @@ class SavedAnswers:
 
 
 # -- the invitation, from a participant ------------------------------------------------------
-def invitation_for(participant: Participant, *, now: datetime | None = None) -> Invitation:
-    """What :func:`participation.resolve` gives for a link, for a participant found by
-    code: the wave open for them now. Raises :class:`StudyClosed`,
-    :class:`ParticipantWithdrawn` and :class:`BetweenWaves`."""
-    study = participant.study
-    if study.status != StudyStatus.OPEN:
-        raise StudyClosed(f"study {study.slug} is {study.status}", study=study)
-    if participant.withdrawn_at is not None:
-        raise ParticipantWithdrawn("this participant stopped taking part", study=study)
-    return Invitation(participant, study, participation.current_wave(participant, now or utcnow()))
+# What the participant's link would lead to now, by participant (the rule has one owner).
+invitation_for = api_enrolment.invitation_for
 
 
 def wave_closes_at(invitation: Invitation) -> datetime | None:
@@ -219,7 +205,9 @@ def next_items(
     wave, in their order. Starts the session (consent needed: :class:`ConsentRequired`) and
     records each page as shown when its first item is delivered. A page whose entries are
     all settled but which was never submitted (answers kept as a web draft) is submitted
-    when nothing else is left to ask. Also raises what :func:`invitation_for` raises."""
+    when nothing else is left to ask. Also raises what
+    :func:`survey.services.api_enrolment.invitation_for` raises (:class:`StudyClosed`,
+    :class:`ParticipantWithdrawn`, :class:`BetweenWaves`)."""
     if not 1 <= limit <= MAX_ITEMS:
         raise ValueError(f"limit must be 1..{MAX_ITEMS}, got {limit}")
     now = now or utcnow()

@@ -72,6 +72,7 @@ from survey.models import (
     Study,
     User,
     Wave,
+    utcnow,
 )
 from survey.models.participant import participant_code
 from survey.services import audit, instruments
@@ -1234,12 +1235,13 @@ def post_outcomes(
 
     Raises :class:`OutcomePostInvalid`, :class:`ConsentRequired` (never consented) and
     :class:`ParticipantWithdrawn`. Audited ``outcomes_uploaded`` by :func:`store_outcomes`.
+    ``today`` (default: today in UTC) bounds ``recorded_on``: at most a day ahead.
     """
     if participant.withdrawn_at is not None:
         raise ParticipantWithdrawn("this participant stopped taking part", study=study)
     if participant.enrolled_at is None:
         raise ConsentRequired("the participant has not consented to the study")
-    today = today or date.today()
+    today = today or utcnow().date()
     problems: list[tuple[str, str]] = []
     if recorded_on > today + timedelta(days=1):
         problems.append(("/recorded_on", f"{recorded_on.isoformat()} is in the future"))

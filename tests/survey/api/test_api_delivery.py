@@ -405,6 +405,19 @@ def test_a_key_without_the_deliver_scope_is_403(app, client, api_study, make_key
     assert stored(app, code) == {}
 
 
+def test_a_revoked_key_is_401(app, client, api_study):
+    from survey.models import ApiKey
+    from survey.services import api_keys
+
+    [(code, _token)] = consented(app, api_study.study_id)
+    with app.app_context():
+        api_keys.revoke(db.session.get(ApiKey, api_study.key_id), actor=None)
+        db.session.commit()
+    problem(client.get(items_url(code), headers=api_study.headers), 401, "key-revoked")
+    problem(post_answers(client, api_study, code, [("AA_S_1", 2)]), 401, "key-revoked")
+    assert stored(app, code) == {}
+
+
 def test_unknown_participants_and_those_of_another_study_are_404(
     app, client, api_study, make_study, small
 ):

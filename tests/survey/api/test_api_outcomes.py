@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -19,7 +19,7 @@ from survey.models import (
 from survey.services import outcomes, participation
 from tests.survey.api.test_api_delivery import consented, problem
 
-TODAY = date.today().isoformat()
+TODAY = datetime.now(UTC).date().isoformat()
 
 
 def url(code: str) -> str:
@@ -196,7 +196,7 @@ def test_more_than_50_levels_are_refused(app, client, api_study):
 
 def test_bad_requests(app, client, api_study):
     [(code, _token)] = consented(app, api_study.study_id)
-    future = (date.today() + timedelta(days=3)).isoformat()
+    future = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
     cases = [
         ({"recorded_on": future, "values": {"a": 1}}, "/recorded_on"),
         ({"recorded_on": "2026-13-01", "values": {"a": 1}}, "/recorded_on"),
