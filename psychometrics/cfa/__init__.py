@@ -8,6 +8,7 @@ from .fitting import cfa
 from .invariance import InvarianceResult, invariance
 from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
 from .lrt import LRTResult, lrt
+from .ordinal import OrdinalCFAResult
 from .results import CFAResult
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "LongitudinalInvarianceResult",
     "ModelIdentificationError",
     "NonPositiveDefiniteError",
+    "OrdinalCFAResult",
     "cfa",
     "invariance",
     "longitudinal_invariance",

@@ -14,6 +14,7 @@ from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteErro
 from .estimation import CompleteData, Objective, fisher_scoring, start_values
 from .fiml import MissingData
 from .model import build_model
+from .ordinal import ORDINAL_ESTIMATORS, check_ordinal_options, ordinal_cfa
 from .results import CFAResult
 from .robust import check_estimator, robust_fit
 
@@ -207,6 +208,8 @@ def cfa(
     group_equal: Sequence[str] = (),
     meanstructure: bool | None = None,
     estimator: str = "ML",
+    ordered: bool | Sequence[str] | None = None,
+    parameterization: str = "delta",
 ) -> CFAResult:
     """Fit a confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa()``.
 
@@ -244,7 +247,16 @@ def cfa(
         Huber-White (sandwich) SEs and the Yuan-Bentler (Mplus variant) scaled test, with
         complete data or ``missing="ml"``; "MLM": Satorra-Bentler SEs and scaled test, complete
         data only. Both need raw data and add lavaan's scaled and robust fit measures (see
-        :mod:`psychometrics.cfa.robust`).
+        :mod:`psychometrics.cfa.robust`). "WLSMV", "WLSM", "ULSMV": ordered items (below).
+    ordered : True or sequence of str, optional
+        Treat the indicators as ordered categories (True: all; a list must name every observed
+        variable of the model): the model is fitted to polychoric correlations and thresholds by
+        DWLS ("WLSMV", the default with ``ordered``; "WLSM") or ULS ("ULSMV"), as lavaan with
+        ``ordered=``; ``missing`` may then be "listwise" or "pairwise". Returns an
+        :class:`~psychometrics.cfa.ordinal.OrdinalCFAResult` (see :mod:`.ordinal`; one group,
+        ``parameterization="delta"`` only).
+    parameterization : {"delta"}
+        For ordered items (lavaan's default; "theta" is not supported yet).
 
     Returns
     -------
@@ -276,6 +288,19 @@ def cfa(
     >>> res.estimates.query("op == '=~'")[["rhs", "est"]].round(2).to_numpy().tolist()
     [['a', 1.0], ['b', 1.0], ['c', 0.69], ['d', 0.73]]
     """
+    if ordered or (isinstance(estimator, str) and estimator.upper() in ORDINAL_ESTIMATORS):
+        return _ordinal(
+            model,
+            data,
+            sample_cov,
+            ordered,
+            estimator,
+            std_lv,
+            missing,
+            group,
+            group_equal,
+            parameterization,
+        )
     with single_threaded_blas():
         return _cfa(
             model,
@@ -289,6 +314,47 @@ def cfa(
             group_equal=group_equal,
             meanstructure=meanstructure,
             estimator=estimator,
+        )
+
+
+def _ordinal(
+    model,
+    data,
+    sample_cov,
+    ordered,
+    estimator,
+    std_lv,
+    missing,
+    group,
+    group_equal,
+    parameterization,
+):
+    """Ordered indicators: WLSMV (lavaan's default with ``ordered=``), WLSM or ULSMV."""
+    est = estimator.upper() if isinstance(estimator, str) else estimator
+    if est == "ML":  # the default: lavaan switches to WLSMV for ordered data
+        est = "WLSMV"
+    if est in ("MLR", "MLM") or est not in ORDINAL_ESTIMATORS:
+        raise ValueError(
+            f"estimator {estimator!r} is not supported with ordered items; use one of "
+            f"{', '.join(ORDINAL_ESTIMATORS)}"
+        )
+    if not ordered:
+        raise ValueError(
+            f"estimator {est!r} is for ordered items: pass ordered=True (all indicators) or "
+            "the list of ordered items; for continuous indicators use one of ML, MLR, MLM"
+        )
+    check_ordinal_options(
+        est,
+        missing=missing,
+        group=group,
+        group_equal=tuple(group_equal) if not isinstance(group_equal, str) else (group_equal,),
+        parameterization=parameterization,
+        sample_cov=sample_cov,
+        data=data,
+    )
+    with single_threaded_blas():
+        return ordinal_cfa(
+            model, data, ordered=ordered, estimator=est, std_lv=std_lv, missing=missing
         )
 
 

@@ -1,0 +1,554 @@
+"""CFA of ordinal items by (diagonally) weighted least squares, as lavaan 0.6-14's WLSMV.
+
+The data are summarised by the two-step thresholds tau and polychoric correlations r
+(:mod:`psychometrics.polychoric`) with s = (tau, r) and Gamma = N acov(s) (lavaan's ``NACOV``,
+from the casewise scores as lavaan's ``muthen1984``). With lavaan's defaults for ordered
+indicators (``parameterization = "delta"``): the latent responses have unit variance, the
+residual variances are not free but theta_ii = 1 - diag(Lambda Phi Lambda')_ii, intercepts are 0
+and the thresholds are free; the implied moments are sigma(theta) = (tau, offdiag(Lambda Phi
+Lambda' + Theta)).
+
+- Estimation: F(theta) = (s - sigma)' W (s - sigma) with W = diag(Gamma)^-1 (DWLS: ``WLSMV``,
+  ``WLSM``) or W = I (ULS: ``ULSMV``), minimised by Gauss-Newton. With W diagonal and the
+  thresholds free, the threshold estimates equal the sample thresholds.
+- Standard errors (lavaan's ``se = "robust.sem"``): Delta = d sigma / d theta', E = Delta' W
+  Delta, acov = E^-1 Delta' W Gamma W Delta E^-1 / (N - 1) (lavaan divides by N - G for
+  estimators other than ML).
+- Test: T = (N - 1) F (lavaan's F carries the factor 1/2 (N - 1)/N and T = 2 N F); with U = W -
+  W Delta E^-1 Delta' W, ``scaled.shifted`` (WLSMV, ULSMV: Asparouhov & Muthen, 2010) a =
+  sqrt(df / tr((U Gamma)^2)), T_ss = a T + (df - a tr(U Gamma)), ``chisq.scaling.factor`` =
+  1/a, ``chisq.shift.parameter`` = df - a tr(U Gamma); ``satorra.bentler`` (WLSM) c = tr(U
+  Gamma)/df, T/c (Satorra & Bentler, 1994). For ULS the unscaled T has no p-value (lavaan).
+- Baseline: the independence model (thresholds free, correlations 0), T_b = (N - 1) sum w r^2,
+  df_b = p(p - 1)/2, scaled by the same method with its own U.
+- CFI/TLI (and ``.scaled`` from the scaled statistics) and RMSEA as in :mod:`.fit`;
+  ``rmsea.scaled`` uses T_ss with df (scaled.shifted) or T with tr(U Gamma) as df (WLSM), as
+  lavaan's ``lav_fit_rmsea_lavobject``; SRMR is the root mean square of the correlation
+  residuals over the p(p - 1)/2 off-diagonal elements (lavaan's ``srmr`` for categorical data).
+
+Not done: the theta parameterisation, thresholds in the syntax (``x1 | t1``), mixed continuous
+and ordinal indicators, multiple groups (and so ordinal invariance), the robust CFI/TLI/RMSEA of
+lavaan 0.6-14 for categorical data (``cfi.robust`` etc., from a catML refit), modification
+indices and composite reliability for ordinal fits. Each raises or is absent with a plain message.
+
+References
+----------
+Muthen, B. (1984). A general structural equation model with dichotomous, ordered categorical,
+and continuous latent variable indicators. *Psychometrika, 49*, 115-132.
+https://doi.org/10.1007/BF02294210
+
+Asparouhov, T., & Muthen, B. (2010). Simple second order chi-square correction. Mplus technical
+appendix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..polychoric import PolychoricResult, polychoric, two_step_gamma
+from ..syntax import parse_model
+from .errors import DataError, ModelIdentificationError
+from .estimation import start_values
+from .fit import _cfi, _tli, rmsea_interval
+from .model import LAMBDA, PSI, THETA, build_model, derivative_vectors
+from .standardized import standardize
+
+__all__ = ["ORDINAL_ESTIMATORS", "OrdinalCFAResult", "ordinal_cfa"]
+
+ORDINAL_ESTIMATORS = ("WLSMV", "WLSM", "ULSMV")
+_TEST = {"WLSMV": "scaled.shifted", "ULSMV": "scaled.shifted", "WLSM": "satorra.bentler"}
+
+COLUMNS = ["lhs", "op", "rhs", "group", "label", "free", "est", "se", "z", "pvalue"]
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return [_clean(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def check_ordinal_options(
+    estimator: str,
+    *,
+    missing: str,
+    group,
+    group_equal,
+    parameterization: str,
+    sample_cov,
+    data,
+) -> None:
+    """Plain errors for what ordinal CFA does not support (yet)."""
+    supported = "supported: one group, missing='listwise' or 'pairwise', parameterization='delta'"
+    if estimator not in ORDINAL_ESTIMATORS:
+        raise ValueError(
+            f"estimator {estimator!r} is not an estimator for ordered items; use one of "
+            f"{', '.join(ORDINAL_ESTIMATORS)}"
+        )
+    if data is None or sample_cov is not None:
+        raise ValueError(f"{estimator} needs raw data (ordered items), not sample_cov")
+    if missing not in ("listwise", "pairwise"):
+        raise ValueError(
+            f"missing={missing!r} is not supported with {estimator} (ordered items); {supported}"
+        )
+    if parameterization != "delta":
+        raise ValueError(
+            f"parameterization={parameterization!r} is not supported yet for ordered items; "
+            f"{supported}"
+        )
+    if group is not None or group_equal:
+        raise ValueError(
+            f"multiple groups (and ordinal invariance) are not supported yet with {estimator}; "
+            f"{supported}"
+        )
+
+
+class _Structure:
+    """Structural parameters of the delta parameterisation and their derivatives."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        t = spec.table
+        p = spec.p
+        self.pairs = np.lexsort((np.tril_indices(p, -1)[0], np.tril_indices(p, -1)[1]))
+        ii, jj = np.tril_indices(p, -1)
+        self.ii, self.jj = ii[self.pairs], jj[self.pairs]
+        derived = (t.matrix == THETA) & (t.row == t.col) & (t.free >= 0)
+        self.derived_rows = np.flatnonzero((t.matrix == THETA) & (t.row == t.col))
+        derived_free = set(int(f) for f in t.free[derived])
+        other_uses = set(int(f) for f in t.free[~derived & (t.free >= 0)])
+        if derived_free & other_uses:
+            raise ValueError(
+                "equality constraints between residual variances of ordered items and other "
+                "parameters are not supported (delta parameterisation)"
+            )
+        keep = [k for k in range(spec.n_free) if k not in derived_free]
+        self.keep = np.array(keep, dtype=np.intp)  # full free index of each structural param
+        self.q = len(keep)
+        self.rows = np.flatnonzero((t.free >= 0) & ~derived)
+        remap = -np.ones(spec.n_free, dtype=np.intp)
+        remap[self.keep] = np.arange(self.q)
+        self.col_of_row = remap[t.free[self.rows]]
+
+    def full(self, theta: np.ndarray) -> np.ndarray:
+        """Row values with theta_ii = 1 - diag(L Phi L')_ii."""
+        spec, t = self.spec, self.spec.table
+        x = np.array(t.value, dtype=float)
+        x[self.rows] = theta[self.col_of_row]
+        mats = spec.matrices(x, 0)
+        common = np.einsum("ij,jk,ik->i", mats.loadings, mats.phi, mats.loadings)
+        x[self.derived_rows] = 1.0 - common[t.row[self.derived_rows]]
+        return x
+
+    def implied(self, theta: np.ndarray):
+        x = self.full(theta)
+        mats = self.spec.matrices(x, 0)
+        return mats.sigma[self.ii, self.jj], mats, x
+
+    def jacobian(self, mats) -> np.ndarray:
+        t = self.spec.table
+        rows = self.rows
+        u, v, s, _ = derivative_vectors(mats, t.matrix[rows], t.row[rows], t.col[rows], False)
+        u, v = u.toarray(), v.toarray()
+        d_rows = s * (u[self.ii] * v[self.jj] + v[self.ii] * u[self.jj])  # (pstar, rows)
+        out = np.zeros((self.ii.size, self.q))
+        np.add.at(out.T, self.col_of_row, d_rows.T)
+        return out
+
+
+def _gauss_newton(struct: _Structure, r: np.ndarray, w: np.ndarray, theta: np.ndarray):
+    def value(th):
+        sig = struct.implied(th)[0]
+        return float(np.sum(w * (r - sig) ** 2))
+
+    f = value(theta)
+    converged, message, it = False, "", 0
+    for it in range(1, 501):  # noqa: B007 (it is the iteration count afterwards)
+        sig, mats, _ = struct.implied(theta)
+        d = struct.jacobian(mats)
+        dw = d * w[:, None]
+        info = d.T @ dw
+        grad = dw.T @ (r - sig)
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            message = "singular information matrix during estimation"
+            break
+        scale = 1.0
+        while scale > 1e-8:
+            new = theta + scale * step
+            f_new = value(new)
+            if np.isfinite(f_new) and f_new <= f + 1e-14 * max(abs(f), 1.0):
+                break
+            scale *= 0.5
+        else:
+            message = "the line search failed"
+            break
+        theta, f_old, f = new, f, f_new
+        if np.max(np.abs(scale * step)) < 1e-10 or (abs(f_old - f) < 1e-15 and scale < 1):
+            converged = True
+            break
+    else:
+        message = "the iteration limit (500) was reached"
+    if converged:
+        message = "converged"
+    return theta, f, converged, it, message
+
+
+class OrdinalCFAResult:
+    """A CFA of ordered items fitted by WLSMV, WLSM or ULSMV.
+
+    Attributes
+    ----------
+    estimator : str
+    converged, iterations, message : bool, int, str
+    nobs : int
+    estimates : DataFrame
+        lhs, op, rhs, group, label, free, est, se, z, pvalue, std_lv, std_all; the thresholds as
+        ``item | t1`` rows; the residual variances of the items are derived (free = False).
+    polychoric : PolychoricResult
+        The sample thresholds and correlations the model was fitted to.
+    gamma : ndarray
+        N times the asymptotic covariance of (thresholds, correlations).
+    warnings : list of str
+    """
+
+    robust = None  # the ML-based robust block of CFAResult does not apply
+    information = "expected"
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def fit_measures(self) -> dict:
+        """Fit measures with lavaan's names ('.' replaced by '_', as :class:`CFAResult`)."""
+        return dict(self._fit)
+
+    def modification_indices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
+        """Not available for ordinal fits: an empty table."""
+        return pd.DataFrame(columns=["lhs", "op", "rhs", "group", "mi", "epc"])
+
+    def to_dict(self) -> dict:
+        return _clean(
+            {
+                "model": self.model,
+                "converged": self.converged,
+                "iterations": self.iterations,
+                "message": self.message,
+                "nobs": self.nobs,
+                "group_nobs": [self.nobs],
+                "group_labels": [None],
+                "estimator": self.estimator,
+                "parameterization": "delta",
+                "missing": self.missing,
+                "ordered": list(self.ordered),
+                "test": self.test,
+                "warnings": self.warnings,
+                "estimates": self.estimates,
+                "fit_measures": self.fit_measures(),
+                "polychoric": self.polychoric.to_dict(),
+            }
+        )
+
+    def __repr__(self) -> str:
+        fm = self._fit
+        return (
+            f"OrdinalCFAResult(estimator={self.estimator!r}, nobs={self.nobs}, "
+            f"npar={fm['npar']}, chisq={fm['chisq']:.3f}, df={fm['df']}, "
+            f"chisq_scaled={fm['chisq_scaled']:.3f}, converged={self.converged})"
+        )
+
+
+def _scaled_test(kind: str, t_stat: float, df: int, u: np.ndarray, gamma: np.ndarray) -> dict:
+    ug = u @ gamma
+    tr = float(np.trace(ug))
+    tr2 = float(np.sum(ug * ug.T))
+    if df <= 0:
+        return {
+            "stat": t_stat,
+            "df": df,
+            "scaling_factor": np.nan,
+            "shift_parameter": np.nan,
+            "trace_ugamma": tr,
+        }
+    if kind == "satorra.bentler":
+        c = tr / df
+        return {
+            "stat": t_stat / c,
+            "df": df,
+            "scaling_factor": c,
+            "shift_parameter": np.nan,
+            "trace_ugamma": tr,
+        }
+    a = math.sqrt(df / tr2)
+    shift = df - a * tr
+    return {
+        "stat": t_stat * a + shift,
+        "df": df,
+        "scaling_factor": 1.0 / a,
+        "shift_parameter": shift,
+        "trace_ugamma": tr,
+    }
+
+
+def _ordered_items(observed: Sequence[str], ordered) -> list[str]:
+    if ordered is True:
+        return list(observed)
+    if isinstance(ordered, str):
+        ordered = [ordered]
+    names = list(ordered)
+    missing = [v for v in observed if v not in names]
+    if missing:
+        raise ValueError(
+            "mixed continuous and ordered indicators are not supported yet: declare every "
+            f"observed variable of the model as ordered (not ordered: {', '.join(missing)})"
+        )
+    return list(observed)
+
+
+def ordinal_cfa(
+    model: str,
+    data: pd.DataFrame,
+    *,
+    ordered=True,
+    estimator: str = "WLSMV",
+    std_lv: bool = False,
+    missing: str = "listwise",
+) -> OrdinalCFAResult:
+    """Fit a CFA with ordered indicators (see the module docstring for the formulas)."""
+    from scipy import stats
+
+    estimator = estimator.upper()
+    parsed = parse_model(model)
+    observed = list(parsed.observed)
+    items = _ordered_items(observed, ordered)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("data must be a pandas DataFrame")
+    absent = [v for v in items if v not in data.columns]
+    if absent:
+        raise DataError(f"variables named in the model are not in the data: {', '.join(absent)}")
+    if len(items) < 2:
+        raise DataError("ordinal CFA needs at least two ordered items")
+    try:
+        poly: PolychoricResult = polychoric(data, items, missing=missing)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+    gamma = two_step_gamma(poly)
+    spec = build_model(parsed, n_groups=1, std_lv=std_lv, meanstructure=False)
+    struct = _Structure(spec)
+    nth = poly.threshold_vector().size
+    r = poly.correlation_vector()
+    pstar = r.size
+    df = pstar - struct.q
+    if df < 0:
+        raise ModelIdentificationError(
+            f"the model is not identified: {struct.q + nth} free parameters but only "
+            f"{pstar + nth} sample statistics (df = {df})"
+        )
+    if estimator == "ULSMV":
+        wd = np.ones(nth + pstar)
+    else:
+        dg = np.diag(gamma)
+        if not np.all(np.isfinite(dg)) or np.any(dg <= 0):
+            raise DataError(
+                "the asymptotic variances of the polychoric correlations are not finite"
+            )
+        wd = 1.0 / dg
+    w_r = wd[nth:]
+    start_full = start_values(spec, [poly.correlation.to_numpy()], [np.zeros(spec.p)])
+    theta0 = start_full[struct.keep]
+    theta, f_min, converged, iterations, message = _gauss_newton(struct, r, w_r, theta0)
+    warnings = []
+    if not converged:
+        warnings.append(f"the model did not converge: {message}; the estimates are not trustworthy")
+    if not poly.converged:
+        warnings.append("some polychoric correlations did not converge")
+    sig, mats, x = struct.implied(theta)
+    d = struct.jacobian(mats)
+    n = poly.nobs
+    # full Delta over (thresholds, correlations) x (thresholds, structural)
+    npar = nth + struct.q
+    delta = np.zeros((nth + pstar, npar))
+    delta[:nth, :nth] = np.eye(nth)
+    delta[nth:, nth:] = d
+    e = delta.T @ (wd[:, None] * delta)
+    vcov = np.full((npar, npar), np.nan)
+    try:
+        e_inv = np.linalg.inv(e)
+        wdg = wd[:, None] * delta
+        nv = e_inv @ (wdg.T @ gamma @ wdg) @ e_inv
+        vcov = 0.5 * (nv + nv.T) / (n - 1)
+        u = np.diag(wd) - wdg @ e_inv @ wdg.T
+    except np.linalg.LinAlgError:
+        e_inv = None
+        u = None
+        warnings.append(
+            "the information matrix is singular: the model may be empirically "
+            "under-identified, and standard errors could not be computed"
+        )
+    t_stat = max((n - 1) * f_min, 0.0)
+    kind = _TEST[estimator]
+    test = {"standard": {"stat": t_stat, "df": df}}
+    scaled = (
+        _scaled_test(kind, t_stat, df, u, gamma)
+        if u is not None
+        else {"stat": np.nan, "df": df, "scaling_factor": np.nan, "shift_parameter": np.nan}
+    )
+    test[kind] = scaled
+    # baseline
+    b_stat = (n - 1) * float(np.sum(w_r * r * r))
+    u_b = np.zeros((nth + pstar, nth + pstar))
+    u_b[nth:, nth:] = np.diag(w_r)
+    b_scaled = _scaled_test(kind, b_stat, pstar, u_b, gamma)
+    uls = estimator == "ULSMV"
+    fm = {
+        "npar": npar,
+        "nobs": n,
+        "fmin": 0.5 * (n - 1) / n * f_min,
+        "chisq": t_stat,
+        "df": df,
+        "pvalue": np.nan if uls or df == 0 else float(stats.chi2.sf(t_stat, df)),
+        "chisq_scaled": scaled["stat"],
+        "df_scaled": df,
+        "pvalue_scaled": float(stats.chi2.sf(scaled["stat"], df)) if df > 0 else np.nan,
+        "chisq_scaling_factor": scaled["scaling_factor"],
+    }
+    if kind == "scaled.shifted":
+        fm["chisq_shift_parameter"] = scaled["shift_parameter"]
+    fm.update(
+        {
+            "baseline_chisq": b_stat,
+            "baseline_df": pstar,
+            "baseline_pvalue": np.nan if uls else float(stats.chi2.sf(b_stat, pstar)),
+            "baseline_chisq_scaled": b_scaled["stat"],
+            "baseline_df_scaled": pstar,
+            "baseline_pvalue_scaled": float(stats.chi2.sf(b_scaled["stat"], pstar)),
+            "baseline_chisq_scaling_factor": b_scaled["scaling_factor"],
+            "cfi": _cfi(t_stat, df, b_stat, pstar),
+            "tli": _tli(t_stat, df, b_stat, pstar),
+            "cfi_scaled": _cfi(scaled["stat"], df, b_scaled["stat"], pstar),
+            "tli_scaled": _tli(scaled["stat"], df, b_scaled["stat"], pstar),
+        }
+    )
+
+    def rmsea(x2, dfx):
+        if not (np.isfinite(x2) and np.isfinite(dfx)):
+            return np.nan
+        return float(math.sqrt(max(x2 / n_rmsea / dfx - 1.0 / n_rmsea, 0.0))) if dfx > 0 else 0.0
+
+    n_rmsea = n - 1  # lavaan's lav_utils_get_ntotal: N - G for estimators other than ML
+    lo, hi, pc = rmsea_interval(t_stat, df, n_rmsea, 1)
+    fm.update({"rmsea": rmsea(t_stat, df), "rmsea_ci_lower": lo, "rmsea_ci_upper": hi})
+    fm["rmsea_pvalue"] = pc
+    if kind == "scaled.shifted":
+        x2s, df2 = scaled["stat"], df
+    else:
+        x2s, df2 = t_stat, scaled.get("trace_ugamma", np.nan)
+    lo, hi, pc = rmsea_interval(x2s, df2, n_rmsea, 1)
+    fm.update(
+        {
+            "rmsea_scaled": rmsea(x2s, df2),
+            "rmsea_ci_lower_scaled": lo,
+            "rmsea_ci_upper_scaled": hi,
+            "rmsea_pvalue_scaled": pc,
+        }
+    )
+    p = spec.p
+    fm["srmr"] = float(math.sqrt(np.sum((r - sig) ** 2) / (p * (p + 1) / 2)))
+    fm = {
+        k: int(v)
+        if k in ("npar", "nobs", "df", "df_scaled", "baseline_df", "baseline_df_scaled")
+        else float(v)
+        for k, v in fm.items()
+    }
+    estimates = _estimate_table(spec, struct, poly, theta, x, vcov, nth)
+    return OrdinalCFAResult(
+        model=model,
+        spec=spec,
+        estimator=estimator,
+        converged=converged,
+        iterations=iterations,
+        message=message,
+        nobs=n,
+        missing=missing,
+        ordered=items,
+        polychoric=poly,
+        gamma=gamma,
+        vcov=vcov,
+        theta=np.concatenate([poly.threshold_vector(), theta]),
+        test=test,
+        warnings=warnings + _heywood(spec, x, estimates),
+        estimates=estimates,
+        _fit=fm,
+    )
+
+
+def _heywood(spec, x, estimates) -> list[str]:
+    out = []
+    t = spec.table
+    for i in range(len(t)):
+        if t.matrix[i] in (THETA, PSI) and t.row[i] == t.col[i] and x[i] < 0:
+            kind = "residual variance" if t.matrix[i] == THETA else "variance"
+            out.append(f"Heywood case: the {kind} of {t.lhs[i]!r} is negative ({x[i]:.4g})")
+    return out
+
+
+def _estimate_table(spec, struct, poly, theta, x, vcov, nth) -> pd.DataFrame:
+    from scipy import stats
+
+    t = spec.table
+    se_all = np.sqrt(np.maximum(np.diag(vcov), 0.0))
+    se_all[~np.isfinite(np.diag(vcov))] = np.nan
+    se = np.zeros(len(t))
+    free = np.zeros(len(t), dtype=bool)
+    free[struct.rows] = True
+    se[struct.rows] = se_all[nth + struct.col_of_row]
+    std_lv, std_all = standardize(spec, x)
+    rows = {
+        "lhs": list(t.lhs),
+        "op": list(t.op),
+        "rhs": list(t.rhs),
+        "group": np.ones(len(t), dtype=int),
+        "label": list(t.label),
+        "free": free,
+        "est": x,
+        "se": se,
+        "std_lv": std_lv,
+        "std_all": std_all,
+    }
+    table = pd.DataFrame(rows)
+    names = poly.threshold_names()
+    th = poly.threshold_vector()
+    thr = pd.DataFrame(
+        {
+            "lhs": [nm.split("|")[0] for nm in names],
+            "op": "|",
+            "rhs": [nm.split("|")[1] for nm in names],
+            "group": 1,
+            "label": "",
+            "free": True,
+            "est": th,
+            "se": se_all[:nth],
+            "std_lv": th,
+            "std_all": th,
+        }
+    )
+    table = pd.concat([table, thr], ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(table["free"], table["est"] / table["se"], np.nan)
+    table["z"] = z
+    table["pvalue"] = 2.0 * stats.norm.sf(np.abs(z))
+    return table[COLUMNS + ["std_lv", "std_all"]]
+
+
+_ = LAMBDA  # re-exported matrix codes are used by the table above through spec
