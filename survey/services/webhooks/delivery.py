@@ -16,7 +16,8 @@ One attempt (:func:`claim`, :func:`send`, :func:`record`):
   the delivery is tried again after ``base * 2 ** (attempts - 1)`` seconds (base 30 s,
   capped at one hour: 30 s, 1 min, 2 min, 4 min, 8 min, 16 min, 32 min), until
   MAX_ATTEMPTS (8) attempts have failed: then it is ``failed``, kept in the log, and
-  :func:`retry_now` (the page's "Retry now") makes it due once more (one attempt).
+  :func:`retry_now` (the page's "Retry now") makes it due once more (one attempt). A
+  failure after the endpoint was disabled (while the attempt was on its way) is final.
 
 Each attempt is also written to the ``survey.webhooks`` logger (time, status, error); the
 delivery row keeps the count and the last attempt. Functions flush and never commit: the
@@ -201,9 +202,11 @@ def record(
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-    elif delivery.attempts >= MAX_ATTEMPTS:
+    elif delivery.attempts >= MAX_ATTEMPTS or not delivery.endpoint.active:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
+        if not delivery.endpoint.active:  # disabled while this attempt was on its way
+            delivery.last_error = f"{result.error}; endpoint disabled"
     else:
         delivery.status = DeliveryStatus.PENDING
         delay = backoff_seconds(delivery.attempts, retry_base_seconds)

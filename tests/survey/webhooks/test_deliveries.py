@@ -12,7 +12,7 @@ from survey import jobs
 from survey.extensions import db
 from survey.models import Participant, ResponseSession, Study, WebhookEndpoint
 from survey.services import participation, studies
-from survey.services.webhooks import delivery, endpoints, signing
+from survey.services.webhooks import delivery, endpoints, events, signing
 from tests.survey.webhooks.conftest import (
     T0,
     add_endpoint,
@@ -339,8 +339,6 @@ def test_an_endpoint_that_does_not_answer(hook_app, make_study, small):
 
 
 def test_the_same_event_twice_is_one_delivery(hook_app, make_study, small, receiver):
-    from survey.services.webhooks import events
-
     info = make_study(small)
     with hook_app.app_context():
         add_endpoint(info.study_id, receiver)
@@ -352,3 +350,26 @@ def test_the_same_event_twice_is_one_delivery(hook_app, make_study, small, recei
         assert len(first) == 1 and second == []
         assert len(deliveries()) == 1
     assert [r.verified["data"] for r in receiver.requests] == [{"x": 1}]
+
+
+def test_a_failure_after_the_endpoint_was_disabled_is_final(hook_app, make_study, small):
+    info = make_study(small)
+    with hook_app.app_context():
+        study = db.session.get(Study, info.study_id)
+        endpoint = endpoints.add_endpoint(
+            study, url="https://chat.example.org/hook", events="wave.opened", actor=None
+        )
+        [delivery_id] = events.emit(study, "wave.opened", "wave.opened:1:1", {}, schedule=False)
+        claimed = delivery.claim(delivery_id)
+        assert claimed is not None and claimed.attempts == 1
+        assert delivery.claim(delivery_id) is None  # another worker gets nothing meanwhile
+        endpoints.disable_endpoint(endpoint, actor=None)  # while the attempt is on its way
+        status = delivery.record(claimed, delivery.AttemptResult(500, "HTTP 500"))
+        db.session.commit()
+        [row] = deliveries()
+    assert status == "failed"
+    assert (row.status, row.next_attempt_at, row.last_error) == (
+        "failed",
+        None,
+        "HTTP 500; endpoint disabled",
+    )
