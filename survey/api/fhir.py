@@ -57,7 +57,7 @@ class FhirQuestionnaireResponse(BaseModel):
     resourceType: Literal["QuestionnaireResponse"]
     id: str = Field(description="<session id>-<version id>")
     questionnaire: str = Field(description="canonical url|version")
-    status: Literal["in-progress", "completed"]
+    status: Literal["in-progress", "completed", "stopped"]
     subject: dict[str, Any] = Field(description="an identifier: the participant code")
     authored: str
 

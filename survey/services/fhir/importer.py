@@ -36,7 +36,12 @@ Anything else, whole: every problem is listed by ``linkId`` (or by the item's po
 ``item[2].item[0]``, when it has none) in one
 :class:`~instruments.loader.InstrumentValidationError`, including what the instrument
 loader refuses once the items make an instrument (e.g. a subconstruct of fewer than three
-items), translated back to the ``linkId`` it came from.
+items), translated back to the ``linkId`` it came from. In particular: nested groups,
+types other than ``choice``, ``repeats``, ``enableWhen``, ``answerValueSet``,
+``initial``, options other than integer ``valueCoding``/``valueInteger``, duplicate codes,
+missing or duplicate ``linkId``, and (anywhere in the file) control characters or lone
+surrogates, which no text column can store. Files over 2 MB, not UTF-8 or not JSON are
+refused before they are read.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ instrument version the session asks (a session answers the whole battery at one 
 - ``id``: ``<session id>-<version id>`` (:func:`response_id`);
 - ``questionnaire``: the version's canonical ``url|version``
   (:func:`~survey.services.fhir.questionnaire.canonical_url`);
-- ``status``: ``completed`` once the session is complete, ``in-progress`` before;
+- ``status``: ``completed`` once the session is complete, ``in-progress`` before, and
+  ``stopped`` (abandoned) when the participant withdrew before completing it;
 - ``subject``: an identifier holding the participant code only (``P000042``, system
   ``<base>/fhir/sid/participant``), never the external id;
 - ``authored``: when this version's answers last changed (the session's start while none
@@ -89,7 +90,7 @@ def to_questionnaire_response(
         "id": response_id(session, version),
         "extension": [ext.extension(ext.WAVE, "valueCode", session.wave.key)],
         "questionnaire": canonical_url(base_url, definition.key, definition.version),
-        "status": "completed" if session.completed_at is not None else "in-progress",
+        "status": _status(session),
         "subject": {
             "identifier": {
                 "system": participant_system(base_url),
@@ -101,6 +102,12 @@ def to_questionnaire_response(
     if groups:
         resource["item"] = groups
     return resource
+
+
+def _status(session: ResponseSession) -> str:
+    if session.completed_at is not None:
+        return "completed"
+    return "stopped" if session.participant.withdrawn_at is not None else "in-progress"
 
 
 def participant_sessions(participant_id: int) -> list[ResponseSession]:

@@ -95,3 +95,20 @@ def test_the_subject_is_the_code_never_the_external_id(app, make_fhir_study, ans
         text = repr(session_responses(session, base_url=BASE))
         assert participant.code in text
         assert "f" * 64 not in text
+
+
+def test_a_session_left_by_a_withdrawn_participant_is_stopped(app, make_fhir_study, answer_pages):
+    from survey.extensions import db
+    from survey.models import Participant, ResponseSession
+    from survey.services import participation
+    from survey.services.fhir import session_responses
+
+    info = make_fhir_study(participants=1)
+    session_id = answer_pages(info.tokens[0], pages=1)
+    with app.app_context():
+        participation.withdraw(db.session.get(Participant, info.participant_ids[0]))
+        db.session.flush()
+        session = db.session.get(ResponseSession, session_id)
+        for resource in session_responses(session, base_url=BASE):
+            QuestionnaireResponse.model_validate(resource)
+            assert resource["status"] == "stopped"
