@@ -155,17 +155,24 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "cfa":
             p.add_argument(
                 "--missing",
-                choices=("listwise", "ml"),
+                choices=("listwise", "ml", "pairwise"),
                 default=None,
-                help="listwise (default) or full-information ML",
+                help="listwise (default) or full-information ML; pairwise: with --ordered only",
             )
             p.add_argument(
                 "--estimator",
                 type=str.upper,
-                default="ML",
-                metavar="ML|MLR|MLM",
+                default=None,
+                metavar="ML|MLR|MLM|WLSMV|WLSM|ULSMV",
                 help="ML (default); MLR: robust (Huber-White) SEs and Yuan-Bentler scaled "
-                "test, also with --missing ml; MLM: Satorra-Bentler, complete data only",
+                "test, also with --missing ml; MLM: Satorra-Bentler, complete data only; "
+                "WLSMV (default with --ordered), WLSM, ULSMV: ordered items",
+            )
+            p.add_argument(
+                "--ordered",
+                metavar="all|ITEM,...",
+                help="treat the items as ordered categories (polychoric correlations, DWLS); "
+                "'all' or every observed variable of the model",
             )
     return parser
 
@@ -430,6 +437,10 @@ def run_cfa(args, data):
     if args.group is not None:
         _check_group(args, data)
         kwargs["group"] = args.group
+    if args.ordered is not None or (args.estimator or "ML") in ORDINAL_ESTIMATORS:
+        return _run_cfa_ordinal(args, data, cfa_mod, model, kwargs)
+    if args.estimator is None:
+        args.estimator = "ML"
     kwargs["estimator"] = _robust_estimator(args)
     res = _with_model(args.model, lambda: cfa_mod.cfa(model, data, **kwargs))
     fit = res.fit_measures()
@@ -560,6 +571,47 @@ def _run_longitudinal(args, data):
         *(f"{s['from']} -> {s['level']}: {s['decision']}" for s in res.steps),
         f"highest level supported: {res.highest_level or 'none'}",
     ]
+    return res.to_dict(), _with_warning_block(problems, "\n".join(lines)), problems
+
+
+ORDINAL_ESTIMATORS = ("WLSMV", "WLSM", "ULSMV")
+
+
+def _run_cfa_ordinal(args, data, cfa_mod, model, kwargs):
+    """``cfa --ordered``/``--estimator WLSMV|WLSM|ULSMV``: ordinal CFA (one group, delta)."""
+    estimator = args.estimator or "WLSMV"
+    if estimator not in ORDINAL_ESTIMATORS:
+        raise InputError(
+            "--estimator",
+            f"not supported with --ordered: {estimator}; supported: "
+            f"{', '.join(ORDINAL_ESTIMATORS)}",
+        )
+    if args.ordered is None:
+        raise InputError(
+            "--ordered",
+            f"--estimator {estimator} is for ordered items: add --ordered all (or the list of "
+            "the model's items); for continuous items supported: ML, MLR, MLM",
+        )
+    ordered = True if args.ordered.strip().lower() == "all" else _item_list(args.ordered)
+    if isinstance(ordered, list):
+        absent = [v for v in ordered if v not in data.columns]
+        if absent:
+            raise InputError("--ordered", f"not in the data: {', '.join(absent)}")
+    kwargs.update(estimator=estimator, ordered=ordered)
+    res = _with_model(args.model, lambda: cfa_mod.cfa(model, data, **kwargs))
+    fit = res.fit_measures()
+    kind = "satorra.bentler" if res.estimator == "WLSM" else "scaled.shifted"
+    lines = [
+        f"Estimator {res.estimator} (ordered items, parameterization delta, missing "
+        f"{res.missing}): robust standard errors, {kind} test",
+        "",
+        "Fit measures",
+        _indent("\n".join(f"{k:<30} {_fmt(v)}" for k, v in fit.items())),
+        "",
+        "Estimates",
+        _indent(_table(res.estimates, index=False)),
+    ]
+    problems = _fit_problems(res)
     return res.to_dict(), _with_warning_block(problems, "\n".join(lines)), problems
 
 

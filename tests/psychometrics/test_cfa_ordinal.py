@@ -167,3 +167,61 @@ def test_sample_cov_is_refused_for_ordered_items():
     model, data = _sparse()
     with pytest.raises(ValueError, match="needs raw data"):
         cfa(model, sample_cov=data.cov(), nobs=300, ordered=True)
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def _cli(tmp_path, capsys, *extra, data="sparse5"):
+    from psychometrics.cli import main
+
+    model = tmp_path / "model.lav"
+    model.write_text(ORACLES[data]["model"] + "\n", encoding="utf-8")
+    status = main(["cfa", "--data", str(HERE / f"{data}.csv"), "--model", str(model), *extra])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_ordered_json_has_lavaan_fit_measures(tmp_path, capsys):
+    status, out, err = _cli(tmp_path, capsys, "--ordered", "all", "--json")
+    assert status == 0, err
+    result = json.loads(out)["result"]
+    assert result["estimator"] == "WLSMV" and result["parameterization"] == "delta"
+    lav = ORACLES["sparse5"]["WLSMV"]["fit_measures"]
+    for name in ("chisq", "chisq.scaled", "df.scaled", "cfi.scaled", "rmsea.scaled", "srmr"):
+        got = result["fit_measures"][name.replace(".", "_")]
+        assert got == pytest.approx(lav[name], rel=1e-6, abs=1e-9)
+
+
+def test_cli_estimator_and_item_list(tmp_path, capsys):
+    items = ",".join(f"y{i}" for i in range(1, 9))
+    status, out, err = _cli(
+        tmp_path,
+        capsys,
+        "--ordered",
+        items,
+        "--estimator",
+        "wlsm",
+        "--missing",
+        "pairwise",
+        data="missing5",
+    )
+    assert status == 0, err
+    assert "Estimator WLSM (ordered items" in out and "satorra.bentler" in out
+    assert "chisq_scaled" in out and "y1 | t1" not in out  # a table row, not a formula
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--estimator", "ULSMV"], "add --ordered all"),
+        (["--ordered", "all", "--estimator", "MLR"], "supported: WLSMV, WLSM, ULSMV"),
+        (["--ordered", "all", "--missing", "ml"], "missing='ml' is not supported with WLSMV"),
+        (["--ordered", "y1,nope"], "not in the data: nope"),
+        (["--ordered", "y1,y2"], "mixed continuous and ordered"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path, capsys, extra, fragment):
+    status, out, err = _cli(tmp_path, capsys, *extra)
+    assert status == 2 and out == ""
+    assert fragment in err and len(err.strip().splitlines()) == 1
