@@ -8,7 +8,9 @@ https://doi.org/10.1007/BF02289343), summed over groups with weights N_g / N:
 with S the covariance matrix with divisor N (the mean term only with a mean structure). Each
 iteration takes the Fisher-scoring step theta <- theta - I(theta)^-1 g(theta) with the analytic
 gradient g and the expected information I, with a backtracking line search and, where that fails,
-Levenberg-Marquardt damping (see :func:`fisher_scoring`).
+Levenberg-Marquardt damping (see :func:`fisher_scoring`). When scoring stalls (a nearly
+unidentified model whose iterates drift along a ridge), a quasi-Newton method (BFGS with the same
+analytic gradient, unbounded, as lavaan's ``nlminb``) takes over (see :func:`quasi_newton`).
 
 Starting values matter more than the optimiser for higher-order models: the ML function of a
 construct with two first-order indicators has an improper local minimum with a negative construct
@@ -35,7 +37,15 @@ from .information import (
 )
 from .model import BETA, LAMBDA, NU, PSI, THETA, ModelSpec, derivative_index
 
-__all__ = ["CompleteData", "Estimate", "Objective", "derivative", "fisher_scoring", "start_values"]
+__all__ = [
+    "CompleteData",
+    "Estimate",
+    "Objective",
+    "derivative",
+    "fisher_scoring",
+    "quasi_newton",
+    "start_values",
+]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -245,6 +255,7 @@ def fisher_scoring(
     max_iter: int = 500,
     tol: float = 1e-8,
     trace: list | None = None,
+    fallback: bool = True,
 ) -> Estimate:
     """Minimise F by Fisher scoring with a backtracking line search and adaptive damping.
 
@@ -260,7 +271,36 @@ def fisher_scoring(
     Converged when the largest absolute gradient element of F is below ``tol`` (F is per
     observation, so N * tol bounds the score of the log-likelihood), or when F and theta stop
     changing.
+
+    Scoring has stalled when it stops without converging: after ``max_iter`` iterations, when no
+    step decreases F or the information is singular, or early, when ``STALL_WINDOW``
+    iterations in a row took no full undamped step or F did not decrease over that many
+    iterations (the signature of iterates drifting along a nearly flat ridge towards infinity,
+    e.g. a loading growing without bound). With ``fallback`` (default) :func:`quasi_newton` then
+    minimises the same F from the starting values and from the best point scoring reached, and
+    the better converged result is returned. Models where scoring converges never reach it.
     """
+    estimate = _scoring(objective, start, max_iter=max_iter, tol=tol, trace=trace)
+    if estimate.converged or not fallback:
+        return estimate
+    return quasi_newton(objective, start, estimate, max_iter=max_iter, tol=tol)
+
+
+STALL_WINDOW = 25
+
+
+def _stalled(history: list[tuple[float, bool]]) -> bool:
+    """No full undamped step, or no decrease of F, over the last ``STALL_WINDOW`` iterations."""
+    if len(history) <= STALL_WINDOW:
+        return False
+    recent = history[-STALL_WINDOW:]
+    if not any(full for _, full in recent):
+        return True
+    f_then, f_now = history[-STALL_WINDOW - 1][0], history[-1][0]
+    return f_then - f_now <= 1e-12 * max(1.0, abs(f_now))
+
+
+def _scoring(objective, start, *, max_iter, tol, trace) -> Estimate:
     theta = np.array(start, dtype=float)
     f, grad, info = objective.evaluate(theta)
     if not np.isfinite(f):
@@ -273,6 +313,7 @@ def fisher_scoring(
         )
     damping = 0.0
     factorised: _Factor | None = None
+    history: list[tuple[float, bool]] = []
     for it in range(1, max_iter + 1):
         while True:
             if factorised is None:
@@ -326,7 +367,73 @@ def fisher_scoring(
             return Estimate(theta, f, it, True, "converged")
         if float(np.max(np.abs(factor * step))) < tol and abs(f_old - f) < 1e-15:
             return Estimate(theta, f, it, True, "converged")
+        history.append((f, factor == 1.0 and damping == 0.0))
+        if _stalled(history):
+            return Estimate(theta, f, it, False, f"Fisher scoring stalled after {it} iterations")
     return Estimate(theta, f, max_iter, False, f"did not converge in {max_iter} iterations")
+
+
+def quasi_newton(
+    objective: Objective,
+    start: np.ndarray,
+    scoring: Estimate,
+    *,
+    max_iter: int = 500,
+    tol: float = 1e-8,
+    gtol: float = 1e-6,
+) -> Estimate:
+    """Minimise F by BFGS where Fisher scoring stalled, as lavaan minimises it by ``nlminb``.
+
+    The same discrepancy function and analytic gradient, no bounds (lavaan 0.6-14's default for
+    ML), from the starting values first (where lavaan's quasi-Newton starts) and, unless that
+    converges below the best F scoring reached (``scoring``), from that point too. A run has
+    converged when the largest absolute gradient element is below ``gtol``; the best converged
+    run is then polished by Fisher scoring (no fallback), which near an optimum with a positive
+    definite information takes the gradient below ``tol`` in a few steps. When no run
+    converges, the point with the lowest F is returned, not converged, with both methods named
+    in the message.
+
+    Quasi-Newton (BFGS): Nocedal, J., & Wright, S. J. (2006). *Numerical optimization* (2nd ed.),
+    ch. 6. Springer. https://doi.org/10.1007/978-0-387-40065-5
+    """
+    from scipy.optimize import minimize
+
+    def value_and_gradient(theta: np.ndarray):
+        f, grad, _ = objective.evaluate(theta, information=False)
+        if not np.isfinite(f):
+            return np.inf, np.zeros_like(theta)
+        return f, grad
+
+    runs: list[tuple[float, np.ndarray, int, bool]] = []
+    for x0 in (np.asarray(start, dtype=float), scoring.theta):
+        if not np.isfinite(objective.value(x0)):
+            continue
+        with np.errstate(all="ignore"):
+            res = minimize(
+                value_and_gradient,
+                x0,
+                jac=True,
+                method="BFGS",
+                options={"gtol": 0.01 * gtol, "maxiter": max_iter},
+            )
+        f, grad = value_and_gradient(res.x)
+        ok = bool(np.isfinite(f) and np.max(np.abs(grad), initial=0.0) < gtol)
+        runs.append((f, res.x, int(res.nit), ok))
+        if ok and f <= scoring.fmin:
+            break
+    converged = [r for r in runs if r[3]]
+    if not converged:
+        best = min(runs, key=lambda r: r[0], default=None)
+        message = f"{scoring.message}; quasi-Newton (BFGS) did not converge either"
+        if best is None or best[0] >= scoring.fmin:
+            return Estimate(scoring.theta, scoring.fmin, scoring.iterations, False, message)
+        return Estimate(best[1], best[0], best[2], False, message)
+    f, theta, iterations, _ = min(converged, key=lambda r: r[0])
+    polished = _scoring(objective, theta, max_iter=max_iter, tol=tol, trace=None)
+    if polished.converged and polished.fmin <= f + 1e-12 * max(1.0, abs(f)):
+        theta, f = polished.theta, polished.fmin
+    message = f"converged (quasi-Newton BFGS; Fisher scoring: {scoring.message})"
+    return Estimate(theta, f, iterations, True, message)
 
 
 def start_values(spec: ModelSpec, covs: list[np.ndarray], means: list[np.ndarray]) -> np.ndarray:
