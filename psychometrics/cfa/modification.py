@@ -10,9 +10,12 @@ For a fixed parameter c with derivative d_c = dF/dc of the discrepancy function 
 with I the expected information per observation (summed over missing-data patterns with
 ``missing="ml"``). Candidates are lavaan's: loadings of every factor on every indicator,
 residual covariances between indicators, covariances between factors (with higher-order factors,
-between disturbances), and all fixed parameters; constraints whose release
-leaves the model unidentified have V_c = 0 and are dropped.
-sepc.lv and sepc.all scale the EPC as :mod:`psychometrics.cfa.standardized` scales estimates.
+between disturbances), and all fixed parameters, with a mean structure also fixed intercepts and
+fixed factor means (``t1 ~1`` in a growth model, whose intercepts are fixed to 0); constraints
+whose release leaves the model unidentified have V_c = 0 and are dropped.
+sepc.lv and sepc.all scale the EPC as :mod:`psychometrics.cfa.standardized` scales estimates;
+for an intercept sepc.lv = EPC and sepc.all = EPC / sd(y), for a factor mean both are
+EPC / sd(eta), as lavaan scales them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import pandas as pd
 from scipy import linalg
 
 from .estimation import Objective, derivative
-from .model import BETA, LAMBDA, PSI, THETA, ModelSpec
+from .model import ALPHA, BETA, LAMBDA, NU, PSI, THETA, ModelSpec
 
 __all__ = ["modification_indices"]
 
@@ -59,7 +62,9 @@ def _candidates(spec: ModelSpec, group: int) -> tuple[np.ndarray, np.ndarray, np
     cols.append(c)
     # Identification constraints are candidates too; where freeing one leaves the model
     # unidentified its score test has no variance and the row is dropped (as lavaan does).
-    fixed = np.flatnonzero(in_group & (t.free < 0) & np.isin(t.matrix, (LAMBDA, BETA, THETA, PSI)))
+    # With a mean structure, fixed intercepts and factor means are candidates as well.
+    codes = (LAMBDA, BETA, THETA, PSI) + ((NU, ALPHA) if spec.meanstructure else ())
+    fixed = np.flatnonzero(in_group & (t.free < 0) & np.isin(t.matrix, codes))
     mats.append(t.matrix[fixed])
     rows.append(t.row[fixed])
     cols.append(t.col[fixed])
@@ -148,12 +153,17 @@ def _scale_epc(spec: ModelSpec, mats, mat, row, col, epc):
     observed = np.array(spec.observed, dtype=object)
     latent = np.array(spec.latent, dtype=object)
     lam, beta, theta = mat == LAMBDA, mat == BETA, mat == THETA
-    psi = ~(lam | beta | theta)
+    nu, alpha = mat == NU, mat == ALPHA
+    psi = mat == PSI
     lhs = np.where(theta, observed[np.where(theta, col, 0)], latent[np.where(theta, 0, col)])
+    lhs = np.where(nu, observed[np.where(nu, row, 0)], lhs)
+    lhs = np.where(alpha, latent[np.where(alpha, row, 0)], lhs)
+    between = lam | theta
     rhs = np.where(
-        lam | theta, observed[np.where(lam | theta, row, 0)], latent[np.where(lam | theta, 0, row)]
+        between, observed[np.where(between, row, 0)], latent[np.where(beta | psi, row, 0)]
     )
-    op = np.where(lam | beta, "=~", "~~")
+    rhs = np.where(nu | alpha, "", rhs)
+    op = np.where(lam | beta, "=~", np.where(nu | alpha, "~1", "~~"))
     r, c = row, col
     sepc_lv = epc.copy()
     sepc_all = epc.copy()
@@ -170,4 +180,6 @@ def _scale_epc(spec: ModelSpec, mats, mat, row, col, epc):
         np.sqrt(psi_d[np.where(psi, r, 0)] * psi_d[np.where(psi, c, 0)]),
     )
     sepc_lv[psi] = sepc_all[psi] = epc[psi] / scale[psi]
+    sepc_all[nu] = epc[nu] / np.sqrt(sigma_d[r[nu]])
+    sepc_lv[alpha] = sepc_all[alpha] = epc[alpha] / np.sqrt(phi_d[r[alpha]])
     return list(lhs), list(op), list(rhs), sepc_lv, sepc_all
