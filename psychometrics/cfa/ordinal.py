@@ -24,12 +24,15 @@ Lambda' + Theta)).
 - CFI/TLI (and ``.scaled`` from the scaled statistics) and RMSEA as in :mod:`.fit`;
   ``rmsea.scaled`` uses T_ss with df (scaled.shifted) or T with tr(U Gamma) as df (WLSM), as
   lavaan's ``lav_fit_rmsea_lavobject``; SRMR is the root mean square of the correlation
-  residuals over the p(p - 1)/2 off-diagonal elements (lavaan's ``srmr`` for categorical data).
+  residuals, summed over the p(p - 1)/2 off-diagonal elements and divided by p(p + 1)/2 (the
+  zero diagonal residuals counted, as lavaan's ``srmr`` for categorical data).
+- ``cfi.robust``, ``tli.robust``, ``rmsea.robust`` (with interval and p-value): lavaan 0.6-14
+  computes them for categorical data from the ML discrepancy of the fitted correlation matrix
+  (its ``lav_fit_catml_dwls``); see :func:`_robust_measures`.
 
 Not done: the theta parameterisation, thresholds in the syntax (``x1 | t1``), mixed continuous
-and ordinal indicators, multiple groups (and so ordinal invariance), the robust CFI/TLI/RMSEA of
-lavaan 0.6-14 for categorical data (``cfi.robust`` etc., from a catML refit), modification
-indices and composite reliability for ordinal fits. Each raises or is absent with a plain message.
+and ordinal indicators, multiple groups (and so ordinal invariance), modification indices and
+composite reliability for ordinal fits. Each raises or is absent with a plain message.
 
 References
 ----------
@@ -463,6 +466,9 @@ def ordinal_cfa(
             "rmsea_pvalue_scaled": pc,
         }
     )
+    fm.update(
+        _robust_measures(n, df, r, mats.sigma, struct, d, wd[nth:], gamma[nth:, nth:], e_inv, nth)
+    )
     p = spec.p
     fm["srmr"] = float(math.sqrt(np.sum((r - sig) ** 2) / (p * (p + 1) / 2)))
     fm = {
@@ -491,6 +497,62 @@ def ordinal_cfa(
         estimates=estimates,
         _fit=fm,
     )
+
+
+def _robust_measures(n, df, r, sigma, struct, d, w_r, gamma_r, e_inv, nth) -> dict:
+    """lavaan 0.6-14's robust CFI/TLI/RMSEA for categorical data (``lav_fit_catml_dwls``).
+
+    The ML discrepancy of the fitted correlation matrix (catML, at the DWLS estimates) T3 = N
+    [log|Sigma| - log|R| + tr(R Sigma^-1) - p] and of the independence model T3_0 = -N log|R|;
+    c3 = tr(A' V A Gamma_r) / df with A = I - D E^-1 D' W and V the normal-theory weight of
+    correlations at Sigma (V_(ab)(cd) = s^ac s^bd + s^ad s^bc), c3_0 = tr(Gamma_r) / df_0.
+    cfi.robust = 1 - max(T3 - c3 df, 0) / max(T3 - c3 df, T3_0 - c3_0 df_0, 0) (TLI likewise),
+    rmsea.robust = sqrt(max(T3 / (N' df) - c3 / N', 0)) with N' = N - 1, and the interval and
+    p-value from T3 / c3 with the limits multiplied by sqrt(c3). NaN when R is not positive
+    definite (lavaan's check).
+    """
+    from scipy import stats
+
+    keys = (
+        "cfi_robust",
+        "tli_robust",
+        "rmsea_robust",
+        "rmsea_ci_lower_robust",
+        "rmsea_ci_upper_robust",
+        "rmsea_pvalue_robust",
+    )
+    p = sigma.shape[0]
+    rmat = np.eye(p)
+    rmat[struct.ii, struct.jj] = r
+    rmat[struct.jj, struct.ii] = r
+    if e_inv is None or df <= 0 or np.linalg.eigvalsh(rmat)[0] < np.sqrt(np.finfo(float).eps):
+        return dict.fromkeys(keys, np.nan)
+    s_inv = np.linalg.inv(sigma)
+    _, logdet_s = np.linalg.slogdet(sigma)
+    _, logdet_r = np.linalg.slogdet(rmat)
+    t3 = n * (logdet_s - logdet_r + float(np.sum(rmat * s_inv)) - p)
+    t3_null = -n * logdet_r
+    a, b = struct.ii, struct.jj
+    v = s_inv[np.ix_(a, a)] * s_inv[np.ix_(b, b)] + s_inv[np.ix_(a, b)] * s_inv[np.ix_(b, a)]
+    e_s = e_inv[nth:, nth:]
+    wiu = np.eye(r.size) - d @ e_s @ d.T * w_r[None, :]
+    c3 = float(np.sum((wiu.T @ v @ wiu) * gamma_r.T)) / df
+    df0 = r.size
+    c3_null = float(np.trace(gamma_r)) / df0
+    t1 = max(t3 - c3 * df, 0.0)
+    t2 = max(t3 - c3 * df, t3_null - c3_null * df0, 0.0)
+    cfi = 1.0 if (t1 <= 1.5e-8 and t2 <= 1.5e-8) else 1.0 - t1 / t2
+    u1 = (t3 - c3 * df) * df0
+    u2 = (t3_null - c3_null * df0) * df
+    tli = 1.0 - u1 / u2 if abs(u2) > 0 else 1.0
+    n1 = n - 1
+    rmsea = math.sqrt(max(t3 / n1 / df - c3 / n1, 0.0))
+    scaled = t3 / c3
+    lo, hi, _ = rmsea_interval(scaled, df, n1, 1)
+    ncp = n1 * df / c3 * 0.05**2
+    pvalue = 1.0 - float(stats.ncx2.cdf(scaled, df, ncp))
+    values = (cfi, tli, rmsea, math.sqrt(c3) * lo, math.sqrt(c3) * hi, pvalue)
+    return dict(zip(keys, values, strict=True))
 
 
 def _heywood(spec, x, estimates) -> list[str]:

@@ -62,6 +62,13 @@ MEASURES = [
     "rmsea.ci.upper.scaled",
     "rmsea.pvalue.scaled",
     "srmr",
+    # lavaan 0.6-14's robust measures for categorical data (lav_fit_catml_dwls), not NA
+    "cfi.robust",
+    "tli.robust",
+    "rmsea.robust",
+    "rmsea.ci.lower.robust",
+    "rmsea.ci.upper.robust",
+    "rmsea.pvalue.robust",
 ]
 
 
