@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from sqlalchemy.exc import IntegrityError
 
 from survey.api import bp
 from survey.api.auth import current_key, current_study, participant_or_404, require
 from survey.api.delivery import limit_body, problem_for
 from survey.api.idempotency import IdempotencyHeaders, idempotent, respond
-from survey.api.problems import invalid
+from survey.api.problems import ApiProblem, invalid
 from survey.api.schemas import ApiResponse
 from survey.api.spec import spec
 from survey.models import ApiScope, AuditAction
@@ -96,6 +97,15 @@ def post_outcomes(participant: str, json: OutcomesIn):
         )
     except outcomes.OutcomePostInvalid as error:
         raise invalid({"field": f, "message": m} for f, m in error.problems) from error
+    except IntegrityError as error:
+        # Another post took the same version number at the same moment (SQLite: the two
+        # read the current version before either wrote; PostgreSQL locks the study first).
+        raise ApiProblem(
+            503,
+            "another outcome post of this study was stored at the same moment; nothing "
+            "was stored: send it again",
+            headers={"Retry-After": "1"},
+        ) from error
     except SurveyError as error:
         raise problem_for(error) from error
     audit.record(

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from instruments.csv_cells import escape_cell, unescape_cell
 from instruments.text_encoding import UndecodableText, decode_text
@@ -1245,8 +1245,13 @@ def post_outcomes(
     problems: list[tuple[str, str]] = []
     if recorded_on > today + timedelta(days=1):
         problems.append(("/recorded_on", f"{recorded_on.isoformat()} is in the future"))
-    # One post at a time per study: the next version number is read, then written.
-    db.session.execute(select(Study.id).where(Study.id == study.id).with_for_update())
+    # One post at a time per study: the current version is read, then the next written. A
+    # no-op UPDATE of the study's row takes the lock before the read on both databases
+    # (PostgreSQL: the row; SQLite: the database's write lock, which a SELECT does not take).
+    studies_table = Study.__table__
+    db.session.execute(
+        update(studies_table).where(studies_table.c.id == study.id).values(id=studies_table.c.id)
+    )
     current = current_outcomes(study)
     existing = {column.name: column for column in (current.columns if current else ())}
     by_lower = {name.lower(): name for name in existing}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -18,6 +19,8 @@ from survey.models import (
 )
 from survey.services import outcomes, participation
 from tests.survey.api.test_api_delivery import consented, problem
+from tests.survey.api.test_api_idempotency import http_post
+from tests.survey.api.test_api_idempotency import live_url as live_url  # the fixture
 
 TODAY = datetime.now(UTC).date().isoformat()
 
@@ -252,3 +255,31 @@ def test_a_retry_with_its_idempotency_key_stores_one_version(app, client, api_st
         **{"Idempotency-Key": "o-1"},
     )
     problem(other, 409, "idempotency-conflict")
+
+
+def test_simultaneous_posts_store_consecutive_versions_or_ask_for_a_retry(app, api_study, live_url):
+    people = consented(app, api_study.study_id, 4)
+    results: list[int] = []
+    barrier = threading.Barrier(len(people))
+
+    def send(code: str, number: int) -> None:
+        barrier.wait()
+        body = {"recorded_on": TODAY, "values": {"messages_sent": number}}
+        status, headers, _body = http_post(live_url + url(code), body, api_study.headers)
+        if status == 503:
+            assert headers["Retry-After"] == "1"
+        results.append(status)
+
+    threads = [threading.Thread(target=send, args=(code, n)) for n, (code, _t) in enumerate(people)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == len(people) and set(results) <= {201, 503}, results
+    stored_ok = results.count(201)
+    version, rows, _columns = current(app, api_study.study_id)
+    assert version == stored_ok and len(rows) == stored_ok
+    with app.app_context():
+        versions = list(db.session.scalars(select(OutcomeUpload.version).order_by("version")))
+    assert versions == list(range(1, stored_ok + 1))
+    assert stored_ok == len(people)  # the study's lock orders them: no retry needed
