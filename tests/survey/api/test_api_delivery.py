@@ -476,3 +476,38 @@ def test_the_openapi_document_describes_delivery(client):
     assert {"200", "404", "409"} <= set(items["responses"])
     assert "Idempotency-Key" in [p["name"] for p in answers["parameters"]]
     assert answers["requestBody"]["content"]["application/json"]["schema"]
+
+
+def test_a_wave_opening_later_says_when_and_an_open_one_when_it_closes(
+    app, client, make_study, make_key, small
+):
+    from datetime import timedelta
+
+    from survey.models import utcnow
+
+    info = make_study(small)
+    _key_id, key = make_key(info.study_id)
+    headers = {"Authorization": f"Bearer {key}"}
+    now = utcnow().replace(microsecond=0)
+    [(code, _token)] = consented(app, info.study_id)  # while baseline is open
+    with app.app_context():
+        study = db.session.get(Study, info.study_id)
+        studies.set_wave_status(study.waves[0], "closed", actor=None)
+        studies.add_wave(study, key="later", label="Later", opens_at=now + timedelta(days=2))
+        db.session.commit()
+    body = problem(client.get(items_url(code), headers=headers), 409, "no-open-wave")
+    assert body["opens_at"] == (now + timedelta(days=2)).isoformat()
+    assert "the next opens at" in body["detail"]
+
+    other = make_study(small, waves=())
+    _key_id, key = make_key(other.study_id)
+    with app.app_context():
+        study = db.session.get(Study, other.study_id)
+        studies.add_wave(study, key="now", label="Now", closes_at=now + timedelta(days=5))
+        db.session.commit()
+    [(code, _token)] = consented(app, other.study_id)
+    delivered = client.get(items_url(code), headers={"Authorization": f"Bearer {key}"})
+    wave = delivered.get_json()["wave"]
+    assert wave["key"] == "now" and wave["closes_at"].startswith(
+        (now + timedelta(days=5)).isoformat()[:19]
+    )
