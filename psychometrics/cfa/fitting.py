@@ -253,10 +253,10 @@ def cfa(
         variable of the model): the model is fitted to polychoric correlations and thresholds by
         DWLS ("WLSMV", the default with ``ordered``; "WLSM") or ULS ("ULSMV"), as lavaan with
         ``ordered=``; ``missing`` may then be "listwise" or "pairwise". Returns an
-        :class:`~psychometrics.cfa.ordinal.OrdinalCFAResult` (see :mod:`.ordinal`; one group,
-        ``parameterization="delta"`` only).
-    parameterization : {"delta"}
-        For ordered items (lavaan's default; "theta" is not supported yet).
+        :class:`~psychometrics.cfa.ordinal.OrdinalCFAResult` (see :mod:`.ordinal`; one group).
+    parameterization : {"delta", "theta"}
+        For ordered items: "delta" (lavaan's default; unit latent-response variances) or
+        "theta" (unit residual variances).
 
     Returns
     -------
@@ -354,7 +354,13 @@ def _ordinal(
     )
     with single_threaded_blas():
         return ordinal_cfa(
-            model, data, ordered=ordered, estimator=est, std_lv=std_lv, missing=missing
+            model,
+            data,
+            ordered=ordered,
+            estimator=est,
+            std_lv=std_lv,
+            missing=missing,
+            parameterization=parameterization,
         )
 
 

@@ -93,7 +93,10 @@ def check_ordinal_options(
     data,
 ) -> None:
     """Plain errors for what ordinal CFA does not support (yet)."""
-    supported = "supported: one group, missing='listwise' or 'pairwise', parameterization='delta'"
+    supported = (
+        "supported: one group, missing='listwise' or 'pairwise', parameterization='delta' or "
+        "'theta'"
+    )
     if estimator not in ORDINAL_ESTIMATORS:
         raise ValueError(
             f"estimator {estimator!r} is not an estimator for ordered items; use one of "
@@ -105,10 +108,10 @@ def check_ordinal_options(
         raise ValueError(
             f"missing={missing!r} is not supported with {estimator} (ordered items); {supported}"
         )
-    if parameterization != "delta":
+    if parameterization not in ("delta", "theta"):
         raise ValueError(
-            f"parameterization={parameterization!r} is not supported yet for ordered items; "
-            f"{supported}"
+            f"parameterization={parameterization!r} is not a parameterization for ordered "
+            f"items; {supported}"
         )
     if group is not None or group_equal:
         raise ValueError(
@@ -252,7 +255,7 @@ class OrdinalCFAResult:
                 "group_nobs": [self.nobs],
                 "group_labels": [None],
                 "estimator": self.estimator,
-                "parameterization": "delta",
+                "parameterization": self.parameterization,
                 "missing": self.missing,
                 "ordered": list(self.ordered),
                 "test": self.test,
@@ -327,8 +330,11 @@ def ordinal_cfa(
     estimator: str = "WLSMV",
     std_lv: bool = False,
     missing: str = "listwise",
+    parameterization: str = "delta",
 ) -> OrdinalCFAResult:
     """Fit a CFA with ordered indicators (see the module docstring for the formulas)."""
+    if parameterization not in ("delta", "theta"):
+        raise ValueError("parameterization must be 'delta' or 'theta'")
     from scipy import stats
 
     estimator = estimator.upper()
@@ -377,13 +383,24 @@ def ordinal_cfa(
     if not poly.converged:
         warnings.append("some polychoric correlations did not converge")
     sig, mats, x = struct.implied(theta)
-    d = struct.jacobian(mats)
     n = poly.nobs
-    # full Delta over (thresholds, correlations) x (thresholds, structural)
     npar = nth + struct.q
-    delta = np.zeros((nth + pstar, npar))
-    delta[:nth, :nth] = np.eye(nth)
-    delta[nth:, nth:] = d
+    if parameterization == "theta":
+        tfit = _ThetaFit(struct, poly)
+        params, f_min, conv2, it2, msg2 = tfit.fit(tfit.from_delta(x), r, wd)
+        if converged and not conv2:
+            warnings.append(f"the model did not converge (theta): {msg2}")
+        converged = converged and conv2
+        iterations += it2
+        sig_full, delta, x, corr = tfit.evaluate(params)
+        sig = sig_full[nth:]
+    else:
+        # full Delta over (thresholds, correlations) x (thresholds, structural)
+        delta = np.zeros((nth + pstar, npar))
+        delta[:nth, :nth] = np.eye(nth)
+        delta[nth:, nth:] = struct.jacobian(mats)
+        params = np.concatenate([poly.threshold_vector(), theta])
+        corr = mats.sigma
     e = delta.T @ (wd[:, None] * delta)
     vcov = np.full((npar, npar), np.nan)
     try:
@@ -467,7 +484,7 @@ def ordinal_cfa(
         }
     )
     fm.update(
-        _robust_measures(n, df, r, mats.sigma, struct, d, wd[nth:], gamma[nth:, nth:], e_inv, nth)
+        _robust_measures(n, df, r, corr, struct, delta[nth:], wd[nth:], gamma[nth:, nth:], e_inv)
     )
     p = spec.p
     fm["srmr"] = float(math.sqrt(np.sum((r - sig) ** 2) / (p * (p + 1) / 2)))
@@ -477,7 +494,7 @@ def ordinal_cfa(
         else float(v)
         for k, v in fm.items()
     }
-    estimates = _estimate_table(spec, struct, poly, theta, x, vcov, nth)
+    estimates = _estimate_table(spec, struct, poly, params, x, vcov, nth, parameterization)
     return OrdinalCFAResult(
         model=model,
         spec=spec,
@@ -491,7 +508,8 @@ def ordinal_cfa(
         polychoric=poly,
         gamma=gamma,
         vcov=vcov,
-        theta=np.concatenate([poly.threshold_vector(), theta]),
+        theta=params,
+        parameterization=parameterization,
         test=test,
         warnings=warnings + _heywood(spec, x, estimates),
         estimates=estimates,
@@ -499,7 +517,7 @@ def ordinal_cfa(
     )
 
 
-def _robust_measures(n, df, r, sigma, struct, d, w_r, gamma_r, e_inv, nth) -> dict:
+def _robust_measures(n, df, r, sigma, struct, delta_r, w_r, gamma_r, e_inv) -> dict:
     """lavaan 0.6-14's robust CFI/TLI/RMSEA for categorical data (``lav_fit_catml_dwls``).
 
     The ML discrepancy of the fitted correlation matrix (catML, at the DWLS estimates) T3 = N
@@ -534,8 +552,7 @@ def _robust_measures(n, df, r, sigma, struct, d, w_r, gamma_r, e_inv, nth) -> di
     t3_null = -n * logdet_r
     a, b = struct.ii, struct.jj
     v = s_inv[np.ix_(a, a)] * s_inv[np.ix_(b, b)] + s_inv[np.ix_(a, b)] * s_inv[np.ix_(b, a)]
-    e_s = e_inv[nth:, nth:]
-    wiu = np.eye(r.size) - d @ e_s @ d.T * w_r[None, :]
+    wiu = np.eye(r.size) - delta_r @ e_inv @ delta_r.T * w_r[None, :]
     c3 = float(np.sum((wiu.T @ v @ wiu) * gamma_r.T)) / df
     df0 = r.size
     c3_null = float(np.trace(gamma_r)) / df0
@@ -555,6 +572,114 @@ def _robust_measures(n, df, r, sigma, struct, d, w_r, gamma_r, e_inv, nth) -> di
     return dict(zip(keys, values, strict=True))
 
 
+class _ThetaFit:
+    """The theta parameterisation: residual variances of the items fixed at 1, thresholds and
+    correlations implied through the scaling 1 / sqrt(diag Sigma):
+    tau*_k = tau_k / sqrt(sigma_ii), rho_ij = sigma_ij / sqrt(sigma_ii sigma_jj)."""
+
+    def __init__(self, struct: _Structure, poly: PolychoricResult):
+        self.struct = struct
+        self.spec = struct.spec
+        names = poly.threshold_names()
+        index = {v: k for k, v in enumerate(self.spec.observed)}
+        self.item_of = np.array([index[nm.split("|")[0]] for nm in names], dtype=np.intp)
+        self.nth = len(names)
+        self._obs_tau = poly.threshold_vector()
+
+    def rows(self, params):
+        st, t = self.struct, self.spec.table
+        x = np.array(t.value, dtype=float)
+        x[st.rows] = params[self.nth :][st.col_of_row]
+        x[st.derived_rows] = 1.0
+        return x
+
+    def from_delta(self, x_delta: np.ndarray) -> np.ndarray:
+        """The theta-parameterised equivalent of a delta solution (start values)."""
+        st, t = self.struct, self.spec.table
+        p = self.spec.p
+        resid = np.ones(p)
+        resid[t.row[st.derived_rows]] = x_delta[st.derived_rows]
+        scale = 1.0 / np.sqrt(np.maximum(resid, 1e-6))
+        vals = x_delta.copy()
+        for i in st.rows:
+            if t.matrix[i] == LAMBDA:
+                vals[i] *= scale[t.row[i]]
+            elif t.matrix[i] == THETA:
+                vals[i] *= scale[t.row[i]] * scale[t.col[i]]
+        structural = np.zeros(st.q)
+        structural[st.col_of_row[::-1]] = vals[st.rows][::-1]  # first row of each parameter
+        return np.concatenate([self._obs_tau * scale[self.item_of], structural])
+
+    def evaluate(self, params):
+        """(implied statistics, Delta, row values, implied correlation matrix)."""
+        st, nth = self.struct, self.nth
+        x = self.rows(params)
+        mats = self.spec.matrices(x, 0)
+        sigma = mats.sigma
+        var = np.diag(sigma)
+        sd = np.sqrt(var)
+        ii, jj = st.ii, st.jj
+        tau = params[:nth]
+        implied_tau = tau / sd[self.item_of]
+        rho = sigma[ii, jj] / (sd[ii] * sd[jj])
+        t = self.spec.table
+        rows = st.rows
+        u, v, s, _ = derivative_vectors(mats, t.matrix[rows], t.row[rows], t.col[rows], False)
+        u, v = u.toarray(), v.toarray()
+        d_pair = s * (u[ii] * v[jj] + v[ii] * u[jj])
+        diag_idx = np.arange(self.spec.p)
+        d_diag = s * 2.0 * u[diag_idx] * v[diag_idx]
+        d_rho_rows = d_pair / (sd[ii] * sd[jj])[:, None] - 0.5 * rho[:, None] * (
+            d_diag[ii] / var[ii][:, None] + d_diag[jj] / var[jj][:, None]
+        )
+        d_tau_rows = (
+            -0.5 * (tau / var[self.item_of] / sd[self.item_of])[:, None] * d_diag[self.item_of]
+        )
+        q = st.q
+        delta = np.zeros((nth + ii.size, nth + q))
+        delta[:nth, :nth] = np.diag(1.0 / sd[self.item_of])
+        block = np.zeros((nth + ii.size, q))
+        np.add.at(block.T, st.col_of_row, np.concatenate([d_tau_rows, d_rho_rows]).T)
+        delta[:, nth:] = block
+        corr = sigma / np.outer(sd, sd)
+        return np.concatenate([implied_tau, rho]), delta, x, corr
+
+    def fit(self, params, r, wd):
+        obs = np.concatenate([self._obs_tau, r])
+
+        def value(pr):
+            sig = self.evaluate(pr)[0]
+            return float(np.sum(wd * (obs - sig) ** 2))
+
+        f = value(params)
+        converged, message, it = False, "", 0
+        for it in range(1, 501):  # noqa: B007 (it is the iteration count afterwards)
+            sig, d, _, _ = self.evaluate(params)
+            dw = d * wd[:, None]
+            try:
+                step = np.linalg.solve(d.T @ dw, dw.T @ (obs - sig))
+            except np.linalg.LinAlgError:
+                message = "singular information matrix during estimation"
+                break
+            scale = 1.0
+            while scale > 1e-8:
+                new = params + scale * step
+                f_new = value(new)
+                if np.isfinite(f_new) and f_new <= f + 1e-14 * max(abs(f), 1.0):
+                    break
+                scale *= 0.5
+            else:
+                message = "the line search failed"
+                break
+            params, f = new, f_new
+            if np.max(np.abs(scale * step)) < 1e-10:
+                converged = True
+                break
+        else:
+            message = "the iteration limit (500) was reached"
+        return params, f, converged, it, "converged" if converged else message
+
+
 def _heywood(spec, x, estimates) -> list[str]:
     out = []
     t = spec.table
@@ -565,7 +690,7 @@ def _heywood(spec, x, estimates) -> list[str]:
     return out
 
 
-def _estimate_table(spec, struct, poly, theta, x, vcov, nth) -> pd.DataFrame:
+def _estimate_table(spec, struct, poly, params, x, vcov, nth, parameterization) -> pd.DataFrame:
     from scipy import stats
 
     t = spec.table
@@ -590,7 +715,7 @@ def _estimate_table(spec, struct, poly, theta, x, vcov, nth) -> pd.DataFrame:
     }
     table = pd.DataFrame(rows)
     names = poly.threshold_names()
-    th = poly.threshold_vector()
+    th = params[:nth]
     thr = pd.DataFrame(
         {
             "lhs": [nm.split("|")[0] for nm in names],

@@ -3,7 +3,8 @@
 Reference values: tests/psychometrics/expected/ordinal/ordinal_oracles.json, written by
 generate_ordinal.R in the same folder: cfa(model, data, ordered = TRUE, estimator = ...) on
 5-point items with a sparse category (N = 300), psych::bfi (25 six-point items, listwise), binary
-items (tetrachorics) and the 5-point items with 8 % MCAR cells (missing = "pairwise").
+items (tetrachorics) and the 5-point items with 8 % MCAR cells (missing = "pairwise"); delta
+(lavaan's default) and theta parameterisations.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ CASES = {
     "sparse5-WLSM": ("sparse5", "WLSM", {}),
     "sparse5-ULSMV": ("sparse5", "ULSMV", {}),
     "sparse5-WLSMV-stdlv": ("sparse5", "WLSMV_stdlv", {"std_lv": True}),
+    "sparse5-WLSMV-theta": ("sparse5", "WLSMV_theta", {"parameterization": "theta"}),
+    "sparse5-ULSMV-theta": ("sparse5", "ULSMV_theta", {"parameterization": "theta"}),
+    "binary-WLSMV-theta": ("binary", "WLSMV_theta", {"parameterization": "theta"}),
     "binary-WLSMV": ("binary", "WLSMV", {}),
     "binary-ULSMV": ("binary", "ULSMV", {}),
     "missing5-WLSMV-pairwise": ("missing5", "WLSMV", {"missing": "pairwise"}),
@@ -159,7 +163,7 @@ def test_ordered_defaults_to_wlsmv():
         ({"estimator": "WLSMV"}, "for ordered items: pass ordered=True"),
         ({"ordered": True, "estimator": "MLR"}, "not supported with ordered items"),
         ({"ordered": True, "missing": "ml"}, "missing='ml' is not supported with WLSMV"),
-        ({"ordered": True, "parameterization": "theta"}, "parameterization='theta'"),
+        ({"ordered": True, "parameterization": "gamma"}, "parameterization='gamma'"),
         ({"ordered": True, "group": "y1"}, "multiple groups"),
         ({"ordered": ["y1", "y2"]}, "mixed continuous and ordered"),
     ],
@@ -194,6 +198,7 @@ def test_cli_ordered_json_has_lavaan_fit_measures(tmp_path, capsys):
     assert status == 0, err
     result = json.loads(out)["result"]
     assert result["estimator"] == "WLSMV" and result["parameterization"] == "delta"
+    assert result["fit_measures"]["cfi_robust"] is not None
     lav = ORACLES["sparse5"]["WLSMV"]["fit_measures"]
     for name in ("chisq", "chisq.scaled", "df.scaled", "cfi.scaled", "rmsea.scaled", "srmr"):
         got = result["fit_measures"][name.replace(".", "_")]

@@ -53,7 +53,8 @@ fit_block <- function(model, data, estimator, ordered, ...) {
   pe <- parameterEstimates(fit)
   fm <- fitMeasures(fit)
   list(
-    call = paste0("cfa(model, data, ordered = TRUE, estimator = '", estimator, "')"),
+    call = paste0("cfa(model, data, ordered = TRUE, estimator = '", estimator, "', ",
+                  deparse(list(...)), ")"),
     converged = lavInspect(fit, "converged"),
     nobs = lavInspect(fit, "nobs"),
     estimates = list(lhs = pe$lhs, op = pe$op, rhs = pe$rhs, est = pe$est, se = pe$se),
@@ -99,7 +100,9 @@ res <- list(
     WLSMV = fit_block(model_s, sparse5, "WLSMV", TRUE),
     WLSM = fit_block(model_s, sparse5, "WLSM", TRUE),
     ULSMV = fit_block(model_s, sparse5, "ULSMV", TRUE),
-    WLSMV_stdlv = fit_block(model_s, sparse5, "WLSMV", TRUE, std.lv = TRUE)
+    WLSMV_stdlv = fit_block(model_s, sparse5, "WLSMV", TRUE, std.lv = TRUE),
+    WLSMV_theta = fit_block(model_s, sparse5, "WLSMV", TRUE, parameterization = "theta"),
+    ULSMV_theta = fit_block(model_s, sparse5, "ULSMV", TRUE, parameterization = "theta")
   ),
   bfi = list(
     model = bfi_model,
@@ -110,7 +113,8 @@ res <- list(
     model = model_b,
     cor = cor_block(binary),
     WLSMV = fit_block(model_b, binary, "WLSMV", TRUE),
-    ULSMV = fit_block(model_b, binary, "ULSMV", TRUE)
+    ULSMV = fit_block(model_b, binary, "ULSMV", TRUE),
+    WLSMV_theta = fit_block(model_b, binary, "WLSMV", TRUE, parameterization = "theta")
   ),
   missing5 = list(
     model = model_s,
