@@ -42,13 +42,13 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from psychometrics.keying import ScaleKey, reverse_key
-
+# numpy and pandas are imported inside the functions that use them (as the analysis modules
+# below), so that `--help` and a mistyped option answer without loading them.
 # The analysis modules are imported inside the commands: scipy and scikit-learn take most of a
 # second to import, and a mistyped file name should not wait for them.
 EFA_METHODS = ("minres", "ml")
@@ -237,6 +237,8 @@ def read_data(path: str) -> pd.DataFrame:
         raise InputError(path, "no such file")
     if not file.is_file():
         raise InputError(path, "not a file")
+    import pandas as pd
+
     try:
         with warnings.catch_warnings():
             # a row with more fields than the header would otherwise become a silent index
@@ -286,6 +288,8 @@ def run_describe(args, data):
 
 
 def run_reliability(args, data):
+    from psychometrics.keying import ScaleKey, reverse_key
+
     keys = []
     for spec in args.scale:
         try:
@@ -654,6 +658,8 @@ NO_PROBLEMS = Problems([], False)
 
 def _fit_problems(res, prefix: str = "") -> Problems:
     """The fit's own warnings, plus one for free parameters without a standard error."""
+    import numpy as np
+
     messages = list(res.warnings)
     est = res.estimates
     no_se = est[est["free"] & ~np.isfinite(est["se"].to_numpy(dtype=float))]
@@ -704,18 +710,24 @@ COMMANDS = {
 
 # --------------------------------------------------------------------------- output
 def _fmt(value) -> str:
+    import numpy as np
+
     if isinstance(value, (float, np.floating)):
         return "NA" if math.isnan(value) else f"{value:.4f}"
     return str(value)
 
 
 def _table(frame: pd.DataFrame, index: bool = True) -> str:
+    import pandas as pd
+
     if isinstance(frame.index, pd.RangeIndex) and frame.index.name is None:
         index = False  # row numbers carry no information
     return frame.to_string(index=index, float_format=lambda v: f"{v:.4f}", na_rep="NA")
 
 
 def _plain(value) -> str:
+    import pandas as pd
+
     if isinstance(value, pd.DataFrame):
         return _table(value)
     if isinstance(value, pd.Series):
@@ -730,6 +742,9 @@ def _indent(text: str, prefix: str = "  ") -> str:
 
 
 def _jsonable(value):
+    import numpy as np
+    import pandas as pd
+
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
