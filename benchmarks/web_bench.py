@@ -20,11 +20,22 @@ database ``bench_web``, created and dropped here) and each gunicorn configuratio
                cycled (page 10 would complete the questionnaire), so later rounds are
                resubmissions, which update the stored answers in place.
 
+   ``api answer``  POST ``/api/v1/participants/{p}/answers`` of ONE answer (the chat's way:
+               one message per item) with a fresh ``Idempotency-Key``, for the
+               participant's next item (from the previous reply's ``next``); correct when
+               200 and ``stored`` is 1.
+   ``api page``    the same endpoint with a whole page of answers (as many items as the
+               next page has), so it compares with ``submit``.
+
+   The API participants are other participants of the same study, enrolled (``POST
+   /api/v1/participants``) and consented through the API during preparation with a key
+   made by ``flask api create-key``; the answers are stamped ``delivery_mode = chat``.
+
    Each client thread owns its participants, so no two requests of one participant run
    at the same time.
 
-Reports requests/s (correct responses per second of wall time), median and p95 latency
-and the error count; prints a Markdown table and writes ``benchmarks/results/web.json``
+Reports requests/s (correct responses per second of wall time), median, p95 and p99
+latency and the error count; prints a Markdown table and writes ``benchmarks/results/web.json``
 and ``web.md``. Client threads and server share the machine, so the numbers are for
 comparing databases and configurations on one machine, not capacity figures.
 
@@ -96,13 +107,21 @@ class Client:
         self.connection = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT)
 
     def request(
-        self, method: str, path: str, *, body: str | None = None, cookie: str = ""
+        self,
+        method: str,
+        path: str,
+        *,
+        body: str | None = None,
+        cookie: str = "",
+        headers: dict[str, str] | None = None,
     ) -> Reply:
+        extra = headers or {}
         headers = {"Host": f"{HOST}:{self.port}"}
         if cookie:
             headers["Cookie"] = cookie
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers.update(extra)
         start = time.perf_counter()
         try:
             self.connection.request(method, path, body=body, headers=headers)
@@ -213,6 +232,119 @@ def render_page(client: Client, participant: Participant, counter: int, total: i
     return reply
 
 
+# -- the chat API ----------------------------------------------------------------------------
+@dataclass
+class ApiParticipant:
+    index: int
+    code: str = ""
+    queue: list[dict[str, Any]] = field(default_factory=list)  # the next items, in order
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+
+class Api:
+    """Requests of the chat API with the study's key."""
+
+    def __init__(self, key: str, questionnaire: Questionnaire) -> None:
+        self.key = key
+        self.questionnaire = questionnaire
+
+    def call(
+        self, client: Client, method: str, path: str, document: Any = None, **headers: str
+    ) -> tuple[Reply, Any]:
+        all_headers = {"Authorization": f"Bearer {self.key}", **headers}
+        body = None
+        if document is not None:
+            body = json.dumps(document)
+            all_headers["Content-Type"] = "application/json"
+        reply = client.request(method, "/api/v1" + path, body=body, headers=all_headers)
+        try:
+            data = json.loads(reply.body) if reply.body else None
+        except ValueError:
+            data = None
+        return reply, data
+
+    def value_for(self, participant: ApiParticipant, item: dict[str, Any]) -> int:
+        expected = self.questionnaire.expected.get(item["item_id"])
+        if expected is not None:
+            return expected
+        return participant.rng.choice([option["value"] for option in item["options"]])
+
+    def enrol(self, client: Client, participant: ApiParticipant, consent_version: str) -> None:
+        reply, data = self.call(
+            client, "POST", "/participants", {"external_id": f"bench-{participant.index}"}
+        )
+        if reply.status not in (200, 201):
+            raise RuntimeError(f"API enrol: {reply.status} {reply.body[:200]!r}")
+        participant.code = data["participant"]
+        reply, _ = self.call(
+            client,
+            "POST",
+            f"/participants/{participant.code}/consent",
+            {"decision": "given", "consent_version": consent_version},
+        )
+        if reply.status != 200:
+            raise RuntimeError(f"API consent: {reply.status} {reply.body[:200]!r}")
+        reply, data = self.call(client, "GET", f"/participants/{participant.code}/items?limit=50")
+        if reply.status != 200:
+            raise RuntimeError(f"API items: {reply.status} {reply.body[:200]!r}")
+        participant.queue = data["items"]
+
+    def answer(self, client: Client, participant: ApiParticipant, whole_page: bool) -> Reply:
+        """POST the next item's answer (or the next page's answers); refill the queue from
+        the reply's ``next`` items."""
+        if not participant.queue:
+            raise RuntimeError(f"participant {participant.code} has nothing left to answer")
+        first = participant.queue[0]
+        chosen = (
+            [item for item in participant.queue if item["page"] == first["page"]]
+            if whole_page
+            else [first]
+        )
+        answers = [
+            {"item_id": item["item_id"], "value": self.value_for(participant, item)}
+            for item in chosen
+        ]
+        reply, data = self.call(
+            client,
+            "POST",
+            f"/participants/{participant.code}/answers?limit=50",
+            {"answers": answers},
+            **{"Idempotency-Key": secrets.token_hex(16)},
+        )
+        if reply.status == 200 and data and data.get("stored") == len(answers):
+            participant.queue = data["next"]["items"]
+            reply.ok = True
+        return reply
+
+
+def prepare_api(
+    port: int, participants: list[ApiParticipant], api: Api, consent_version: str, concurrency: int
+) -> None:
+    """Not measured: enrol and consent every API participant, fetch their first items."""
+    failures: list[str] = []
+
+    def worker(own: list[ApiParticipant]) -> None:
+        client = Client(port)
+        try:
+            for participant in own:
+                api.enrol(client, participant, consent_version)
+        except (OSError, http.client.HTTPException, RuntimeError) as error:
+            failures.append(str(error))
+        finally:
+            client.close()
+
+    threads = [
+        threading.Thread(target=worker, args=(participants[t::concurrency],))
+        for t in range(concurrency)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"API preparation failed: {failures[:3]}")
+
+
 # -- running requests from client threads ----------------------------------------------------
 @dataclass
 class Outcome:
@@ -225,11 +357,11 @@ class Outcome:
 
 def run_clients(
     port: int,
-    participants: list[Participant],
+    participants: list[Any],
     concurrency: int,
     requests: int,
     time_cap: float,
-    one_request: Callable[[Client, Participant, int], Reply],
+    one_request: Callable[[Client, Any, int], Reply],
 ) -> Outcome:
     """``requests`` requests (fewer if ``time_cap`` seconds pass) from ``concurrency``
     threads; thread t serves participants t, t + concurrency, ..."""
@@ -299,6 +431,7 @@ def summarise(scenario: str, outcome: Outcome) -> dict[str, Any]:
         "requests_per_second": round(len(latencies) / outcome.elapsed, 1),
         "median_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p95_ms": round(percentile(0.95), 1) if latencies else None,
+        "p99_ms": round(percentile(0.99), 1) if latencies else None,
         "stopped_by_time_cap": outcome.stopped_by_time_cap,
     }
 
@@ -476,19 +609,32 @@ def bench_one(
         for index, token in enumerate(LINK_RE.findall(output))
     ]
     assert len(participants) == args.participants
+    key = flask_cli(
+        env, "api", "create-key", DEMO_SLUG, "--scopes", "enrol,deliver", "--name", "bench",
+        "--rate-limit", "100000",
+    ).strip().splitlines()[-1]  # fmt: skip
+    api = Api(key, questionnaire)
+    api_participants = [
+        ApiParticipant(index, rng=random.Random(10_000 + index))
+        for index in range(args.participants)
+    ]
 
     version = database_version(database_url)
     rows = []
     log_path = folder / f"gunicorn-{label}-{threads}.log"
     with gunicorn(env, args.workers, threads, log_path) as port:
         prepare(port, participants, questionnaire, args.concurrency)
-        for scenario, one_request in (
-            ("render", lambda c, p, n: render_page(c, p, n, questionnaire.total)),
-            ("submit", lambda c, p, _n: submit_page(c, p, questionnaire)),
+        consent_version = api_consent_version(port, api)
+        prepare_api(port, api_participants, api, consent_version, args.concurrency)
+        for scenario, who, one_request in (
+            ("render", participants, lambda c, p, n: render_page(c, p, n, questionnaire.total)),
+            ("submit", participants, lambda c, p, _n: submit_page(c, p, questionnaire)),
+            ("api answer", api_participants, lambda c, p, _n: api.answer(c, p, False)),
+            ("api page", api_participants, lambda c, p, _n: api.answer(c, p, True)),
         ):
             print(f"[{label}] {scenario}: {args.requests} requests ...", flush=True)
             outcome = run_clients(
-                port, participants, args.concurrency, args.requests, args.time_cap, one_request
+                port, who, args.concurrency, args.requests, args.time_cap, one_request
             )
             row = summarise(scenario, outcome)
             row.update(
@@ -504,6 +650,17 @@ def bench_one(
     for row in rows:
         row["server_tracebacks"] = row_tracebacks
     return rows
+
+
+def api_consent_version(port: int, api: Api) -> str:
+    client = Client(port)
+    try:
+        reply, data = api.call(client, "GET", "/consent")
+    finally:
+        client.close()
+    if reply.status != 200:
+        raise RuntimeError(f"API consent text: {reply.status} {reply.body[:200]!r}")
+    return data["consent_version"]
 
 
 def prepare(
@@ -545,8 +702,9 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         f"{meta['requests']} requests per scenario from {meta['concurrency']} client threads "
         "on the same machine.",
         "",
-        "| database | gunicorn | scenario | requests | errors | req/s | median ms | p95 ms |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| database | gunicorn | scenario | requests | errors | req/s | median ms | p95 ms "
+        "| p99 ms |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         server = f"{row['workers']} × {row['worker_class']}"
@@ -555,7 +713,7 @@ def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
         lines.append(
             f"| {row['database']} ({row['database_version']}) | {server} | {row['scenario']} | "
             f"{row['requests']} | {row['errors']} | {row['requests_per_second']} | "
-            f"{row['median_ms']} | {row['p95_ms']} |"
+            f"{row['median_ms']} | {row['p95_ms']} | {row['p99_ms']} |"
         )
     notes = [f"- {skip}" for skip in meta["skipped"]]
     notes += [
