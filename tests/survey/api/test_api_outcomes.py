@@ -217,6 +217,8 @@ def test_bad_requests(app, client, api_study):
         url(code), data="{", content_type="application/json", headers=api_study.headers
     )
     problem(malformed, 400, "malformed-json")
+    huge = {"recorded_on": TODAY, "values": {"note": "x" * 150_000}}
+    problem(post(client, api_study, code, huge), 413, "too-large")
     with app.app_context():
         assert outcomes.current_upload(db.session.get(Study, api_study.study_id)) is None
 
