@@ -14,7 +14,7 @@ from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteErro
 from .estimation import CompleteData, Objective, fisher_scoring, start_values
 from .fiml import MissingData
 from .model import build_model
-from .ordinal import ORDINAL_ESTIMATORS, check_ordinal_options, ordinal_cfa
+from .ordinal import ORDINAL_ESTIMATORS, check_ordinal_options, ordinal_cfa, split_thresholds
 from .results import CFAResult
 from .robust import check_estimator, robust_fit
 
@@ -288,7 +288,8 @@ def cfa(
     >>> res.estimates.query("op == '=~'")[["rhs", "est"]].round(2).to_numpy().tolist()
     [['a', 1.0], ['b', 1.0], ['c', 0.69], ['d', 0.73]]
     """
-    if ordered or (isinstance(estimator, str) and estimator.upper() in ORDINAL_ESTIMATORS):
+    ordinal_estimator = isinstance(estimator, str) and estimator.upper() in ORDINAL_ESTIMATORS
+    if ordered or ordinal_estimator or (isinstance(model, str) and split_thresholds(model)[1]):
         return _ordinal(
             model,
             data,
@@ -338,6 +339,8 @@ def _ordinal(
             f"estimator {estimator!r} is not supported with ordered items; use one of "
             f"{', '.join(ORDINAL_ESTIMATORS)}"
         )
+    if not ordered and split_thresholds(model)[1]:
+        ordered = list(split_thresholds(model)[1])  # the items with thresholds in the syntax
     if not ordered:
         raise ValueError(
             f"estimator {est!r} is for ordered items: pass ordered=True (all indicators) or "

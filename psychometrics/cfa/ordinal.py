@@ -30,7 +30,10 @@ Lambda' + Theta)).
   computes them for categorical data from the ML discrepancy of the fitted correlation matrix
   (its ``lav_fit_catml_dwls``); see :func:`_robust_measures`.
 
-Not done: the theta parameterisation, thresholds in the syntax (``x1 | t1``), mixed continuous
+Thresholds may be written in the syntax (``y1 | t1 + t2 + t3``, free and unlabelled only; see
+:func:`split_thresholds`); an item with thresholds counts as ordered.
+
+Not done: mixed continuous
 and ordinal indicators, multiple groups (and so ordinal invariance), modification indices and
 composite reliability for ordinal fits. Each raises or is absent with a plain message.
 
@@ -47,13 +50,14 @@ appendix.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..polychoric import PolychoricResult, polychoric, two_step_gamma
-from ..syntax import parse_model
+from ..syntax import ModelSyntaxError, parse_model
 from .errors import DataError, ModelIdentificationError
 from .estimation import start_values
 from .fit import _cfi, _tli, rmsea_interval
@@ -307,6 +311,74 @@ def _scaled_test(kind: str, t_stat: float, df: int, u: np.ndarray, gamma: np.nda
     }
 
 
+_NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
+_THRESHOLD = re.compile(rf"^(\s*)({_NAME})\s*\|(.*)$", re.DOTALL)
+_TERM = re.compile(r"t([1-9][0-9]*)")
+
+
+def _comment_start(line: str) -> int:
+    quote = None
+    for pos, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "#!":
+            return pos
+    return len(line)
+
+
+def split_thresholds(model: str) -> tuple[str, dict[str, list[int]]]:
+    """Take threshold statements (``y1 | t1 + t2 + t3``) out of a model.
+
+    Returns the model with those statements blanked (so that line and column numbers of other
+    statements are kept) and ``{item: [threshold numbers]}``. Only free, unlabelled thresholds
+    named ``t1``, ``t2``, ... are accepted (as lavaan's default, every threshold is free anyway);
+    fixed values, labels and equality constraints on thresholds raise ``ModelSyntaxError``.
+    """
+    found: dict[str, list[int]] = {}
+    lines = []
+    for lineno, line in enumerate(model.split("\n"), start=1):
+        cut = _comment_start(line)
+        code, rest = line[:cut], line[cut:]
+        parts = code.split(";")
+        offset = 0
+        for k, part in enumerate(parts):
+            m = _THRESHOLD.match(part)
+            if m and not any(op in part for op in ("=~", "~~", "~")):
+                item = m.group(2)
+                for term in m.group(3).split("+"):
+                    text = term.strip()
+                    if not _TERM.fullmatch(text):
+                        column = offset + part.index("|") + 2
+                        raise ModelSyntaxError(
+                            f"threshold term {text!r} of {item!r} is not supported: only free "
+                            "thresholds 't1 + t2 + ...' (no fixed values or labels)",
+                            lineno,
+                            column,
+                        )
+                    found.setdefault(item, []).append(int(text[1:]))
+                parts[k] = " " * len(part)
+            offset += len(part) + 1
+        lines.append(";".join(parts) + rest)
+    return "\n".join(lines), found
+
+
+def _check_thresholds(declared: dict[str, list[int]], poly: PolychoricResult) -> None:
+    for item, numbers in declared.items():
+        if item not in poly.thresholds:
+            raise ModelSyntaxError(
+                f"thresholds are given for {item!r}, which is not an indicator of the model", 1, 1
+            )
+        k = poly.thresholds[item].size
+        if sorted(numbers) != list(range(1, k + 1)):
+            raise DataError(
+                f"{item!r} has {k + 1} observed categories and so {k} thresholds "
+                f"(t1 ... t{k}); the model names " + " + ".join(f"t{n}" for n in numbers)
+            )
+
+
 def _ordered_items(observed: Sequence[str], ordered) -> list[str]:
     if ordered is True:
         return list(observed)
@@ -338,7 +410,8 @@ def ordinal_cfa(
     from scipy import stats
 
     estimator = estimator.upper()
-    parsed = parse_model(model)
+    stripped, declared = split_thresholds(model)
+    parsed = parse_model(stripped)
     observed = list(parsed.observed)
     items = _ordered_items(observed, ordered)
     if not isinstance(data, pd.DataFrame):
@@ -352,6 +425,7 @@ def ordinal_cfa(
         poly: PolychoricResult = polychoric(data, items, missing=missing)
     except ValueError as exc:
         raise DataError(str(exc)) from None
+    _check_thresholds(declared, poly)
     gamma = two_step_gamma(poly)
     spec = build_model(parsed, n_groups=1, std_lv=std_lv, meanstructure=False)
     struct = _Structure(spec)

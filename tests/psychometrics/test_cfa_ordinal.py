@@ -198,10 +198,10 @@ def test_cli_ordered_json_has_lavaan_fit_measures(tmp_path, capsys):
     assert status == 0, err
     result = json.loads(out)["result"]
     assert result["estimator"] == "WLSMV" and result["parameterization"] == "delta"
-    assert result["fit_measures"]["cfi_robust"] is not None
+    assert result["fit_measures"]["cfi.robust"] is not None  # the CLI's JSON: lavaan's names
     lav = ORACLES["sparse5"]["WLSMV"]["fit_measures"]
     for name in ("chisq", "chisq.scaled", "df.scaled", "cfi.scaled", "rmsea.scaled", "srmr"):
-        got = result["fit_measures"][name.replace(".", "_")]
+        got = result["fit_measures"][name]
         assert got == pytest.approx(lav[name], rel=1e-6, abs=1e-9)
 
 
@@ -237,3 +237,41 @@ def test_cli_errors_are_one_line(tmp_path, capsys, extra, fragment):
     status, out, err = _cli(tmp_path, capsys, *extra)
     assert status == 2 and out == ""
     assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+# -- thresholds in the syntax --------------------------------------------------------------------
+
+
+def test_thresholds_in_the_syntax_declare_ordered_items():
+    model, data = _sparse()
+    thresholds = "".join(f"y{i} | t1 + t2 + t3 + t4\n" for i in range(1, 9))
+    res = cfa(model + "\n" + thresholds, data)
+    assert isinstance(res, OrdinalCFAResult) and res.estimator == "WLSMV"
+    ref = ORACLES["sparse5"]["WLSMV"]["fit_measures"]
+    assert res.fit_measures()["chisq_scaled"] == pytest.approx(ref["chisq.scaled"], rel=1e-6)
+    # with ordered=, a subset of items may carry thresholds; ';' and comments are fine
+    res = cfa(
+        model + "\ny1 | t1 + t2 + t3 + t4; y2 | t1+t2+t3+t4  # two items\n", data, ordered=True
+    )
+    assert res.fit_measures()["chisq_scaled"] == pytest.approx(ref["chisq.scaled"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("y1 | t1 + t2", "has 5 observed categories and so 4 thresholds"),
+        ("y1 | 0.5*t1 + t2 + t3 + t4", "line 3, column 5: threshold term '0.5\\*t1'"),
+        ("y1 | a*t1 + t2 + t3 + t4", "no fixed values or labels"),
+        ("zz | t1", "not an indicator of the model"),
+    ],
+)
+def test_bad_threshold_statements(extra, message):
+    model, data = _sparse()
+    with pytest.raises(ValueError, match=message):
+        cfa(model + "\n" + extra + "\n", data, ordered=True)
+
+
+def test_thresholds_on_some_items_only_is_a_mixed_model():
+    model, data = _sparse()
+    with pytest.raises(ValueError, match="mixed continuous and ordered indicators"):
+        cfa(model + "\ny1 | t1 + t2 + t3 + t4\n", data)
