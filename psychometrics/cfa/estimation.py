@@ -421,11 +421,13 @@ def quasi_newton(
         runs.append((f, res.x, int(res.nit), ok))
         if ok and f <= scoring.fmin:
             break
+    if not runs:  # neither point implies a positive definite covariance matrix
+        return scoring
     converged = [r for r in runs if r[3]]
     if not converged:
-        best = min(runs, key=lambda r: r[0], default=None)
+        best = min(runs, key=lambda r: r[0])
         message = f"{scoring.message}; quasi-Newton (BFGS) did not converge either"
-        if best is None or best[0] >= scoring.fmin:
+        if best[0] >= scoring.fmin:
             return Estimate(scoring.theta, scoring.fmin, scoring.iterations, False, message)
         return Estimate(best[1], best[0], best[2], False, message)
     f, theta, iterations, _ = min(converged, key=lambda r: r[0])

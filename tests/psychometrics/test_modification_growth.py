@@ -79,3 +79,21 @@ def test_free_intercepts_are_not_candidates(data):
     """Without a mean structure, or with free intercepts, no ~1 rows are listed."""
     res = cfa(REFERENCE["model"], data)
     assert not (res.modification_indices()["op"] == "~1").any()
+
+
+@pytest.mark.parametrize(
+    ("case", "kwargs"),
+    [
+        ("meanstructure", {"meanstructure": True}),
+        ("scalar", {"group": "school", "group_equal": ("loadings", "intercepts")}),
+    ],
+)
+def test_unidentified_mean_releases_are_not_listed(case, kwargs):
+    """Factor means fixed to 0 beside free intercepts: no ~1 rows, as lavaan (same rows)."""
+    hs = pd.read_csv(HERE.parent.parent / "data" / "holzinger_swineford_1939.csv")
+    res = cfa(REFERENCE["hs_model"], hs, **kwargs)
+    ours = res.modification_indices(sort=False)
+    keys = set(zip(ours["lhs"], ours["op"], ours["rhs"], ours["group"], strict=True))
+    expected = {(r["lhs"], r["op"], r["rhs"], r["group"]) for r in REFERENCE["hs"][case]["rows"]}
+    assert keys == expected
+    assert not any(op == "~1" for _, op, _, _ in keys)

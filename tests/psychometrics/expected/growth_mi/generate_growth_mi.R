@@ -39,6 +39,28 @@ describe <- function(fit, call) {
   )
 }
 
+# Where freeing a fixed mean would leave the model unidentified lavaan lists no ~1 row: factor
+# means fixed to 0 beside free intercepts (one group with a mean structure, and group 1 of
+# metric/scalar invariance). Recorded as the keys of every row.
+hs <- read.csv("tests/psychometrics/data/holzinger_swineford_1939.csv")
+hs_model <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+mi_keys <- function(fit) {
+  mi <- modindices(fit, sort. = FALSE)
+  group <- if (is.null(mi$group)) rep(1L, nrow(mi)) else mi$group
+  data.frame(lhs = mi$lhs, op = mi$op, rhs = mi$rhs, group = group)
+}
+hs_cases <- list(
+  meanstructure = list(
+    call = "cfa(hs_model, data = hs, meanstructure = TRUE)",
+    rows = mi_keys(cfa(hs_model, data = hs, meanstructure = TRUE))
+  ),
+  scalar = list(
+    call = "cfa(hs_model, data = hs, group = \"school\", group.equal = c(\"loadings\", \"intercepts\"))",
+    rows = mi_keys(cfa(hs_model, data = hs, group = "school",
+                       group.equal = c("loadings", "intercepts")))
+  )
+)
+
 out <- list(
   meta = list(
     script = "tests/psychometrics/expected/growth_mi/generate_growth_mi.R",
@@ -56,7 +78,9 @@ out <- list(
   explicit = describe(cfa(explicit, data = data, meanstructure = TRUE),
                       "cfa(explicit_model, data = data, meanstructure = TRUE)"),
   no_growth = describe(cfa(no_growth, data = data, meanstructure = TRUE),
-                       "cfa(no_growth_model, data = data, meanstructure = TRUE)")
+                       "cfa(no_growth_model, data = data, meanstructure = TRUE)"),
+  hs_model = hs_model,
+  hs = hs_cases
 )
 write_json(out, file.path(dir, "growth_mi.json"), auto_unbox = TRUE, digits = 15, pretty = TRUE,
            null = "null", dataframe = "rows")
