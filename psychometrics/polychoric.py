@@ -579,16 +579,15 @@ def two_step_gamma(result: PolychoricResult) -> np.ndarray:
             for q in range(n_pairs):
                 m = int(item_idx[q])
                 a21[q, start[m] : start[m + 1]] = contrib[q, : nth[m]]
-    sc = np.concatenate([sc_th, sc_cor], axis=1)
-    inner = sc.T @ sc
-    a11_inv = np.zeros((n_th, n_th))
+    # influence functions IF = SC B^-T, computed blockwise (B^-1 has a block-diagonal A11^-1
+    # and a diagonal A22^-1): IF_th = SC_TH A11^-1, IF_cor = (SC_COR - IF_th A21') A22^-1
+    if_th = np.empty_like(sc_th)
     for m in range(len(its)):
         sl = slice(start[m], start[m + 1])
-        a11_inv[sl, sl] = np.linalg.inv(inner[sl, sl])
+        block = sc_th[:, sl]
+        if_th[:, sl] = block @ np.linalg.inv(block.T @ block)
     a22_inv = 1.0 / np.sum(sc_cor * sc_cor, axis=0)
-    b_inv = np.zeros((n_th + n_pairs, n_th + n_pairs))
-    b_inv[:n_th, :n_th] = a11_inv
-    b_inv[n_th:, :n_th] = -(a22_inv[:, None] * a21) @ a11_inv
-    b_inv[n_th:, n_th:] = np.diag(a22_inv)
-    gamma = b_inv @ inner @ b_inv.T * n
+    if_cor = (sc_cor - if_th @ a21.T) * a22_inv
+    infl = np.concatenate([if_th, if_cor], axis=1)
+    gamma = (infl.T @ infl) * n
     return 0.5 * (gamma + gamma.T)

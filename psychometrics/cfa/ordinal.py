@@ -279,10 +279,28 @@ class OrdinalCFAResult:
         )
 
 
-def _scaled_test(kind: str, t_stat: float, df: int, u: np.ndarray, gamma: np.ndarray) -> dict:
-    ug = u @ gamma
-    tr = float(np.trace(ug))
-    tr2 = float(np.sum(ug * ug.T))
+def _ugamma_traces(wd, wdg, e_inv, gamma) -> tuple[float, float]:
+    """tr(U Gamma) and tr((U Gamma)^2) for U = W - W Delta E^-1 Delta' W without forming U.
+
+    With M = W Gamma, K = Delta' W Gamma and L = E^-1 K: U Gamma = M - W Delta L, so
+    tr = tr(M) - tr(L W Delta) and tr2 = tr(M M) - 2 tr(M W Delta L) + tr((L W Delta)^2):
+    O(k^2 q) instead of O(k^3) for k statistics and q parameters. ``wdg`` is W Delta;
+    ``e_inv`` None gives the baseline (U = W over the correlations: pass their weights only).
+    """
+    m = wd[:, None] * gamma
+    tr_mm = float(np.sum(m * m.T))
+    if e_inv is None:
+        return float(np.trace(m)), tr_mm
+    k = wdg.T @ gamma
+    l_mat = e_inv @ k
+    lw = l_mat @ wdg
+    tr = float(np.trace(m)) - float(np.trace(lw))
+    tr2 = tr_mm - 2.0 * float(np.sum((m @ wdg) * l_mat.T)) + float(np.sum(lw * lw.T))
+    return tr, tr2
+
+
+def _scaled_test(kind: str, t_stat: float, df: int, traces: tuple[float, float]) -> dict:
+    tr, tr2 = traces
     if df <= 0:
         return {
             "stat": t_stat,
@@ -482,10 +500,10 @@ def ordinal_cfa(
         wdg = wd[:, None] * delta
         nv = e_inv @ (wdg.T @ gamma @ wdg) @ e_inv
         vcov = 0.5 * (nv + nv.T) / (n - 1)
-        u = np.diag(wd) - wdg @ e_inv @ wdg.T
+        traces = _ugamma_traces(wd, wdg, e_inv, gamma)
     except np.linalg.LinAlgError:
         e_inv = None
-        u = None
+        traces = None
         warnings.append(
             "the information matrix is singular: the model may be empirically "
             "under-identified, and standard errors could not be computed"
@@ -494,16 +512,16 @@ def ordinal_cfa(
     kind = _TEST[estimator]
     test = {"standard": {"stat": t_stat, "df": df}}
     scaled = (
-        _scaled_test(kind, t_stat, df, u, gamma)
-        if u is not None
+        _scaled_test(kind, t_stat, df, traces)
+        if traces is not None
         else {"stat": np.nan, "df": df, "scaling_factor": np.nan, "shift_parameter": np.nan}
     )
     test[kind] = scaled
     # baseline
     b_stat = (n - 1) * float(np.sum(w_r * r * r))
-    u_b = np.zeros((nth + pstar, nth + pstar))
-    u_b[nth:, nth:] = np.diag(w_r)
-    b_scaled = _scaled_test(kind, b_stat, pstar, u_b, gamma)
+    # the baseline's Delta covers the thresholds only: U_b = W on the correlations, 0 elsewhere
+    b_traces = _ugamma_traces(w_r, None, None, gamma[nth:, nth:])
+    b_scaled = _scaled_test(kind, b_stat, pstar, b_traces)
     uls = estimator == "ULSMV"
     fm = {
         "npar": npar,
@@ -626,8 +644,17 @@ def _robust_measures(n, df, r, sigma, struct, delta_r, w_r, gamma_r, e_inv) -> d
     t3_null = -n * logdet_r
     a, b = struct.ii, struct.jj
     v = s_inv[np.ix_(a, a)] * s_inv[np.ix_(b, b)] + s_inv[np.ix_(a, b)] * s_inv[np.ix_(b, a)]
-    wiu = np.eye(r.size) - delta_r @ e_inv @ delta_r.T * w_r[None, :]
-    c3 = float(np.sum((wiu.T @ v @ wiu) * gamma_r.T)) / df
+    # ks = tr(A' V A Gamma) with A = I - P, P = Delta_r Q, Q = E^-1 Delta_r' W (rank q):
+    # tr(V Gamma) - 2 tr(V P Gamma) + tr((Delta_r' V Delta_r)(Q Gamma Q')), without k x k x k
+    q_mat = e_inv @ (delta_r.T * w_r[None, :])
+    q_gamma = q_mat @ gamma_r
+    v_delta = v @ delta_r
+    ks = (
+        float(np.sum(v * gamma_r))
+        - 2.0 * float(np.sum(v_delta * q_gamma.T))
+        + float(np.sum((delta_r.T @ v_delta) * (q_gamma @ q_mat.T)))
+    )
+    c3 = ks / df
     df0 = r.size
     c3_null = float(np.trace(gamma_r)) / df0
     t1 = max(t3 - c3 * df, 0.0)
