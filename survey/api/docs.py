@@ -110,7 +110,8 @@ def view_scope(view: Callable[..., Any] | None) -> str | None:
     (None when it has none)."""
     seen = 0
     while view is not None and seen < 20:
-        if view.__qualname__.startswith("require.") and "scope" in view.__code__.co_freevars:
+        code = view.__code__  # (functools.wraps copies the names, not the code)
+        if code.co_qualname.startswith("require.") and "scope" in code.co_freevars:
             scope = inspect.getclosurevars(view).nonlocals.get("scope")
             return scope if isinstance(scope, str) else None
         view = getattr(view, "__wrapped__", None)

@@ -542,3 +542,26 @@ def test_a_key_reads_only_its_own_studys_progress(
     enrol(client, api_study, "mine")
     body = client.get("/api/v1/progress", headers={"Authorization": f"Bearer {key}"}).get_json()
     assert body["participants"] == 1 and body["enrolled"] == 0
+
+
+def test_simultaneous_enrolments_of_one_external_id_make_one_participant(app, api_study):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    requests = 6
+    barrier = Barrier(requests)
+
+    def post(_number: int):
+        client = app.test_client()
+        barrier.wait()
+        response = client.post(
+            "/api/v1/participants", json={"external_id": "racing"}, headers=api_study.headers
+        )
+        return response.status_code, response.get_json()
+
+    with ThreadPoolExecutor(requests) as pool:
+        answers = list(pool.map(post, range(requests)))
+    assert sorted(status for status, _body in answers) == [200] * (requests - 1) + [201], answers
+    assert len({body["participant"] for _status, body in answers}) == 1
+    assert count(app, Participant, Participant.enrolled_via == EnrolledVia.API) == 1
+    assert len(audit_events(app, AuditAction.API_PARTICIPANT_ENROLLED)) == 1
