@@ -275,3 +275,20 @@ def test_thresholds_on_some_items_only_is_a_mixed_model():
     model, data = _sparse()
     with pytest.raises(ValueError, match="mixed continuous and ordered indicators"):
         cfa(model + "\ny1 | t1 + t2 + t3 + t4\n", data)
+
+
+# -- categorical omega ---------------------------------------------------------------------------
+
+OMEGA = json.loads((HERE / "omega_oracles.json").read_text())
+
+
+@pytest.mark.parametrize("name", ["sparse5", "binary", "bfi"])
+@pytest.mark.parametrize("parameterization", ["delta", "theta"])
+def test_categorical_omega_matches_semtools(name, parameterization):
+    data = pd.read_csv(HERE / f"{name}.csv")
+    res = cfa(ORACLES[name]["model"], data, ordered=True, parameterization=parameterization)
+    for obs_var, key in ((True, "obs_var"), (False, "model_var")):
+        rel = res.composite_reliability(obs_var=obs_var)
+        expected = OMEGA[name][key]
+        assert list(rel["factor"]) == list(expected)
+        np.testing.assert_allclose(rel["omega"], list(expected.values()), atol=1e-5)

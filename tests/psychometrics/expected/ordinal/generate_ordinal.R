@@ -124,3 +124,21 @@ res <- list(
 )
 writeLines(toJSON(res, digits = NA, auto_unbox = TRUE, null = "null", na = "null"),
            file.path(out_dir, "ordinal_oracles.json"))
+
+# categorical omega (Green & Yang 2009) as semTools::compRelSEM reports it for ordered items
+suppressPackageStartupMessages(library(semTools))
+omega_block <- function(model, data) {
+  fit <- cfa(model, data = data, ordered = TRUE)
+  list(
+    semTools = as.character(packageVersion("semTools")),
+    obs_var = as.list(unclass(compRelSEM(fit))),
+    model_var = as.list(unclass(compRelSEM(fit, obs.var = FALSE)))
+  )
+}
+omega <- list(
+  sparse5 = omega_block(model_s, sparse5),
+  binary = omega_block(model_b, binary),
+  bfi = omega_block(bfi_model, bfi)
+)
+writeLines(toJSON(omega, digits = NA, auto_unbox = TRUE),
+           file.path(out_dir, "omega_oracles.json"))
