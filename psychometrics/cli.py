@@ -18,6 +18,23 @@ error (an empirically under-identified model) ends with exit status 3. A model t
 identified on its face (negative degrees of freedom, e.g. ``f =~ x1 + x2`` alone, or a lone
 indicator) is bad input: status 2, nothing printed.
 
+JSON and text of ``cfa`` and ``invariance``
+-------------------------------------------
+With ``--json`` every ``fit_measures`` object carries lavaan's ``fitMeasures()`` names
+(``chisq``, ``chisq.scaled``, ``cfi.robust``, ``rmsea.ci.upper``, ``ntotal``, ...; the one name
+table is :mod:`psychometrics.cfa.fit_names`). This changed with issue 11: the JSON's fit-measure
+keys used to be the Python keys of ``CFAResult.fit_measures()`` (``rmsea_ci_lower``, ``nobs``);
+nothing else in the JSON was renamed (the invariance ``table`` keeps its column names). The
+text of ``cfa`` is ``CFAResult.summary()``, laid out as lavaan's ``summary(fit,
+fit.measures = TRUE, standardized = TRUE)``, after the WARNING block; composite reliability
+and modification indices are in the JSON.
+
+``--estimator`` and ``--missing`` are on every command that fits a CFA (``cfa``,
+``invariance``; ``reliability`` has ``--missing ml`` for omega's CFA, where the estimator is
+always ML: MLR and MLM change standard errors, not omega). ``--std-lv`` (``cfa``,
+``invariance``) identifies each factor by fixing its variance to 1 instead of its first loading
+(lavaan's ``std.lv = TRUE``). ``efa`` fits no CFA: its estimator is ``--method``.
+
 Examples
 --------
 ::
@@ -27,6 +44,7 @@ Examples
         --scale anxiety=a1,a2,-a3,a4 --scale mood=m1,m2,m3
     python -m psychometrics efa --data answers.csv --items a1,a2,a3,m1,m2,m3 --seed 1
     python -m psychometrics cfa --data answers.csv --model model.lav --missing ml
+    python -m psychometrics cfa --data answers.csv --model model.lav --std-lv --json
     python -m psychometrics cfa --data answers.csv --model model.lav --missing ml --estimator MLR
     python -m psychometrics invariance --data answers.csv --model model.lav --group site
     python -m psychometrics invariance --data long.csv --model model.lav --longitudinal \\
@@ -144,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
             "(results still printed); a Heywood case alone warns and exits 0.",
         )
         p.add_argument("--model", required=True, metavar="M.lav", help="lavaan-style model file")
+        p.add_argument(
+            "--std-lv",
+            action="store_true",
+            help="identify each factor by fixing its variance to 1 instead of its first "
+            "loading (lavaan's std.lv = TRUE)"
+            + ("; with --longitudinal see --identification" if name == "invariance" else ""),
+        )
         p.add_argument(
             "--group",
             metavar="COL",
@@ -441,33 +466,16 @@ def run_cfa(args, data):
     if args.group is not None:
         _check_group(args, data)
         kwargs["group"] = args.group
+    if args.std_lv:
+        kwargs["std_lv"] = True
     if args.ordered is not None or (args.estimator or "ML") in ORDINAL_ESTIMATORS:
         return _run_cfa_ordinal(args, data, cfa_mod, model, kwargs)
     if args.estimator is None:
         args.estimator = "ML"
     kwargs["estimator"] = _robust_estimator(args)
     res = _with_model(args.model, lambda: cfa_mod.cfa(model, data, **kwargs))
-    fit = res.fit_measures()
-    mi = res.modification_indices()
-    if "mi" in getattr(mi, "columns", []):
-        mi = mi.sort_values("mi", ascending=False)
-    out = res.to_dict()
-    lines = [
-        *([_estimator_line(res), ""] if res.robust is not None else []),
-        "Fit measures",
-        _indent("\n".join(f"{k:<16} {_fmt(v)}" for k, v in fit.items())),
-        "",
-        "Estimates",
-        _indent(_table(res.estimates, index=False)),
-        "",
-        "Composite reliability",
-        _indent(_plain(res.composite_reliability())),
-        "",
-        "Largest modification indices",
-        _indent(_table(mi.head(10), index=False)),
-    ]
     problems = _fit_problems(res)
-    return out, _with_warning_block(problems, "\n".join(lines)), problems
+    return _lavaan_json(res), _with_warning_block(problems, res.summary().rstrip()), problems
 
 
 def run_invariance(args, data):
@@ -481,7 +489,12 @@ def run_invariance(args, data):
     res = _with_model(
         args.model,
         lambda: cfa_mod.invariance(
-            model, data, group=args.group, missing=args.missing, estimator=estimator
+            model,
+            data,
+            group=args.group,
+            missing=args.missing,
+            estimator=estimator,
+            std_lv=args.std_lv,
         ),
     )
     problems = Problems([], False)
@@ -495,7 +508,10 @@ def run_invariance(args, data):
         + "\n"
         + _table(res.table, index=True)
     )
-    return res.to_dict(), _with_warning_block(problems, text), problems
+    out = res.to_dict()
+    for level, fit in res.fits.items():
+        out["fits"][level]["fit_measures"] = _lavaan_json(fit)["fit_measures"]
+    return out, _with_warning_block(problems, text), problems
 
 
 def _check_invariance_mode(args) -> bool:
@@ -532,6 +548,11 @@ def _check_invariance_mode(args) -> bool:
             "--estimator",
             f"not supported yet: {args.estimator} for longitudinal invariance{why}; "
             f"supported: {', '.join(SUPPORTED_ESTIMATORS)} (with --missing listwise or ml)",
+        )
+    if args.std_lv and args.identification != "std.lv":
+        raise InputError(
+            "--std-lv",
+            f"contradicts --identification {args.identification} (std.lv is its default)",
         )
     absent = [f"--{name} COL" for name in ("id", "time") if getattr(args, name) is None]
     if absent:
@@ -616,7 +637,16 @@ def _run_cfa_ordinal(args, data, cfa_mod, model, kwargs):
         _indent(_table(res.estimates, index=False)),
     ]
     problems = _fit_problems(res)
-    return res.to_dict(), _with_warning_block(problems, "\n".join(lines)), problems
+    return _lavaan_json(res), _with_warning_block(problems, "\n".join(lines)), problems
+
+
+def _lavaan_json(res) -> dict:
+    """``res.to_dict()`` with its fit measures under lavaan's ``fitMeasures()`` names."""
+    from psychometrics.cfa.fit_names import lavaan_fit_measures
+
+    out = res.to_dict()
+    out["fit_measures"] = lavaan_fit_measures(res)
+    return out
 
 
 ROBUST_ESTIMATORS = ("ML", "MLR", "MLM")
@@ -636,14 +666,6 @@ def _robust_estimator(args) -> str:
             "MLM needs complete data (--missing listwise); with --missing ml use MLR",
         )
     return args.estimator
-
-
-def _estimator_line(res) -> str:
-    r = res.robust
-    return (
-        f"Estimator {r.estimator}: {r.se} standard errors ({res.information} information as "
-        f"bread), {r.test.test} scaled test (scaling factor {_fmt(r.test.scaling_factor)})"
-    )
 
 
 class Problems(NamedTuple):
@@ -725,43 +747,8 @@ def _table(frame: pd.DataFrame, index: bool = True) -> str:
     return frame.to_string(index=index, float_format=lambda v: f"{v:.4f}", na_rep="NA")
 
 
-def _plain(value) -> str:
-    import pandas as pd
-
-    if isinstance(value, pd.DataFrame):
-        return _table(value)
-    if isinstance(value, pd.Series):
-        return _table(value.to_frame())
-    if isinstance(value, dict):
-        return "\n".join(f"{k:<16} {_plain(v)}" for k, v in value.items())
-    return _fmt(value)
-
-
 def _indent(text: str, prefix: str = "  ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
-
-
-def _jsonable(value):
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return _jsonable(value.to_dict(orient="records"))
-    if isinstance(value, pd.Series):
-        return _jsonable(value.to_dict())
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if not math.isfinite(float(value)) else float(value)
-    return value
 
 
 # --------------------------------------------------------------------------- main
@@ -786,7 +773,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for message in problems.messages:
         sys.stderr.write(f"warning: {message}\n")
     if args.json:
-        document = {"command": args.command, "data": args.data, "result": _jsonable(result)}
+        from psychometrics._json import jsonable
+
+        document = {"command": args.command, "data": args.data, "result": jsonable(result)}
         sys.stdout.write(json.dumps(document, indent=2, allow_nan=False) + "\n")
     else:
         sys.stdout.write(text + "\n")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._json import jsonable as _clean  # the package's one JSON converter
 from . import reliability
 from .blas import single_threaded_blas
 from .estimation import Estimate, Objective
@@ -16,6 +16,7 @@ from .fit import fit_measures, srmr
 from .model import BETA, LAMBDA, PSI, THETA, ModelSpec
 from .modification import modification_indices
 from .standardized import standardize, std_all_se
+from .summary import summary as summary_text
 
 __all__ = ["CFAResult"]
 
@@ -34,21 +35,6 @@ ESTIMATE_COLUMNS = [
     "std_all",
     "se_std_all",
 ]
-
-
-def _clean(value):
-    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, pd.DataFrame):
-        return [_clean(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class CFAResult:
@@ -315,6 +301,12 @@ class CFAResult:
                 "fornell_larcker": {"factors": list(fl.index), "values": fl.to_numpy().tolist()},
             }
         )
+
+    def summary(self) -> str:
+        """The fit as lavaan 0.6-14's ``summary(fit, fit.measures = TRUE, standardized = TRUE)``
+        prints it: header, model tests, CFI/TLI, information criteria, RMSEA, SRMR and the
+        parameter estimates with standardised solutions (see :mod:`.summary`)."""
+        return summary_text(self)
 
     def __repr__(self) -> str:
         fm = self.fit_measures()

@@ -205,7 +205,7 @@ def test_cfa_runs_on_a_model_file(tmp_path):
     assert doc["command"] == "cfa"
     text = run("cfa", "--data", HS, "--model", model)
     assert text.returncode == 0, text.stderr
-    assert "Fit measures" in text.stdout and "Estimates" in text.stdout
+    assert "Model Test User Model:" in text.stdout and "Parameter Estimates:" in text.stdout
 
 
 def test_invariance_runs(tmp_path):

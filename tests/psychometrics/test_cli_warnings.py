@@ -55,7 +55,7 @@ def test_well_fitting_model_prints_no_warning(tmp_path, capsys):
     proc = _run(capsys, "cfa", "--data", HS, "--model", _model(tmp_path, HS_MODEL))
     assert proc.returncode == 0
     assert proc.stderr == ""
-    assert proc.stdout.startswith("Fit measures")
+    assert proc.stdout.startswith("psychometrics CFA ended normally")  # summary()
 
 
 def test_heywood_case_warns_first_and_exits_0(tmp_path):
@@ -76,8 +76,8 @@ def test_heywood_case_warns_first_and_exits_0(tmp_path):
     assert "not trustworthy" not in text[0]
     assert any("residual variance of 'h1' is negative" in t for t in text[1:3])
     # the numbers follow the warning block
-    assert text.index("Fit measures") > text.index("")
-    assert "Estimates" in proc.stdout
+    assert text.index("Model Test User Model:") > text.index("")
+    assert "Parameter Estimates:" in proc.stdout
 
 
 def test_empirically_underidentified_model_exits_3_and_still_prints(tmp_path, capsys):
@@ -88,7 +88,7 @@ def test_empirically_underidentified_model_exits_3_and_still_prints(tmp_path, ca
     assert any("information matrix is singular" in w for w in lines)
     assert any("no standard error for 10 of 10 free parameter(s)" in w for w in lines)
     assert proc.stdout.startswith("WARNING: the results below are not trustworthy (exit status 3)")
-    assert "Fit measures" in proc.stdout and "Estimates" in proc.stdout
+    assert "Model Test User Model:" in proc.stdout and "Parameter Estimates:" in proc.stdout
 
     proc = _run(capsys, "cfa", "--data", HS, "--model", model, "--json")
     assert proc.returncode == 3
@@ -116,7 +116,8 @@ def test_non_convergence_exits_3_with_the_optimiser_message(tmp_path, capsys, mo
     lines = _warning_lines(proc.stderr)
     assert any("did not converge" in w and "2 iterations" in w for w in lines), lines
     assert proc.stdout.startswith("WARNING: the results below are not trustworthy")
-    assert "Estimates" in proc.stdout
+    assert "did NOT end normally after 2 iterations" in proc.stdout
+    assert "Parameter Estimates:" in proc.stdout
 
 
 def test_invariance_warns_per_level_and_exits_3(tmp_path, capsys):

@@ -41,6 +41,7 @@ from instruments.definition import InstrumentDefinition
 from instruments.measurement_model import measurement_model
 from psychometrics import efa
 from psychometrics.cfa import CFAResult, cfa
+from psychometrics.cfa.fit_names import lavaan_names
 from survey.services.validation.data import InstrumentData, StudyData
 from survey.services.validation.items import analysed_rows, json_number
 
@@ -88,9 +89,6 @@ ALPHA_LEVEL = 0.05
 
 HU_BENTLER = "Hu & Bentler 1999, doi:10.1080/10705519909540118"
 
-# The engine's fit-measure names are lavaan's with '.' written '_'; nobs is lavaan's ntotal.
-_RENAMED = {"nobs": "ntotal"}
-
 _KMO_LABELS = (
     (0.9, "marvelous"),
     (0.8, "meritorious"),
@@ -103,10 +101,8 @@ _KMO_LABELS = (
 def lavaan_fit_measures(result: CFAResult) -> dict[str, Any]:
     """:meth:`CFAResult.fit_measures` under lavaan's ``fitMeasures()`` names (``rmsea.ci.lower``,
     ``ntotal``, ...), JSON-ready."""
-    return {
-        _RENAMED.get(name, name.replace("_", ".")): json_number(value)
-        for name, value in result.fit_measures().items()
-    }
+    # the package's one name table (psychometrics.cfa.fit_names)
+    return {name: json_number(value) for name, value in lavaan_names(result.fit_measures()).items()}
 
 
 def structural_validity(
