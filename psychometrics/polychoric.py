@@ -224,10 +224,18 @@ def _prepare(data, items, missing) -> list[_Item]:
         absent = [v for v in names if v not in data.columns]
         if absent:
             raise ValueError(f"columns not in the data: {', '.join(absent)}")
-        block = data.loc[:, names]
+        block = data.loc[:, names].copy()
+        for v in names:  # ordered pandas categoricals: their category order
+            dtype = block[v].dtype
+            if isinstance(dtype, pd.CategoricalDtype) and dtype.ordered:
+                codes = block[v].cat.codes.to_numpy().astype(float)
+                codes[codes < 0] = np.nan
+                block[v] = codes
         bad = [v for v in names if not pd.api.types.is_numeric_dtype(block[v].dtype)]
         if bad:
-            raise ValueError(f"ordinal items must be numeric codes: {', '.join(bad)}")
+            raise ValueError(
+                f"ordinal items must be numeric codes or ordered categoricals: {', '.join(bad)}"
+            )
         x = block.to_numpy(dtype=float, na_value=np.nan)
     else:
         x = np.asarray(data, dtype=float)

@@ -109,6 +109,17 @@ def test_zero_cell_rules():
     assert 0.9 < lav < raw <= 0.999
 
 
+def test_ordered_categoricals_use_their_category_order():
+    frame = _data("sparse5")[["y1", "y2", "y3"]]
+    labels = ["never", "rarely", "sometimes", "often", "always"]
+    cats = frame.apply(
+        lambda col: pd.Categorical.from_codes(col - 1, categories=labels, ordered=True)
+    )
+    np.testing.assert_allclose(
+        polychoric(cats).correlation.to_numpy(), polychoric(frame).correlation.to_numpy()
+    )
+
+
 def test_bad_input_messages():
     with pytest.raises(ValueError, match="fewer than two observed categories"):
         polychoric(pd.DataFrame({"a": [1, 1, 1], "b": [1, 2, 1]}))
