@@ -199,6 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
                 help="treat the items as ordered categories (polychoric correlations, DWLS); "
                 "'all' or every observed variable of the model",
             )
+            p.add_argument(
+                "--parameterization",
+                choices=("delta", "theta"),
+                default=None,
+                help="with --ordered: delta (default, as lavaan) or theta",
+            )
     return parser
 
 
@@ -470,6 +476,8 @@ def run_cfa(args, data):
         kwargs["std_lv"] = True
     if args.ordered is not None or (args.estimator or "ML") in ORDINAL_ESTIMATORS:
         return _run_cfa_ordinal(args, data, cfa_mod, model, kwargs)
+    if args.parameterization is not None:
+        raise InputError("--parameterization", "only with --ordered (ordered items)")
     if args.estimator is None:
         args.estimator = "ML"
     kwargs["estimator"] = _robust_estimator(args)
@@ -623,18 +631,23 @@ def _run_cfa_ordinal(args, data, cfa_mod, model, kwargs):
         if absent:
             raise InputError("--ordered", f"not in the data: {', '.join(absent)}")
     kwargs.update(estimator=estimator, ordered=ordered)
+    if args.parameterization is not None:
+        kwargs["parameterization"] = args.parameterization
     res = _with_model(args.model, lambda: cfa_mod.cfa(model, data, **kwargs))
     fit = res.fit_measures()
     kind = "satorra.bentler" if res.estimator == "WLSM" else "scaled.shifted"
     lines = [
-        f"Estimator {res.estimator} (ordered items, parameterization delta, missing "
-        f"{res.missing}): robust standard errors, {kind} test",
+        f"Estimator {res.estimator} (ordered items, parameterization {res.parameterization}, "
+        f"missing {res.missing}): robust standard errors, {kind} test",
         "",
         "Fit measures",
         _indent("\n".join(f"{k:<30} {_fmt(v)}" for k, v in fit.items())),
         "",
         "Estimates",
         _indent(_table(res.estimates, index=False)),
+        "",
+        "Categorical omega (Green & Yang 2009; semTools compRelSEM)",
+        _indent(_table(res.composite_reliability(), index=False)),
     ]
     problems = _fit_problems(res)
     return _lavaan_json(res), _with_warning_block(problems, "\n".join(lines)), problems

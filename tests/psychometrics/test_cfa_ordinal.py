@@ -205,6 +205,13 @@ def test_cli_ordered_json_has_lavaan_fit_measures(tmp_path, capsys):
         assert got == pytest.approx(lav[name], rel=1e-6, abs=1e-9)
 
 
+def test_cli_theta_parameterization(tmp_path, capsys):
+    status, out, err = _cli(tmp_path, capsys, "--ordered", "all", "--parameterization", "theta")
+    assert status == 0, err
+    assert "parameterization theta" in out
+    assert "Categorical omega" in out
+
+
 def test_cli_estimator_and_item_list(tmp_path, capsys):
     items = ",".join(f"y{i}" for i in range(1, 9))
     status, out, err = _cli(
@@ -231,6 +238,7 @@ def test_cli_estimator_and_item_list(tmp_path, capsys):
         (["--ordered", "all", "--missing", "ml"], "missing='ml' is not supported with WLSMV"),
         (["--ordered", "y1,nope"], "not in the data: nope"),
         (["--ordered", "y1,y2"], "mixed continuous and ordered"),
+        (["--parameterization", "theta"], "only with --ordered"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, capsys, extra, fragment):
