@@ -308,7 +308,7 @@ def _blocks(rows, endo: set[str], labels: list[str]) -> list[str]:
             if nested:
                 dot = "." if r.op == "~~" and r.lhs in endo else ""
                 if r.lhs != current:
-                    out.append(f"  {dot}{r.lhs} {r.op}".ljust(width))
+                    out.append(f"{' ' if dot else '  '}{dot}{r.lhs} {r.op}".ljust(width))
                     current = r.lhs
                 rdot = "." if r.op == "~~" and r.rhs in endo else ""
                 out.append(_name(f"{rdot}{r.rhs}", label, 3 if rdot else 4) + _cells(r))

@@ -9,6 +9,11 @@ hs_missing <- read.csv("tests/psychometrics/data/hs_missing.csv")
 model <- ' visual  =~ x1 + x2 + x3
            textual =~ x4 + x5 + x6
            speed   =~ x7 + x8 + x9 '
+second_order <- ' visual  =~ x1 + a*x2 + a*x3
+                  textual =~ x4 + x5 + x6
+                  speed   =~ x7 + x8 + x9
+                  g =~ visual + textual + speed
+                  x1 ~~ x4 '
 runs <- list(
   hs_ml = function() cfa(model, data = hs, estimator = "ML"),
   hs_mlr = function() cfa(model, data = hs, estimator = "MLR"),
@@ -17,7 +22,9 @@ runs <- list(
   hs_ml_stdlv = function() cfa(model, data = hs, estimator = "ML", std.lv = TRUE),
   hs_metric = function() cfa(model, data = hs, group = "school", group.equal = "loadings"),
   hs_ml_fiml = function() cfa(model, data = hs_missing, missing = "ml"),
-  hs_mlr_fiml = function() cfa(model, data = hs_missing, missing = "ml", estimator = "MLR")
+  hs_mlr_fiml = function() cfa(model, data = hs_missing, missing = "ml", estimator = "MLR"),
+  hs_mlr_group = function() cfa(model, data = hs, group = "school", estimator = "MLR"),
+  hs_second_order = function() cfa(second_order, data = hs)
 )
 for (name in names(runs)) {
   fit <- runs[[name]]()
