@@ -22,16 +22,19 @@ value, i.e. about 250 s).
 Zero cells follow lavaan's default ``zero.add = c(0.5, 0)``: in a 2 x 2 table with exactly one
 empty cell, 0.5 is added to it and to the opposite corner and subtracted from the other two
 (margins kept); a 2 x 2 table with two empty cells gives rho = +-1; larger tables are not changed.
-``correct=c > 0`` instead replaces every empty cell of every table by ``c`` (psych's ``correct``;
-psych's default is 0.5, lavaan's rule is ``correct="lavaan"``); ``correct=0`` changes nothing and
-matches ``psych::polychoric(correct = 0)`` (psych also uses global thresholds from each item's
-non-missing values, as here).
+``correct=c > 0`` instead replaces every empty cell count of every table by ``c``: that is
+``psych::tetrachoric(correct = c)`` (psych's default c = 0.5) for binary items. psych 2.2.9's
+``polychoric`` applies its ``correct`` only with ``global = FALSE`` (per-pair thresholds, not
+implemented here): with its default ``global = TRUE`` it leaves the tables as they are, which
+is ``correct=0`` here. Differences from psych that remain: psych maximises with
+``optimize()``'s default tolerance (agreement ~2e-5), and rho is kept in [-0.999, 0.999] here
+(lavaan's bounds) where psych can go up to +-1.
 
 Missing values: ``missing="listwise"`` (lavaan's default) keeps complete rows; ``"pairwise"``
 estimates thresholds from each item's observed values and each correlation from the rows where
 both items are observed (lavaan's ``missing = "pairwise"``).
 
-The casewise scores (:func:`two_step_scores`) give the asymptotic covariance matrix of
+The casewise scores (:func:`two_step_gamma`) give the asymptotic covariance matrix of
 (thresholds, correlations) used as the weight of DWLS (Muthen, 1984,
 https://doi.org/10.1007/BF02294210; lavaan's ``muthen1984``).
 """
@@ -457,8 +460,9 @@ def polychoric(
         Columns to use (default: all).
     missing : {"listwise", "pairwise"}
     correct : "lavaan" or float
-        Zero-cell handling: lavaan's rule (default), or ``c`` added as psych's ``correct``
-        (``0``: none, as ``psych::polychoric(correct = 0)``).
+        Zero-cell handling: lavaan's rule (default), or every empty cell count set to ``c``
+        (``psych::tetrachoric(correct = c)``; ``0``: none, which is also what
+        ``psych::polychoric`` does with its default ``global = TRUE``).
 
     Returns
     -------

@@ -99,14 +99,24 @@ def test_bivariate_normal_cdf_against_scipy():
 
 
 def test_zero_cell_rules():
-    # a 2 x 2 table with one empty cell: lavaan adds 0.5 keeping the margins; psych-style
-    # correct=0 leaves it (rho at the boundary)
-    a = np.array([0] * 40 + [1] * 60)
-    b = np.array([0] * 30 + [1] * 10 + [1] * 60)
-    frame = pd.DataFrame({"a": a, "b": b})
+    # a 2 x 2 table with one empty cell: lavaan adds 0.5 keeping the margins; correct=0.5 is
+    # psych::tetrachoric's default; correct=0 leaves it (rho at lavaan's bound 0.999, where
+    # psych goes on to 0.99935)
+    ref = json.loads((HERE / "zero_cell_oracles.json").read_text())
+    frame = pd.DataFrame(ref["data"])
     lav = polychoric(frame).correlation.loc["a", "b"]
-    raw = polychoric(frame, correct=0).correlation.loc["a", "b"]
-    assert 0.9 < lav < raw <= 0.999
+    assert lav == pytest.approx(ref["lavaan"], abs=1e-7)
+    psych = polychoric(frame, correct=0.5).correlation.loc["a", "b"]
+    assert psych == pytest.approx(ref["psych_tetrachoric_correct_05"], abs=1e-4)
+    assert polychoric(frame, correct=0).correlation.loc["a", "b"] == pytest.approx(0.999)
+    assert ref["psych_tetrachoric_correct_0"] > 0.999
+
+
+def test_psych_polychoric_ignores_correct_with_global_thresholds():
+    ref = json.loads((HERE / "zero_cell_oracles.json").read_text())
+    frame = _data("sparse5")
+    ours = polychoric(frame, correct=0).correlation.to_numpy()
+    np.testing.assert_allclose(ours, ref["psych_polychoric_sparse5_correct_05"], atol=1e-4)
 
 
 def test_ordered_categoricals_use_their_category_order():

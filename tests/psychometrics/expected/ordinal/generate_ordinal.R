@@ -142,3 +142,18 @@ omega <- list(
 )
 writeLines(toJSON(omega, digits = NA, auto_unbox = TRUE),
            file.path(out_dir, "omega_oracles.json"))
+
+# zero cells: a 2 x 2 table with one empty cell (30, 10 / 0, 60)
+zc <- data.frame(a = c(rep(0, 40), rep(1, 60)), b = c(rep(0, 30), rep(1, 10), rep(1, 60)))
+zero_cells <- list(
+  data = zc,
+  lavaan = lavCor(zc, ordered = c("a", "b"))[1, 2],
+  psych_tetrachoric_correct_05 = suppressMessages(
+    tetrachoric(zc, correct = .5, smooth = FALSE)$rho[1, 2]),
+  psych_tetrachoric_correct_0 = tetrachoric(zc, correct = 0, smooth = FALSE)$rho[1, 2],
+  # psych::polychoric ignores `correct` with its default global = TRUE (psych 2.2.9 polyc)
+  psych_polychoric_sparse5_correct_05 = unname(suppressWarnings(
+    polychoric(sparse5, correct = .5, smooth = FALSE, progress = FALSE)$rho))
+)
+writeLines(toJSON(zero_cells, digits = NA, auto_unbox = TRUE),
+           file.path(out_dir, "zero_cell_oracles.json"))
