@@ -292,7 +292,7 @@ def main(
         return EXIT_COMPLETE
     except ApiError as error:
         print(f"error: {error.detail} (HTTP {error.status}, {error.kind})", file=err)
-        if error.kind in ("withdrawn", "participant-withdrawn", "consent-required"):
+        if error.kind in ("participant-withdrawn", "consent-required"):
             return EXIT_NO_CONSENT
         if error.kind == "no-open-wave":
             opens = error.problem.get("opens_at")

@@ -72,7 +72,9 @@ def problem_for(error: SurveyError) -> ApiProblem:
             kind="consent-required",
         )
     if isinstance(error, ParticipantWithdrawn):
-        return ApiProblem(409, "the participant withdrew from the study", kind="withdrawn")
+        return ApiProblem(
+            409, "the participant withdrew from the study", kind="participant-withdrawn"
+        )
     if isinstance(error, BetweenWaves):
         opens_at = error.opens_at.isoformat() if error.opens_at is not None else None
         when = f"; the next opens at {opens_at}" if opens_at else ""

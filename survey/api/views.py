@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, render_template
 from pydantic import BaseModel, Field
-from spectree import Response
 
 from survey.api import bp
 from survey.api import docs as api_docs
 from survey.api.auth import authenticate, current_key, current_study, public
+from survey.api.schemas import ApiResponse
 from survey.api.spec import spec
 
 bp.before_request(authenticate)
@@ -25,7 +25,7 @@ class KeyInfo(BaseModel):
 
 
 @bp.get("/study")
-@spec.validate(resp=Response(HTTP_200=KeyInfo), tags=["study"])
+@spec.validate(resp=ApiResponse(HTTP_200=KeyInfo), tags=["study"])
 def study_info():
     """The key's study and scopes."""
     study, key = current_study(), current_key()

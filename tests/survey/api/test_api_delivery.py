@@ -442,8 +442,8 @@ def test_a_withdrawn_participant_is_409(app, client, api_study):
     with app.app_context():
         participation.withdraw(db.session.get(Participant, int(code[1:])))
         db.session.commit()
-    problem(client.get(items_url(code), headers=api_study.headers), 409, "withdrawn")
-    problem(post_answers(client, api_study, code, [("AA_S_1", 2)]), 409, "withdrawn")
+    problem(client.get(items_url(code), headers=api_study.headers), 409, "participant-withdrawn")
+    problem(post_answers(client, api_study, code, [("AA_S_1", 2)]), 409, "participant-withdrawn")
 
 
 def test_a_closed_wave_is_409_with_when_the_next_opens(app, client, api_study):

@@ -237,7 +237,7 @@ def test_scope_participant_consent_and_withdrawal(app, client, api_study, make_k
     with app.app_context():
         participation.withdraw(db.session.get(Participant, int(code[1:])))
         db.session.commit()
-    problem(post(client, api_study, code, body), 409, "withdrawn")
+    problem(post(client, api_study, code, body), 409, "participant-withdrawn")
 
 
 def test_a_retry_with_its_idempotency_key_stores_one_version(app, client, api_study):
