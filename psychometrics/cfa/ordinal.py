@@ -475,7 +475,6 @@ def ordinal_cfa(
     """Fit a CFA with ordered indicators (see the module docstring for the formulas)."""
     if parameterization not in ("delta", "theta"):
         raise ValueError("parameterization must be 'delta' or 'theta'")
-    from scipy import stats
 
     estimator = estimator.upper()
     stripped, declared = split_thresholds(model)
@@ -558,25 +557,150 @@ def ordinal_cfa(
             "the information matrix is singular: the model may be empirically "
             "under-identified, and standard errors could not be computed"
         )
-    t_stat = max((n - 1) * f_min, 0.0)
-    kind = _TEST[estimator]
-    test = {"standard": {"stat": t_stat, "df": df}}
-    scaled = (
-        _scaled_test(kind, t_stat, df, traces)
-        if traces is not None
-        else {"stat": np.nan, "df": df, "scaling_factor": np.nan, "shift_parameter": np.nan}
+    p = spec.p
+    pieces = {
+        "n": n,
+        "npar": npar,
+        "df": df,
+        "pstar": pstar,
+        "f": f_min,
+        "t": max((n - 1) * f_min, 0.0),
+        "traces": traces,
+        "b_t": (n - 1) * float(np.sum(w_r * r * r)),
+        # the baseline's Delta covers the thresholds only: U_b = W on the correlations
+        "b_traces": _ugamma_traces(w_r, None, None, gamma[nth:, nth:]),
+        "robust": _robust_pieces(n, r, corr, struct, delta[nth:], w_r, gamma[nth:, nth:], e_inv),
+        "srmr2": float(np.sum((r - sig) ** 2) / (p * (p + 1) / 2)),
+    }
+    fm, test = _measures([pieces], estimator)
+    estimates = _estimate_table(spec, struct, poly, params, x, vcov, nth, parameterization)
+    return OrdinalCFAResult(
+        model=model,
+        spec=spec,
+        estimator=estimator,
+        converged=converged,
+        iterations=iterations,
+        message=message,
+        nobs=n,
+        missing=missing,
+        ordered=items,
+        polychoric=poly,
+        gamma=gamma,
+        vcov=vcov,
+        theta=params,
+        parameterization=parameterization,
+        test=test,
+        warnings=warnings + _heywood(spec, x, estimates),
+        estimates=estimates,
+        _rows=x,
+        _fit=fm,
+        _pieces=pieces,
     )
-    test[kind] = scaled
-    # baseline
-    b_stat = (n - 1) * float(np.sum(w_r * r * r))
-    # the baseline's Delta covers the thresholds only: U_b = W on the correlations, 0 elsewhere
-    b_traces = _ugamma_traces(w_r, None, None, gamma[nth:, nth:])
+
+
+def _robust_pieces(n, r, sigma, struct, delta_r, w_r, gamma_r, e_inv) -> dict | None:
+    """One group's parts of lavaan 0.6-14's robust CFI/TLI/RMSEA for categorical data
+    (``lav_fit_catml_dwls``): T3 = N [log|Sigma| - log|R| + tr(R Sigma^-1) - p] (the ML
+    discrepancy of the fitted correlation matrix: catML at the DWLS estimates), T3_0 = -N log|R|
+    (independence), ks = tr(A' V A Gamma_r) with A = I - Delta_r E^-1 Delta_r' W and V the
+    normal-theory weight of correlations at Sigma (V_(ab)(cd) = s^ac s^bd + s^ad s^bc), and
+    tr(Gamma_r). None when R is not positive definite (lavaan's check) or E is singular.
+    """
+    p = sigma.shape[0]
+    rmat = np.eye(p)
+    rmat[struct.ii, struct.jj] = r
+    rmat[struct.jj, struct.ii] = r
+    if e_inv is None or np.linalg.eigvalsh(rmat)[0] < np.sqrt(np.finfo(float).eps):
+        return None
+    s_inv = np.linalg.inv(sigma)
+    _, logdet_s = np.linalg.slogdet(sigma)
+    _, logdet_r = np.linalg.slogdet(rmat)
+    a, b = struct.ii, struct.jj
+    v = s_inv[np.ix_(a, a)] * s_inv[np.ix_(b, b)] + s_inv[np.ix_(a, b)] * s_inv[np.ix_(b, a)]
+    # ks with A = I - P, P = Delta_r Q, Q = E^-1 Delta_r' W (rank q):
+    # tr(V Gamma) - 2 tr(V P Gamma) + tr((Delta_r' V Delta_r)(Q Gamma Q')), without k x k x k
+    q_mat = e_inv @ (delta_r.T * w_r[None, :])
+    q_gamma = q_mat @ gamma_r
+    v_delta = v @ delta_r
+    ks = (
+        float(np.sum(v * gamma_r))
+        - 2.0 * float(np.sum(v_delta * q_gamma.T))
+        + float(np.sum((delta_r.T @ v_delta) * (q_gamma @ q_mat.T)))
+    )
+    return {
+        "t3": n * (logdet_s - logdet_r + float(np.sum(rmat * s_inv)) - p),
+        "t3_null": -n * logdet_r,
+        "ks": ks,
+        "tr_gamma": float(np.trace(gamma_r)),
+    }
+
+
+def _robust_measures(pieces: list[dict], df: int, n1: int, n_groups: int) -> dict:
+    """cfi.robust = 1 - max(T3 - c3 df, 0) / max(T3 - c3 df, T3_0 - c3_0 df_0, 0) (TLI
+    likewise) with c3 = ks / df and c3_0 = tr(Gamma_r) / df_0 (sums over groups);
+    rmsea.robust = sqrt(max(T3 / (N' df) - c3 / N', 0)) sqrt(G) with N' = N - G, and the
+    interval and p-value from T3 / c3 with the limits multiplied by sqrt(c3)."""
+    from scipy import stats
+
+    keys = (
+        "cfi_robust",
+        "tli_robust",
+        "rmsea_robust",
+        "rmsea_ci_lower_robust",
+        "rmsea_ci_upper_robust",
+        "rmsea_pvalue_robust",
+    )
+    parts = [pc["robust"] for pc in pieces]
+    if df <= 0 or any(pt is None for pt in parts):
+        return dict.fromkeys(keys, np.nan)
+    t3 = sum(pt["t3"] for pt in parts)
+    t3_null = sum(pt["t3_null"] for pt in parts)
+    df0 = sum(pc["pstar"] for pc in pieces)
+    c3 = sum(pt["ks"] for pt in parts) / df
+    c3_null = sum(pt["tr_gamma"] for pt in parts) / df0
+    t1 = max(t3 - c3 * df, 0.0)
+    t2 = max(t3 - c3 * df, t3_null - c3_null * df0, 0.0)
+    cfi = 1.0 if (t1 <= 1.5e-8 and t2 <= 1.5e-8) else 1.0 - t1 / t2
+    u1 = (t3 - c3 * df) * df0
+    u2 = (t3_null - c3_null * df0) * df
+    tli = 1.0 - u1 / u2 if abs(u2) > 0 else 1.0
+    rmsea = math.sqrt(max(t3 / n1 / df - c3 / n1, 0.0)) * math.sqrt(n_groups)
+    scaled = t3 / c3
+    lo, hi, _ = rmsea_interval(scaled, df, n1, n_groups)
+    ncp = n1 * df / c3 * 0.05**2 / n_groups
+    pvalue = 1.0 - float(stats.ncx2.cdf(scaled, df, ncp))
+    values = (cfi, tli, rmsea, math.sqrt(c3) * lo, math.sqrt(c3) * hi, pvalue)
+    return dict(zip(keys, values, strict=True))
+
+
+def _measures(pieces: list[dict], estimator: str) -> tuple[dict, dict]:
+    """Fit measures and tests from each group's pieces (sums over groups, as lavaan:
+    T = sum_g (N_g - 1) F_g, traces of U Gamma summed, N' = N - G and sqrt(G) in RMSEA, SRMR
+    averaged with weights N_g / N)."""
+    from scipy import stats
+
+    g_count = len(pieces)
+    n = sum(pc["n"] for pc in pieces)
+    npar = sum(pc["npar"] for pc in pieces)
+    df = sum(pc["df"] for pc in pieces)
+    pstar = sum(pc["pstar"] for pc in pieces)
+    t_stat = sum(pc["t"] for pc in pieces)
+    kind = _TEST[estimator]
+    if all(pc["traces"] is not None for pc in pieces):
+        traces = tuple(sum(pc["traces"][k] for pc in pieces) for k in (0, 1))
+        scaled = _scaled_test(kind, t_stat, df, traces)
+    else:
+        scaled = {"stat": np.nan, "df": df, "scaling_factor": np.nan, "shift_parameter": np.nan}
+    b_stat = sum(pc["b_t"] for pc in pieces)
+    b_traces = tuple(sum(pc["b_traces"][k] for pc in pieces) for k in (0, 1))
     b_scaled = _scaled_test(kind, b_stat, pstar, b_traces)
+    test = {"standard": {"stat": t_stat, "df": df}, kind: scaled}
     uls = estimator == "ULSMV"
+    fmin = sum(0.5 * (pc["n"] - 1) / pc["n"] * pc["f"] * pc["n"] for pc in pieces) / n
     fm = {
         "npar": npar,
         "nobs": n,
-        "fmin": 0.5 * (n - 1) / n * f_min,
+        "fmin": fmin,
         "chisq": t_stat,
         "df": df,
         "pvalue": np.nan if uls or df == 0 else float(stats.chi2.sf(t_stat, df)),
@@ -602,126 +726,41 @@ def ordinal_cfa(
             "tli_scaled": _tli(scaled["stat"], df, b_scaled["stat"], pstar),
         }
     )
+    n1 = n - g_count  # lavaan's lav_utils_get_ntotal: N - G for estimators other than ML
 
     def rmsea(x2, dfx):
         if not (np.isfinite(x2) and np.isfinite(dfx)):
             return np.nan
-        return float(math.sqrt(max(x2 / n_rmsea / dfx - 1.0 / n_rmsea, 0.0))) if dfx > 0 else 0.0
+        if dfx <= 0:
+            return 0.0
+        return float(math.sqrt(max(x2 / n1 / dfx - 1.0 / n1, 0.0)) * math.sqrt(g_count))
 
-    n_rmsea = n - 1  # lavaan's lav_utils_get_ntotal: N - G for estimators other than ML
-    lo, hi, pc = rmsea_interval(t_stat, df, n_rmsea, 1)
-    fm.update({"rmsea": rmsea(t_stat, df), "rmsea_ci_lower": lo, "rmsea_ci_upper": hi})
-    fm["rmsea_pvalue"] = pc
+    lo, hi, pc_ = rmsea_interval(t_stat, df, n1, g_count)
+    fm.update(
+        {
+            "rmsea": rmsea(t_stat, df),
+            "rmsea_ci_lower": lo,
+            "rmsea_ci_upper": hi,
+            "rmsea_pvalue": pc_,
+        }
+    )
     if kind == "scaled.shifted":
         x2s, df2 = scaled["stat"], df
     else:
         x2s, df2 = t_stat, scaled.get("trace_ugamma", np.nan)
-    lo, hi, pc = rmsea_interval(x2s, df2, n_rmsea, 1)
+    lo, hi, pc_ = rmsea_interval(x2s, df2, n1, g_count)
     fm.update(
         {
             "rmsea_scaled": rmsea(x2s, df2),
             "rmsea_ci_lower_scaled": lo,
             "rmsea_ci_upper_scaled": hi,
-            "rmsea_pvalue_scaled": pc,
+            "rmsea_pvalue_scaled": pc_,
         }
     )
-    fm.update(
-        _robust_measures(n, df, r, corr, struct, delta[nth:], wd[nth:], gamma[nth:, nth:], e_inv)
-    )
-    p = spec.p
-    fm["srmr"] = float(math.sqrt(np.sum((r - sig) ** 2) / (p * (p + 1) / 2)))
-    fm = {
-        k: int(v)
-        if k in ("npar", "nobs", "df", "df_scaled", "baseline_df", "baseline_df_scaled")
-        else float(v)
-        for k, v in fm.items()
-    }
-    estimates = _estimate_table(spec, struct, poly, params, x, vcov, nth, parameterization)
-    return OrdinalCFAResult(
-        model=model,
-        spec=spec,
-        estimator=estimator,
-        converged=converged,
-        iterations=iterations,
-        message=message,
-        nobs=n,
-        missing=missing,
-        ordered=items,
-        polychoric=poly,
-        gamma=gamma,
-        vcov=vcov,
-        theta=params,
-        parameterization=parameterization,
-        test=test,
-        warnings=warnings + _heywood(spec, x, estimates),
-        estimates=estimates,
-        _rows=x,
-        _fit=fm,
-    )
-
-
-def _robust_measures(n, df, r, sigma, struct, delta_r, w_r, gamma_r, e_inv) -> dict:
-    """lavaan 0.6-14's robust CFI/TLI/RMSEA for categorical data (``lav_fit_catml_dwls``).
-
-    The ML discrepancy of the fitted correlation matrix (catML, at the DWLS estimates) T3 = N
-    [log|Sigma| - log|R| + tr(R Sigma^-1) - p] and of the independence model T3_0 = -N log|R|;
-    c3 = tr(A' V A Gamma_r) / df with A = I - D E^-1 D' W and V the normal-theory weight of
-    correlations at Sigma (V_(ab)(cd) = s^ac s^bd + s^ad s^bc), c3_0 = tr(Gamma_r) / df_0.
-    cfi.robust = 1 - max(T3 - c3 df, 0) / max(T3 - c3 df, T3_0 - c3_0 df_0, 0) (TLI likewise),
-    rmsea.robust = sqrt(max(T3 / (N' df) - c3 / N', 0)) with N' = N - 1, and the interval and
-    p-value from T3 / c3 with the limits multiplied by sqrt(c3). NaN when R is not positive
-    definite (lavaan's check).
-    """
-    from scipy import stats
-
-    keys = (
-        "cfi_robust",
-        "tli_robust",
-        "rmsea_robust",
-        "rmsea_ci_lower_robust",
-        "rmsea_ci_upper_robust",
-        "rmsea_pvalue_robust",
-    )
-    p = sigma.shape[0]
-    rmat = np.eye(p)
-    rmat[struct.ii, struct.jj] = r
-    rmat[struct.jj, struct.ii] = r
-    if e_inv is None or df <= 0 or np.linalg.eigvalsh(rmat)[0] < np.sqrt(np.finfo(float).eps):
-        return dict.fromkeys(keys, np.nan)
-    s_inv = np.linalg.inv(sigma)
-    _, logdet_s = np.linalg.slogdet(sigma)
-    _, logdet_r = np.linalg.slogdet(rmat)
-    t3 = n * (logdet_s - logdet_r + float(np.sum(rmat * s_inv)) - p)
-    t3_null = -n * logdet_r
-    a, b = struct.ii, struct.jj
-    v = s_inv[np.ix_(a, a)] * s_inv[np.ix_(b, b)] + s_inv[np.ix_(a, b)] * s_inv[np.ix_(b, a)]
-    # ks = tr(A' V A Gamma) with A = I - P, P = Delta_r Q, Q = E^-1 Delta_r' W (rank q):
-    # tr(V Gamma) - 2 tr(V P Gamma) + tr((Delta_r' V Delta_r)(Q Gamma Q')), without k x k x k
-    q_mat = e_inv @ (delta_r.T * w_r[None, :])
-    q_gamma = q_mat @ gamma_r
-    v_delta = v @ delta_r
-    ks = (
-        float(np.sum(v * gamma_r))
-        - 2.0 * float(np.sum(v_delta * q_gamma.T))
-        + float(np.sum((delta_r.T @ v_delta) * (q_gamma @ q_mat.T)))
-    )
-    c3 = ks / df
-    df0 = r.size
-    c3_null = float(np.trace(gamma_r)) / df0
-    t1 = max(t3 - c3 * df, 0.0)
-    t2 = max(t3 - c3 * df, t3_null - c3_null * df0, 0.0)
-    cfi = 1.0 if (t1 <= 1.5e-8 and t2 <= 1.5e-8) else 1.0 - t1 / t2
-    u1 = (t3 - c3 * df) * df0
-    u2 = (t3_null - c3_null * df0) * df
-    tli = 1.0 - u1 / u2 if abs(u2) > 0 else 1.0
-    n1 = n - 1
-    rmsea = math.sqrt(max(t3 / n1 / df - c3 / n1, 0.0))
-    scaled = t3 / c3
-    lo, hi, _ = rmsea_interval(scaled, df, n1, 1)
-    ncp = n1 * df / c3 * 0.05**2
-    pvalue = 1.0 - float(stats.ncx2.cdf(scaled, df, ncp))
-    values = (cfi, tli, rmsea, math.sqrt(c3) * lo, math.sqrt(c3) * hi, pvalue)
-    return dict(zip(keys, values, strict=True))
+    fm.update(_robust_measures(pieces, df, n1, g_count))
+    fm["srmr"] = sum(pc["n"] / n * math.sqrt(pc["srmr2"]) for pc in pieces)
+    counts = ("npar", "nobs", "df", "df_scaled", "baseline_df", "baseline_df_scaled")
+    return {k: int(v) if k in counts else float(v) for k, v in fm.items()}, test
 
 
 class _ThetaFit:
