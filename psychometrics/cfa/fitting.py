@@ -253,7 +253,8 @@ def cfa(
         variable of the model): the model is fitted to polychoric correlations and thresholds by
         DWLS ("WLSMV", the default with ``ordered``; "WLSM") or ULS ("ULSMV"), as lavaan with
         ``ordered=``; ``missing`` may then be "listwise" or "pairwise". Returns an
-        :class:`~psychometrics.cfa.ordinal.OrdinalCFAResult` (see :mod:`.ordinal`; one group).
+        :class:`~psychometrics.cfa.ordinal.OrdinalCFAResult` (see :mod:`.ordinal`; with
+        ``group``, the configural model only: no ``group_equal``).
     parameterization : {"delta", "theta"}
         For ordered items: "delta" (lavaan's default; unit latent-response variances) or
         "theta" (unit residual variances).
@@ -364,6 +365,7 @@ def _ordinal(
             std_lv=std_lv,
             missing=missing,
             parameterization=parameterization,
+            group=group,
         )
 
 

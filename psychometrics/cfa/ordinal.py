@@ -33,9 +33,14 @@ Lambda' + Theta)).
 Thresholds may be written in the syntax (``y1 | t1 + t2 + t3``, free and unlabelled only; see
 :func:`split_thresholds`); an item with thresholds counts as ordered.
 
-Not done: mixed continuous
-and ordinal indicators, multiple groups (and so ordinal invariance), modification indices for
-ordinal fits. Each raises or is absent with a plain message.
+Several groups (``group=``): the configural model only (lavaan's default without
+``group.equal``), fitted group by group and combined as lavaan does (T and the traces of
+U Gamma summed, acov scaled by N / (N_g (N - G)) instead of 1 / (N_g - 1), N - G and sqrt(G) in
+the RMSEA, SRMR weighted by N_g / N); :class:`MultiGroupOrdinalCFAResult`.
+
+Not done: mixed continuous and ordinal indicators, ``group_equal`` (ordinal invariance with
+lavaan's identification and the Wu & Estabrook 2016 steps), modification indices for ordinal
+fits. Each raises a plain error or is absent.
 
 References
 ----------
@@ -64,7 +69,12 @@ from .fit import _cfi, _tli, rmsea_interval
 from .model import LAMBDA, PSI, THETA, build_model, derivative_vectors
 from .standardized import standardize
 
-__all__ = ["ORDINAL_ESTIMATORS", "OrdinalCFAResult", "ordinal_cfa"]
+__all__ = [
+    "ORDINAL_ESTIMATORS",
+    "MultiGroupOrdinalCFAResult",
+    "OrdinalCFAResult",
+    "ordinal_cfa",
+]
 
 ORDINAL_ESTIMATORS = ("WLSMV", "WLSM", "ULSMV")
 _TEST = {"WLSMV": "scaled.shifted", "ULSMV": "scaled.shifted", "WLSM": "satorra.bentler"}
@@ -98,8 +108,8 @@ def check_ordinal_options(
 ) -> None:
     """Plain errors for what ordinal CFA does not support (yet)."""
     supported = (
-        "supported: one group, missing='listwise' or 'pairwise', parameterization='delta' or "
-        "'theta'"
+        "supported: one group or the configural model over groups (no group_equal), "
+        "missing='listwise' or 'pairwise', parameterization='delta' or 'theta'"
     )
     if estimator not in ORDINAL_ESTIMATORS:
         raise ValueError(
@@ -117,10 +127,9 @@ def check_ordinal_options(
             f"parameterization={parameterization!r} is not a parameterization for ordered "
             f"items; {supported}"
         )
-    if group is not None or group_equal:
+    if group_equal:
         raise ValueError(
-            f"multiple groups (and ordinal invariance) are not supported yet with {estimator}; "
-            f"{supported}"
+            f"group_equal (ordinal invariance) is not supported yet with {estimator}; {supported}"
         )
 
 
@@ -471,10 +480,20 @@ def ordinal_cfa(
     std_lv: bool = False,
     missing: str = "listwise",
     parameterization: str = "delta",
+    group: str | None = None,
 ) -> OrdinalCFAResult:
-    """Fit a CFA with ordered indicators (see the module docstring for the formulas)."""
+    """Fit a CFA with ordered indicators (see the module docstring for the formulas).
+
+    With ``group``, the configural model (lavaan's default without ``group.equal``: every
+    parameter free in every group, thresholds per group, scaling factors 1, intercepts and
+    latent means 0): the groups are fitted separately and combined as lavaan combines them.
+    """
     if parameterization not in ("delta", "theta"):
         raise ValueError("parameterization must be 'delta' or 'theta'")
+    if group is not None:
+        return _configural(
+            model, data, ordered, estimator, std_lv, missing, parameterization, group
+        )
 
     estimator = estimator.upper()
     stripped, declared = split_thresholds(model)
@@ -598,6 +617,109 @@ def ordinal_cfa(
     )
 
 
+def _configural(model, data, ordered, estimator, std_lv, missing, parameterization, group):
+    from scipy import stats
+
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("data must be a pandas DataFrame")
+    if group not in data.columns:
+        raise DataError(f"group variable {group!r} is not in the data")
+    data = data.loc[data[group].notna()]
+    labels = list(pd.unique(data[group]))
+    if len(labels) < 2:
+        raise DataError(f"group variable {group!r} has fewer than two groups")
+    fits = []
+    for label in labels:
+        sub = data.loc[data[group] == label]
+        try:
+            fits.append(
+                ordinal_cfa(
+                    model,
+                    sub,
+                    ordered=ordered,
+                    estimator=estimator,
+                    std_lv=std_lv,
+                    missing=missing,
+                    parameterization=parameterization,
+                )
+            )
+        except ValueError as exc:
+            raise type(exc)(f"in group {label!r}: {exc}") from None
+    n = sum(f.nobs for f in fits)
+    n_groups = len(fits)
+    tables, warnings = [], []
+    for g, (label, f) in enumerate(zip(labels, fits, strict=True)):
+        # lavaan: acov = E^-1 (sum_g f_g B_g) E^-1 / (N - G) with E = sum_g f_g E_g, f_g = N_g/N
+        factor = math.sqrt((f.nobs - 1) * n / (f.nobs * (n - n_groups)))
+        table = f.estimates.copy()
+        table["group"] = g + 1
+        table["se"] = table["se"] * factor
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(table["free"], table["est"] / table["se"], np.nan)
+        table["z"] = z
+        table["pvalue"] = 2.0 * stats.norm.sf(np.abs(z))
+        tables.append(table)
+        warnings.extend(f"{w} (group {label!r})" for w in f.warnings)
+    fm, test = _measures([f._pieces for f in fits], fits[0].estimator)
+    return MultiGroupOrdinalCFAResult(
+        model=model,
+        estimator=fits[0].estimator,
+        parameterization=parameterization,
+        converged=all(f.converged for f in fits),
+        iterations=sum(f.iterations for f in fits),
+        message="; ".join(sorted({f.message for f in fits})),
+        nobs=n,
+        group_nobs=[f.nobs for f in fits],
+        group_labels=labels,
+        group_var=group,
+        missing=missing,
+        ordered=fits[0].ordered,
+        groups=fits,
+        test=test,
+        warnings=warnings,
+        estimates=pd.concat(tables, ignore_index=True),
+        _fit=fm,
+    )
+
+
+class MultiGroupOrdinalCFAResult(OrdinalCFAResult):
+    """The configural model over groups: ``groups`` holds each group's
+    :class:`OrdinalCFAResult` (SEs there are the single-group ones; :attr:`estimates` has
+    lavaan's multi-group SEs)."""
+
+    def composite_reliability(self, obs_var: bool = True) -> pd.DataFrame:
+        frames = []
+        for g, fit in enumerate(self.groups):
+            frame = fit.composite_reliability(obs_var=obs_var)
+            frame.insert(0, "group", g + 1)
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def to_dict(self) -> dict:
+        return _clean(
+            {
+                "model": self.model,
+                "converged": self.converged,
+                "iterations": self.iterations,
+                "message": self.message,
+                "nobs": self.nobs,
+                "group_nobs": self.group_nobs,
+                "group_labels": [str(g) for g in self.group_labels],
+                "group_var": self.group_var,
+                "estimator": self.estimator,
+                "parameterization": self.parameterization,
+                "missing": self.missing,
+                "ordered": list(self.ordered),
+                "test": self.test,
+                "warnings": self.warnings,
+                "estimates": self.estimates,
+                "fit_measures": self.fit_measures(),
+                "polychoric": [f.polychoric.to_dict() for f in self.groups],
+                "composite_reliability": self.composite_reliability(),
+            }
+        )
+
+
 def _robust_pieces(n, r, sigma, struct, delta_r, w_r, gamma_r, e_inv) -> dict | None:
     """One group's parts of lavaan 0.6-14's robust CFI/TLI/RMSEA for categorical data
     (``lav_fit_catml_dwls``): T3 = N [log|Sigma| - log|R| + tr(R Sigma^-1) - p] (the ML
@@ -637,7 +759,7 @@ def _robust_pieces(n, r, sigma, struct, delta_r, w_r, gamma_r, e_inv) -> dict | 
 
 def _robust_measures(pieces: list[dict], df: int, n1: int, n_groups: int) -> dict:
     """cfi.robust = 1 - max(T3 - c3 df, 0) / max(T3 - c3 df, T3_0 - c3_0 df_0, 0) (TLI
-    likewise) with c3 = ks / df and c3_0 = tr(Gamma_r) / df_0 (sums over groups);
+    likewise) with c3 = ks / df and c3_0 = sum_g tr(Gamma_r,g) N / N_g / df_0;
     rmsea.robust = sqrt(max(T3 / (N' df) - c3 / N', 0)) sqrt(G) with N' = N - G, and the
     interval and p-value from T3 / c3 with the limits multiplied by sqrt(c3)."""
     from scipy import stats
@@ -657,7 +779,9 @@ def _robust_measures(pieces: list[dict], df: int, n1: int, n_groups: int) -> dic
     t3_null = sum(pt["t3_null"] for pt in parts)
     df0 = sum(pc["pstar"] for pc in pieces)
     c3 = sum(pt["ks"] for pt in parts) / df
-    c3_null = sum(pt["tr_gamma"] for pt in parts) / df0
+    n = sum(pc["n"] for pc in pieces)
+    # lavaan: tr of bdiag(Gamma_g / f_g), f_g = N_g / N
+    c3_null = sum(pt["tr_gamma"] * n / pc["n"] for pt, pc in zip(parts, pieces, strict=True)) / df0
     t1 = max(t3 - c3 * df, 0.0)
     t2 = max(t3 - c3 * df, t3_null - c3_null * df0, 0.0)
     cfi = 1.0 if (t1 <= 1.5e-8 and t2 <= 1.5e-8) else 1.0 - t1 / t2

@@ -164,7 +164,7 @@ def test_ordered_defaults_to_wlsmv():
         ({"ordered": True, "estimator": "MLR"}, "not supported with ordered items"),
         ({"ordered": True, "missing": "ml"}, "missing='ml' is not supported with WLSMV"),
         ({"ordered": True, "parameterization": "gamma"}, "parameterization='gamma'"),
-        ({"ordered": True, "group": "y1"}, "multiple groups"),
+        ({"ordered": True, "group": "nope"}, "group variable 'nope' is not in the data"),
         ({"ordered": ["y1", "y2"]}, "mixed continuous and ordered"),
     ],
 )
@@ -300,3 +300,63 @@ def test_categorical_omega_matches_semtools(name, parameterization):
         expected = OMEGA[name][key]
         assert list(rel["factor"]) == list(expected)
         np.testing.assert_allclose(rel["omega"], list(expected.values()), atol=1e-5)
+
+
+# -- several groups: the configural model ------------------------------------------------------
+
+MULTIGROUP = json.loads((HERE / "multigroup_oracles.json").read_text())
+MG_CASES = {
+    "binary-WLSMV": ("binary", "binary_groups.csv", "g", "WLSMV"),
+    "binary-WLSM": ("binary", "binary_groups.csv", "g", "WLSM"),
+    "bfi-gender-WLSMV": ("bfi", "bfi_gender.csv", "gender", "WLSMV"),
+}
+
+
+@pytest.fixture(scope="module", params=list(MG_CASES), ids=list(MG_CASES))
+def configural(request):
+    name, csv, group, estimator = MG_CASES[request.param]
+    data = pd.read_csv(HERE / csv)
+    items = [c for c in data.columns if c != group]
+    ref = MULTIGROUP[name]
+    res = cfa(ref["model"], data, ordered=items, estimator=estimator, group=group)
+    return res, ref[estimator]
+
+
+def test_configural_estimates_and_ses(configural):
+    res, ref = configural
+    assert res.converged and not res.warnings
+    assert [str(g) for g in res.group_labels] == ref["group_labels"]
+    assert res.group_nobs == ref["nobs"]
+    pe = pd.DataFrame(ref["estimates"])
+    merged = pe.merge(res.estimates, on=["lhs", "op", "rhs", "group"], suffixes=("_lavaan", ""))
+    assert len(merged) == len(pe[pe["op"].isin(["=~", "~~", "|"])])
+    assert np.max(np.abs(merged["est"] - merged["est_lavaan"])) < 1e-4
+    assert np.max(np.abs(merged["se"] - merged["se_lavaan"])) < 1e-5
+
+
+@pytest.mark.parametrize("measure", MEASURES)
+def test_configural_fit_measures(configural, measure):
+    res, ref = configural
+    expected = ref["fit_measures"][measure]
+    got = res.fit_measures()[measure.replace(".", "_")]
+    if expected is None:
+        assert got is None or not np.isfinite(got)
+    elif "chisq" in measure and "factor" not in measure:
+        assert got == pytest.approx(expected, rel=1e-4, abs=1e-8)
+    else:
+        assert got == pytest.approx(expected, abs=1e-3)
+
+
+def test_configural_result_exports():
+    data = pd.read_csv(HERE / "binary_groups.csv")
+    res = cfa(ORACLES["binary"]["model"], data, ordered=True, group="g")
+    out = json.loads(json.dumps(res.to_dict()))
+    assert out["group_labels"] == ["A", "B"] and len(out["polychoric"]) == 2
+    rel = res.composite_reliability()
+    assert list(rel["group"]) == [1, 2] and rel["omega"].between(0, 1).all()
+
+
+def test_ordinal_invariance_constraints_are_refused():
+    data = pd.read_csv(HERE / "binary_groups.csv")
+    with pytest.raises(ValueError, match="group_equal .ordinal invariance. is not supported"):
+        cfa(ORACLES["binary"]["model"], data, ordered=True, group="g", group_equal="loadings")

@@ -157,3 +157,29 @@ zero_cells <- list(
 )
 writeLines(toJSON(zero_cells, digits = NA, auto_unbox = TRUE),
            file.path(out_dir, "zero_cell_oracles.json"))
+
+# multi-group configural (no group.equal): binary items split into two halves, bfi by gender
+binary_g <- binary; binary_g$g <- rep(c("A", "B"), 250)
+bfi_g <- psych::bfi[, c(1:25, 26)]
+write.csv(binary_g, file.path(out_dir, "binary_groups.csv"), row.names = FALSE)
+write.csv(bfi_g, file.path(out_dir, "bfi_gender.csv"), row.names = FALSE, na = "")
+mg_block <- function(model, data, estimator, group) {
+  fit <- cfa(model, data = data, ordered = TRUE, estimator = estimator, group = group)
+  pe <- parameterEstimates(fit)
+  fm <- fitMeasures(fit)
+  list(
+    converged = lavInspect(fit, "converged"),
+    nobs = lavInspect(fit, "nobs"),
+    group_labels = lavInspect(fit, "group.label"),
+    estimates = list(lhs = pe$lhs, op = pe$op, rhs = pe$rhs, group = pe$group, est = pe$est,
+                     se = pe$se),
+    fit_measures = as.list(setNames(num(fm), names(fm)))
+  )
+}
+multigroup <- list(
+  binary = list(model = model_b, WLSMV = mg_block(model_b, binary_g, "WLSMV", "g"),
+                WLSM = mg_block(model_b, binary_g, "WLSM", "g")),
+  bfi = list(model = bfi_model, WLSMV = mg_block(bfi_model, bfi_g, "WLSMV", "gender"))
+)
+writeLines(toJSON(multigroup, digits = NA, auto_unbox = TRUE, null = "null", na = "null"),
+           file.path(out_dir, "multigroup_oracles.json"))
