@@ -12,7 +12,7 @@ from ..syntax import parse_model
 from .blas import single_threaded_blas
 from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteError
 from .estimation import CompleteData, Objective, fisher_scoring, start_values
-from .fiml import MissingData
+from .fiml import MissingData, observed_information
 from .model import build_model
 from .ordinal import ORDINAL_ESTIMATORS, check_ordinal_options, ordinal_cfa, split_thresholds
 from .results import CFAResult
@@ -438,7 +438,12 @@ def _cfa(
     # lavaan 0.6-14: MLR's bread is the observed information, also with complete data
     information = "observed" if has_missing or estimator == "MLR" else "expected"
     info = (
-        _observed_information(objective, estimate.theta) if information == "observed" else expected
+        expected
+        if information == "expected"
+        # FIML: the analytic Hessian (per pattern, see .fiml); complete-data MLR: differences
+        else observed_information(objective, estimate.theta)
+        if has_missing
+        else _observed_information(objective, estimate.theta)
     )
     n_total = objective.n
     vcov = np.full((spec.n_free, spec.n_free), np.nan)
