@@ -321,13 +321,31 @@ def prepare_api(
     port: int, participants: list[ApiParticipant], api: Api, consent_version: str, concurrency: int
 ) -> None:
     """Not measured: enrol and consent every API participant, fetch their first items."""
+    in_threads(
+        port,
+        participants,
+        concurrency,
+        lambda client, participant: api.enrol(client, participant, consent_version),
+        "API preparation",
+    )
+
+
+def in_threads(
+    port: int,
+    participants: list[Any],
+    concurrency: int,
+    prepare_one: Callable[[Client, Any], None],
+    what: str,
+) -> None:
+    """``prepare_one(client, participant)`` for every participant from ``concurrency``
+    threads (thread t: participants t, t + concurrency, ...); raises when any failed."""
     failures: list[str] = []
 
-    def worker(own: list[ApiParticipant]) -> None:
+    def worker(own: list[Any]) -> None:
         client = Client(port)
         try:
             for participant in own:
-                api.enrol(client, participant, consent_version)
+                prepare_one(client, participant)
         except (OSError, http.client.HTTPException, RuntimeError) as error:
             failures.append(str(error))
         finally:
@@ -342,7 +360,7 @@ def prepare_api(
     for thread in threads:
         thread.join()
     if failures:
-        raise RuntimeError(f"API preparation failed: {failures[:3]}")
+        raise RuntimeError(f"{what} failed: {failures[:3]}")
 
 
 # -- running requests from client threads ----------------------------------------------------
@@ -667,31 +685,14 @@ def prepare(
     port: int, participants: list[Participant], questionnaire: Questionnaire, concurrency: int
 ) -> None:
     """Not measured: consent for everyone, then participant i submits pages 1..i % 9."""
-    failures: list[str] = []
 
-    def worker(own: list[Participant]) -> None:
-        client = Client(port)
-        try:
-            for participant in own:
-                open_link(client, participant)
-                for _ in range(participant.index % LAST_SUBMITTED_PAGE):
-                    if not submit_page(client, participant, questionnaire).ok:
-                        raise RuntimeError(f"preparing participant {participant.index} failed")
-        except (OSError, http.client.HTTPException, RuntimeError) as error:
-            failures.append(str(error))
-        finally:
-            client.close()
+    def prepare_one(client: Client, participant: Participant) -> None:
+        open_link(client, participant)
+        for _ in range(participant.index % LAST_SUBMITTED_PAGE):
+            if not submit_page(client, participant, questionnaire).ok:
+                raise RuntimeError(f"preparing participant {participant.index} failed")
 
-    threads = [
-        threading.Thread(target=worker, args=(participants[t::concurrency],))
-        for t in range(concurrency)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise RuntimeError(f"preparation failed: {failures[:3]}")
+    in_threads(port, participants, concurrency, prepare_one, "preparation")
 
 
 # -- report ----------------------------------------------------------------------------------
