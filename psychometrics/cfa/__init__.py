@@ -9,7 +9,10 @@ from .invariance import InvarianceResult, invariance
 from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
 from .lrt import LRTResult, lrt
 from .ordinal import OrdinalCFAResult
+from .reliability import omega_hierarchical
+from .residuals import ResidualCorrelations, residual_correlations
 from .results import CFAResult
+from .scores import factor_scores
 
 __all__ = [
     "CFAResult",
@@ -20,8 +23,12 @@ __all__ = [
     "ModelIdentificationError",
     "NonPositiveDefiniteError",
     "OrdinalCFAResult",
+    "ResidualCorrelations",
     "cfa",
+    "factor_scores",
     "invariance",
     "longitudinal_invariance",
     "lrt",
+    "omega_hierarchical",
+    "residual_correlations",
 ]

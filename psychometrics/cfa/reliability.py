@@ -11,6 +11,11 @@ HTMT (Henseler, Ringle & Sarstedt, 2015, https://doi.org/10.1007/s11747-014-0403
 absolute heterotrait correlation divided by the geometric mean of the two mean absolute monotrait
 correlations; ``htmt2`` (the semTools default) uses geometric instead of arithmetic means
 (Roemer, Schuberth & Henseler, 2021, https://doi.org/10.1108/IMDS-02-2021-0082).
+
+For a second-order factor, :func:`omega_hierarchical` gives semTools 0.5-6's ``reliabilityL2``
+(omega of the items for the second-order factor, of the first-order factors for it, and the
+partial omega; Jorgensen et al.) and ``compRelSEM(fit, higher = ...)`` (the same common variance
+over the observed total variance).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["composite_reliability", "fornell_larcker", "htmt"]
+__all__ = ["composite_reliability", "fornell_larcker", "htmt", "omega_hierarchical"]
 
 
 def composite_reliability(
@@ -70,3 +75,97 @@ def fornell_larcker(ave: pd.Series, phi: np.ndarray, latent: tuple[str, ...]) ->
     out = sub / np.outer(sd, sd)
     np.fill_diagonal(out, np.sqrt(ave.to_numpy(dtype=float)))
     return pd.DataFrame(out, index=names, columns=names)
+
+
+def omega_hierarchical(result, factor: str) -> dict[str, float]:
+    """Reliability of a second-order factor, as semTools 0.5-6 ``reliabilityL2(fit, factor)``
+    and ``compRelSEM(fit, higher = factor)``.
+
+    With first-order loadings Lambda, second-order loadings b = B[:, factor] onto the set K of
+    first-order factors with b_k != 0, the items I loading on them, the factor's variance
+    phi_g, the disturbance covariance Psi and residual covariance Theta (model estimates):
+
+        common_1  = (1' Lambda_IK b_K)^2 phi_g                 (items' variance due to g)
+        unique_1  = sum_k (sum_i lambda_ik)^2 psi_kk           (due to the disturbances)
+        error_1   = 1' Theta_II 1
+        omega_l1  = common_1 / (common_1 + unique_1 + error_1)  (omega hierarchical of g)
+        partial_omega_l1 = common_1 / (common_1 + error_1)
+        omega_l2  = (sum_k b_k)^2 phi_g / ((sum_k b_k)^2 phi_g + 1' Psi_KK 1)
+                                                   (of the first-order factors as indicators of g)
+        omega_observed = common_1 / (1' S_II 1)      (compRelSEM: observed total variance, S with
+                                                      divisor N)
+
+    Indicators loading on ``factor`` directly are added to the item set as semTools does
+    (their loadings join common_1 and omega_l2's numerator, their residuals the errors).
+    References: McDonald, R. P. (1999), Test theory: A unified treatment, Erlbaum; Zinbarg,
+    Revelle, Yovel & Li (2005), https://doi.org/10.1007/s11336-003-0974-7; Jorgensen et al.,
+    semTools, https://CRAN.R-project.org/package=semTools.
+
+    Parameters
+    ----------
+    result : CFAResult
+        A single-group fit whose model regresses first-order factors on ``factor``.
+    factor : str
+        The name of the second-order factor.
+
+    Returns
+    -------
+    dict
+        ``omega_l1``, ``omega_l2``, ``partial_omega_l1`` (reliabilityL2's omegaL1, omegaL2,
+        partialOmegaL1) and ``omega_observed`` (compRelSEM's value for the higher-order factor).
+
+    Raises
+    ------
+    ValueError
+        Unknown factor, not a second-order factor, several groups, or items loading both
+        directly and through first-order factors on it.
+    """
+    spec = result.spec
+    latent = list(spec.latent)
+    if factor not in latent:
+        raise ValueError(f"{factor!r} is not a latent variable of the model")
+    if spec.n_groups != 1:
+        raise ValueError("omega_hierarchical is available for single-group models only")
+    mats = spec.implied(result.theta)[0]
+    if mats.beta is None:
+        raise ValueError(f"{factor!r} is not a second-order factor (the model has none)")
+    g = latent.index(factor)
+    lam, beta = np.asarray(mats.lam), np.asarray(mats.beta)
+    psi, theta = np.asarray(mats.psi), np.asarray(mats.theta)
+    phi_g = float(np.asarray(mats.phi)[g, g])
+    b = beta[:, g]
+    k = np.flatnonzero(b != 0)
+    if k.size == 0:
+        raise ValueError(f"{factor!r} is not a second-order factor (no factor loads on it)")
+    items = np.flatnonzero(np.any(lam[:, k] != 0, axis=1))
+    l1load = lam[:, k] @ b[k]
+    common_2 = float(np.sum(b[k])) ** 2 * phi_g
+    error_2 = float(np.sum(psi[np.ix_(k, k)]))
+    common_1 = float(np.sum(l1load)) ** 2 * phi_g
+    error_1 = float(np.sum(theta[np.ix_(items, items)]))
+    unique_1 = float(sum(np.sum(lam[:, j]) ** 2 * psi[j, j] for j in k))
+    direct = np.flatnonzero(lam[:, g] != 0)
+    if direct.size:
+        if np.intersect1d(direct, items).size:
+            raise ValueError(
+                f"indicators load on {factor!r} both directly and through first-order factors"
+            )
+        common_2 = float(np.sum(np.concatenate([lam[direct, g], b[k]]))) ** 2 * phi_g
+        common_1 = float(np.sum(lam[direct, g]) + np.sum(l1load)) ** 2 * phi_g
+        extra = float(np.sum(theta[np.ix_(direct, direct)]))
+        error_2 += extra
+        error_1 += extra
+    # compRelSEM(higher =): sum(L B Phi B' L') / sum(S) over the items of g and its factors
+    block = np.concatenate([[g], k])
+    ind = np.flatnonzero(np.any(lam[:, block] != 0, axis=1))
+    sub_l = lam[np.ix_(ind, block)]
+    sub_b = beta[np.ix_(block, block)]
+    sub_phi = np.asarray(mats.phi)[np.ix_(block, block)]
+    common_obs = float(np.sum(sub_l @ sub_b @ sub_phi @ sub_b.T @ sub_l.T))
+    cov = np.asarray(result.objective.groups[0].h1_moments()[0])
+    return {
+        "omega_l1": common_1 / (common_1 + unique_1 + error_1),
+        "omega_l2": common_2 / (common_2 + error_2),
+        "partial_omega_l1": common_1 / (common_1 + error_1),
+        "omega_observed": common_obs / float(np.sum(cov[np.ix_(ind, ind)])),
+    }
