@@ -9,7 +9,7 @@ from .invariance import InvarianceResult, invariance
 from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
 from .lrt import LRTResult, lrt
 from .ordinal import OrdinalCFAResult
-from .reliability import omega_hierarchical
+from .reliability import omega_ci, omega_hierarchical
 from .residuals import ResidualCorrelations, residual_correlations
 from .results import CFAResult
 from .scores import factor_scores
@@ -29,6 +29,7 @@ __all__ = [
     "invariance",
     "longitudinal_invariance",
     "lrt",
+    "omega_ci",
     "omega_hierarchical",
     "residual_correlations",
 ]

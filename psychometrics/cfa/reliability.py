@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["composite_reliability", "fornell_larcker", "htmt", "omega_hierarchical"]
+__all__ = ["composite_reliability", "fornell_larcker", "htmt", "omega_ci", "omega_hierarchical"]
 
 
 def composite_reliability(
@@ -121,12 +121,17 @@ def omega_hierarchical(result, factor: str) -> dict[str, float]:
         directly and through first-order factors on it.
     """
     spec = result.spec
-    latent = list(spec.latent)
-    if factor not in latent:
+    if factor not in spec.latent:
         raise ValueError(f"{factor!r} is not a latent variable of the model")
     if spec.n_groups != 1:
         raise ValueError("omega_hierarchical is available for single-group models only")
-    mats = spec.implied(result.theta)[0]
+    cov = np.asarray(result.objective.groups[0].h1_moments()[0])
+    return _second_order_omegas(spec, result.theta, factor, cov)
+
+
+def _second_order_omegas(spec, theta_free, factor: str, cov: np.ndarray) -> dict[str, float]:
+    latent = list(spec.latent)
+    mats = spec.implied(theta_free)[0]
     if mats.beta is None:
         raise ValueError(f"{factor!r} is not a second-order factor (the model has none)")
     g = latent.index(factor)
@@ -162,10 +167,128 @@ def omega_hierarchical(result, factor: str) -> dict[str, float]:
     sub_b = beta[np.ix_(block, block)]
     sub_phi = np.asarray(mats.phi)[np.ix_(block, block)]
     common_obs = float(np.sum(sub_l @ sub_b @ sub_phi @ sub_b.T @ sub_l.T))
-    cov = np.asarray(result.objective.groups[0].h1_moments()[0])
     return {
         "omega_l1": common_1 / (common_1 + unique_1 + error_1),
         "omega_l2": common_2 / (common_2 + error_2),
         "partial_omega_l1": common_1 / (common_1 + error_1),
         "omega_observed": common_obs / float(np.sum(cov[np.ix_(ind, ind)])),
     }
+
+
+OMEGA_STATISTICS = ("omega", "omega_l1", "omega_l2", "partial_omega_l1")
+
+
+def _first_order_omega(spec, theta_free, factor: str) -> float:
+    """(sum_i lambda_i)^2 phi_jj / 1' Sigma_II 1 (compRelSEM with obs.var = FALSE)."""
+    mats = spec.implied(theta_free)[0]
+    j = list(spec.latent).index(factor)
+    lam = np.asarray(mats.lam)
+    items = np.flatnonzero(lam[:, j] != 0)
+    sigma = np.asarray(mats.sigma)
+    return float(lam[items, j].sum() ** 2 * np.asarray(mats.phi)[j, j]) / float(
+        np.sum(sigma[np.ix_(items, items)])
+    )
+
+
+def omega_ci(
+    result,
+    factor: str,
+    statistic: str | None = None,
+    *,
+    level: float = 0.95,
+    method: str = "delta",
+    n_draws: int = 5000,
+    seed: int | None = None,
+) -> dict:
+    """Standard error and confidence interval of a model-based omega.
+
+    semTools 0.5-6 gives no standard error for omega. Here omega is treated as a function
+    omega(theta) of the free parameters, whose estimate has the covariance matrix V
+    (``result.vcov``), and
+
+    * ``method="delta"``: se = sqrt(g' V g) with g = d omega / d theta (central differences,
+      step 1e-6 max(1, |theta_k|)), and the Wald interval omega -/+ z_(1+level)/2 se
+      (Raykov, 2002, https://doi.org/10.1177/01421602026003004);
+    * ``method="monte_carlo"``: ``n_draws`` parameter vectors from N(theta-hat, V) (seeded
+      with ``seed``), se their omegas' standard deviation and the interval their
+      (1-level)/2 and (1+level)/2 quantiles (Preacher & Selig, 2012,
+      https://doi.org/10.1080/19312458.2012.679848). No refitting: it describes the same
+      normal approximation of theta-hat without linearising omega.
+
+    Only omegas that are functions of the estimates alone qualify, so the denominator is the
+    model-implied total variance: ``statistic="omega"`` (the default for a first-order factor)
+    is compRelSEM's ``obs.var = FALSE`` value, (sum lambda)^2 phi / 1' Sigma_II 1; for a
+    second-order factor ``"omega_l1"`` (the default), ``"omega_l2"`` or ``"partial_omega_l1"``
+    of :func:`omega_hierarchical`. The interval is not truncated to [0, 1].
+
+    Returns
+    -------
+    dict
+        factor, statistic, method, level, estimate, se, ci_lower, ci_upper (and n_draws, seed
+        for the Monte Carlo method).
+
+    Raises
+    ------
+    ValueError
+        Unknown factor/statistic/method, a level outside (0, 1), several groups, or a
+        missing or non-finite covariance matrix of the estimates.
+    """
+    from scipy import stats
+
+    spec = result.spec
+    if factor not in spec.latent:
+        raise ValueError(f"{factor!r} is not a latent variable of the model")
+    if spec.n_groups != 1:
+        raise ValueError("omega_ci is available for single-group models only")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level!r}")
+    if method not in ("delta", "monte_carlo"):
+        raise ValueError(f"method must be 'delta' or 'monte_carlo', not {method!r}")
+    j = list(spec.latent).index(factor)
+    mats = spec.implied(result.theta)[0]
+    second_order = mats.beta is not None and np.any(np.asarray(mats.beta)[:, j] != 0)
+    if statistic is None:
+        statistic = "omega_l1" if second_order else "omega"
+    if statistic not in OMEGA_STATISTICS:
+        raise ValueError(f"statistic must be one of {', '.join(OMEGA_STATISTICS)}")
+    if (statistic == "omega") == bool(second_order):
+        kind = "a second-order" if second_order else "a first-order"
+        raise ValueError(f"statistic {statistic!r} does not apply to {kind} factor {factor!r}")
+    if not np.any(np.asarray(mats.lam)[:, j] != 0) and not second_order:
+        raise ValueError(f"{factor!r} has no indicators")
+    cov = np.asarray(result.objective.groups[0].h1_moments()[0])
+
+    def value(theta_free) -> float:
+        if statistic == "omega":
+            return _first_order_omega(spec, theta_free, factor)
+        return _second_order_omegas(spec, theta_free, factor, cov)[statistic]
+
+    vcov = np.asarray(result.vcov, dtype=float)
+    theta = np.asarray(result.theta, dtype=float)
+    if vcov.shape != (theta.size, theta.size) or not np.all(np.isfinite(vcov)):
+        raise ValueError("the covariance matrix of the estimates is missing or not finite")
+    estimate = value(theta)
+    out = {"factor": factor, "statistic": statistic, "method": method, "level": float(level)}
+    if method == "delta":
+        grad = np.empty(theta.size)
+        for k in range(theta.size):
+            h = 1e-6 * max(1.0, abs(theta[k]))
+            up, down = theta.copy(), theta.copy()
+            up[k] += h
+            down[k] -= h
+            grad[k] = (value(up) - value(down)) / (2 * h)
+        se = float(np.sqrt(max(grad @ vcov @ grad, 0.0)))
+        z = float(stats.norm.ppf((1 + level) / 2))
+        lower, upper = estimate - z * se, estimate + z * se
+    else:
+        if int(n_draws) < 100:
+            raise ValueError("n_draws must be at least 100")
+        rng = np.random.default_rng(seed)
+        draws = rng.multivariate_normal(theta, vcov, size=int(n_draws), method="eigh")
+        values = np.array([value(d) for d in draws])
+        values = values[np.isfinite(values)]
+        se = float(np.std(values, ddof=1))
+        lower, upper = (float(v) for v in np.quantile(values, [(1 - level) / 2, (1 + level) / 2]))
+        out.update(n_draws=int(n_draws), seed=seed)
+    out.update(estimate=float(estimate), se=se, ci_lower=float(lower), ci_upper=float(upper))
+    return out
