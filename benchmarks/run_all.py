@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_cfa.py", [], True),
     ("bench_cfa.py", ["--model", "second-order"], True),
+    ("bench_fiml.py", [], False),
     ("web_bench.py", ["--threads", "1", "4"], False),
     ("bench_simulate.py", [], False),
     ("bench_exports.py", [], False),

@@ -59,7 +59,7 @@ from scipy import linalg, sparse
 
 from .estimation import LOG_2PI, CompleteData, derivative
 from .information import Vectors, rank2_information, rank2_information_diag
-from .model import derivative_vectors
+from .model import NU, THETA, derivative_vectors
 
 __all__ = ["MissingData", "observed_information"]
 
@@ -255,20 +255,11 @@ class MissingData:
 
     def baseline_loglik(self) -> float:
         # Independence model: each variable's ML mean and variance from its observed values.
-        total = 0.0
-        for j in range(self.p):
-            n_j, s1, s2 = 0, 0.0, 0.0
-            for pat in self.patterns:
-                k = np.flatnonzero(pat.observed == j)
-                if k.size:
-                    k = int(k[0])
-                    n_j += pat.n
-                    s1 += pat.n * pat.mean[k]
-                    s2 += pat.n * (pat.cov[k, k] + pat.mean[k] ** 2)
-            mean = s1 / n_j
-            var = s2 / n_j - mean**2
-            total += -0.5 * n_j * (LOG_2PI + np.log(var) + 1.0)
-        return total
+        n_j = self._mask.sum(axis=0)
+        mean = self._x.sum(axis=0) / n_j
+        var = np.where(self._mask, self._x - mean, 0.0)
+        var = np.einsum("ij,ij->j", var, var) / n_j
+        return float(np.sum(-0.5 * n_j * (LOG_2PI + np.log(var) + 1.0)))
 
     def h1_moments(self) -> tuple[np.ndarray, np.ndarray]:
         return self.h1_cov, self.h1_mean
@@ -407,12 +398,20 @@ def _chunks(count: int, k: int):
 
 def _stacked(lt: np.ndarray, vec: Vectors, tri) -> np.ndarray:
     """Rows vech(Y_rk) (off-diagonal entries times sqrt 2, pattern r times sqrt n_r)."""
-    iu, ju, scale = tri
-    left = lt @ vec[0]
+    iu, ju, root = tri
+    left = lt @ vec[0]  # (R, k, K)
     right = lt @ vec[1]
-    y = left[:, iu] * right[:, ju] + right[:, iu] * left[:, ju]
-    y *= scale * vec[2]
-    return y.reshape(-1, y.shape[2])
+    out = np.empty((iu.size, left.shape[0], left.shape[2]))
+    for row, (i, j) in enumerate(zip(iu, ju, strict=True)):
+        y = out[row]
+        np.multiply(left[:, i], right[:, j], out=y)
+        if i == j:
+            y *= 2.0
+        else:
+            y += left[:, j] * right[:, i]
+            y *= np.sqrt(2.0)
+    out *= root[None, :, None] * vec[2]
+    return out.reshape(-1, out.shape[2])
 
 
 def _lowrank_trace(batches, factors, a: Vectors, b: Vectors, diag: bool) -> np.ndarray:
@@ -422,15 +421,13 @@ def _lowrank_trace(batches, factors, a: Vectors, b: Vectors, diag: bool) -> np.n
     for batch, lt in zip(batches, factors, strict=True):
         k = batch.k
         iu, ju = np.triu_indices(k)
-        weight = np.where(iu == ju, 1.0, np.sqrt(2.0))
         for sel in _chunks(batch.patterns.size, k):
-            root = np.sqrt(batch.counts[sel].astype(float))[:, None, None]
-            tri = (iu, ju, weight[None, :, None] * root)
+            tri = (iu, ju, np.sqrt(batch.counts[sel].astype(float)))
             ya = _stacked(lt[sel], a, tri)
             if diag:
                 out += np.einsum("ik,ik->k", ya, ya)
             else:
-                out += ya.T @ (ya if b is a else _stacked(lt[sel], b, tri))
+                out += ya.T @ _stacked(lt[sel], b, tri)
     return out
 
 
@@ -480,8 +477,14 @@ def observed_information(objective, theta: np.ndarray, h: float = 1e-5) -> np.nd
             out += objective.weights[g] * np.bincount(idx, weights=ge, minlength=q)
         return out
 
-    curvature = np.empty((q, q))
-    for k in range(q):
+    # Sigma is linear in the residual (co)variances and mu in the intercepts: their columns of
+    # the curvature are zero (no derivative vector depends on them).
+    linear = np.ones(q, dtype=bool)
+    for g in range(spec.n_groups):
+        rows = rows_by_group[g]
+        linear[t.free[rows][~np.isin(t.matrix[rows], (THETA, NU))]] = False
+    curvature = np.zeros((q, q))
+    for k in np.flatnonzero(~linear):
         step = h * max(1.0, abs(theta[k]))
         up, down = theta.copy(), theta.copy()
         up[k] += step
