@@ -292,8 +292,16 @@ class Api:
     def answer(self, client: Client, participant: ApiParticipant, whole_page: bool) -> Reply:
         """POST the next item's answer (or the next page's answers); refill the queue from
         the reply's ``next`` items."""
+        if not participant.queue:  # ask again (not measured)
+            reply, data = self.call(
+                client, "GET", f"/participants/{participant.code}/items?limit=50"
+            )
+            participant.queue = data["items"] if reply.status == 200 and data else []
         if not participant.queue:
-            raise RuntimeError(f"participant {participant.code} has nothing left to answer")
+            raise RuntimeError(
+                f"participant {participant.code} has nothing left to answer: GET items "
+                f"answered {reply.status} {reply.body[:300]!r}"
+            )
         first = participant.queue[0]
         chosen = (
             [item for item in participant.queue if item["page"] == first["page"]]

@@ -35,6 +35,18 @@ NOT_IN_0008 = (
 )
 
 
+# audit_events' append-only triggers on SQLite, as migrations 0002 and 0005 made them.
+SQLITE_AUDIT_TRIGGERS = (
+    "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events "
+    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
+    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END",
+    "CREATE TRIGGER audit_events_no_replace BEFORE INSERT ON audit_events "
+    "WHEN EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.id) "
+    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: an event id is never reused'); END",
+)
+
+
 def _timestamp(name, nullable=False):
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
@@ -150,12 +162,23 @@ def upgrade():
         "ix_webhook_deliveries_due", "webhook_deliveries", ["status", "next_attempt_at"]
     )
 
-    with op.batch_alter_table("audit_events") as batch:
-        batch.add_column(sa.Column("api_key_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key(
-            op.f("fk_audit_events_api_key_id_api_keys"), "api_keys", ["api_key_id"], ["id"]
+    # audit_events is append-only by triggers (0002, 0005): on SQLite the column is added in
+    # place, since rebuilding the table (batch mode) would drop them.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE audit_events ADD COLUMN api_key_id INTEGER "
+            "CONSTRAINT fk_audit_events_api_key_id_api_keys REFERENCES api_keys (id)"
         )
-        batch.create_index(op.f("ix_audit_events_api_key_id"), ["api_key_id"])
+    else:
+        op.add_column("audit_events", sa.Column("api_key_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_audit_events_api_key_id_api_keys"),
+            "audit_events",
+            "api_keys",
+            ["api_key_id"],
+            ["id"],
+        )
+    op.create_index(op.f("ix_audit_events_api_key_id"), "audit_events", ["api_key_id"])
 
     with op.batch_alter_table("participants") as batch:
         batch.drop_constraint(op.f("ck_participants_enrolled_via"), type_="check")
@@ -181,10 +204,18 @@ def downgrade():
         batch.create_check_constraint(
             op.f("ck_participants_enrolled_via"), "enrolled_via IN ('invitation', 'open_link')"
         )
-    with op.batch_alter_table("audit_events") as batch:
-        batch.drop_index(op.f("ix_audit_events_api_key_id"))
-        batch.drop_constraint(op.f("fk_audit_events_api_key_id_api_keys"), type_="foreignkey")
-        batch.drop_column("api_key_id")
+    op.drop_index(op.f("ix_audit_events_api_key_id"), "audit_events")
+    if bind.dialect.name == "sqlite":
+        # Rebuilding the table drops its append-only triggers: made again after it.
+        with op.batch_alter_table("audit_events") as batch:
+            batch.drop_column("api_key_id")
+        for statement in SQLITE_AUDIT_TRIGGERS:
+            op.execute(statement)
+    else:
+        op.drop_constraint(
+            op.f("fk_audit_events_api_key_id_api_keys"), "audit_events", type_="foreignkey"
+        )
+        op.drop_column("audit_events", "api_key_id")
     op.drop_index("ix_webhook_deliveries_due", "webhook_deliveries")
     op.drop_index(op.f("ix_webhook_deliveries_endpoint_id"), "webhook_deliveries")
     op.drop_table("webhook_deliveries")
