@@ -27,7 +27,8 @@ database ``bench_web``, created and dropped here) and each gunicorn configuratio
    ``api page``    the same endpoint with a whole page of answers (as many items as the
                next page has), so it compares with ``submit``.
 
-   The API participants are other participants of the same study, enrolled (``POST
+   The API participants (two sets of ``--participants``, one per API scenario) are other
+   participants of the same study, enrolled (``POST
    /api/v1/participants``) and consented through the API during preparation with a key
    made by ``flask api create-key``; the answers are stamped ``delivery_mode = chat``.
 
@@ -640,9 +641,14 @@ def bench_one(
         "--rate-limit", "100000",
     ).strip().splitlines()[-1]  # fmt: skip
     api = Api(key, questionnaire)
+    # one set for single answers, another for whole pages: neither runs out of items
     api_participants = [
         ApiParticipant(index, rng=random.Random(10_000 + index))
         for index in range(args.participants)
+    ]
+    page_participants = [
+        ApiParticipant(index, rng=random.Random(10_000 + index))
+        for index in range(args.participants, 2 * args.participants)
     ]
 
     version = database_version(database_url)
@@ -651,12 +657,14 @@ def bench_one(
     with gunicorn(env, args.workers, threads, log_path) as port:
         prepare(port, participants, questionnaire, args.concurrency)
         consent_version = api_consent_version(port, api)
-        prepare_api(port, api_participants, api, consent_version, args.concurrency)
+        prepare_api(
+            port, api_participants + page_participants, api, consent_version, args.concurrency
+        )
         for scenario, who, one_request in (
             ("render", participants, lambda c, p, n: render_page(c, p, n, questionnaire.total)),
             ("submit", participants, lambda c, p, _n: submit_page(c, p, questionnaire)),
             ("api answer", api_participants, lambda c, p, _n: api.answer(c, p, False)),
-            ("api page", api_participants, lambda c, p, _n: api.answer(c, p, True)),
+            ("api page", page_participants, lambda c, p, _n: api.answer(c, p, True)),
         ):
             print(f"[{label}] {scenario}: {args.requests} requests ...", flush=True)
             outcome = run_clients(
