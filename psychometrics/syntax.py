@@ -5,6 +5,11 @@ Supported (Rosseel, 2012, https://doi.org/10.18637/jss.v048.i02, section "model 
 - ``f =~ x1 + x2 + x3``   measurement (a factor whose indicators are factors is second order);
 - ``x1 ~~ x2``            (residual) variance or covariance;
 - ``x1 ~ 1``              intercept of an indicator or mean of a factor;
+- ``f3 ~ f1 + x``         regression of a factor (or of an observed variable that is not an
+  indicator) on factors and observed covariates (structural paths, MIMIC);
+- ``ind := a*b``          a defined parameter: a function of labelled parameters written with
+  numbers, labels, ``+ - * / ^``, parentheses and ``exp``, ``log``, ``sqrt``, ``abs``
+  (statement ``ind`` ``:=`` with the expression, spaces removed, as ``rhs``, as lavaan does);
 - modifiers before a variable, joined with ``*``: a number fixes (``1*x``, ``0*x``), ``NA``
   frees (``NA*x`` frees a marker), a name labels (``a*x``; a shared label means equality),
   ``c(...)`` gives one modifier per group, ``start(0.5)`` gives a starting value; modifiers may be
@@ -12,7 +17,7 @@ Supported (Rosseel, 2012, https://doi.org/10.18637/jss.v048.i02, section "model 
 - ``+`` between terms, a line ending in ``+`` (or in an operator) continues on the next line;
 - ``;`` separates statements; ``#`` and ``!`` start comments.
 
-Anything else (regressions ``~``, ``:=``, ``==``, ``<``, ``>``, thresholds ``|``, formative ``<~``)
+Anything else (``==``, ``<``, ``>``, thresholds ``|``, formative ``<~``)
 raises :class:`ModelSyntaxError` naming the line and column.
 """
 
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["ModelSyntaxError", "Modifier", "ParsedModel", "Statement", "parse_model"]
 
-_SUPPORTED_OPS = ("=~", "~~", "~1")
+_SUPPORTED_OPS = ("=~", "~~", "~1", "~", ":=")
 
 
 class ModelSyntaxError(ValueError):
@@ -92,7 +97,7 @@ _TOKEN = re.compile(
   | (?P<semi>;)
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
   | (?P<name>[A-Za-z_.][A-Za-z0-9_.]*)
-  | (?P<op>=~|~~|~\*~|<~|:=|==|<=|>=|~|<|>|\||%|\+|\*|\(|\)|,|-)
+  | (?P<op>=~|~~|~\*~|<~|:=|==|<=|>=|~|<|>|\||%|\+|\*|\(|\)|,|-|/|\^)
   | (?P<string>"[^"\n]*"|'[^'\n]*')
     """,
     re.VERBOSE,
@@ -139,8 +144,6 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 _UNSUPPORTED = {
-    "~": "regressions ('~') are not supported in a CFA model",
-    ":=": "defined parameters (':=') are not supported",
     "==": "explicit constraints ('==') are not supported; use shared labels for equality",
     "<": "inequality constraints ('<') are not supported",
     ">": "inequality constraints ('>') are not supported",
@@ -206,7 +209,9 @@ class _Parser:
             terms = self.rhs(allow_one=True)
             if len(terms) == 1 and terms[0][0] == "1":
                 return [Statement(lhs.text, "~1", "", terms[0][1], lhs.line, lhs.column)]
-            raise self.fail(_UNSUPPORTED["~"], op)
+            return self.regression(lhs, terms)
+        if op.text == ":=":
+            return [self.definition(lhs, op)]
         if op.text in _UNSUPPORTED:
             raise self.fail(_UNSUPPORTED[op.text], op)
         terms = self.rhs(allow_one=False)
@@ -222,6 +227,47 @@ class _Parser:
             Statement(lhs.text, op.text, name, mod, tok.line, tok.column)
             for name, (mod, tok) in merged.items()
         ]
+
+    def regression(self, lhs: _Token, terms: list) -> list[Statement]:
+        """``lhs ~ x + y``: one statement per regressor (modifiers merged as for ``=~``)."""
+        merged: dict[str, tuple[Modifier, _Token]] = {}
+        for name, mod, tok in terms:
+            if name == "1":
+                raise self.fail("write the intercept as a separate statement 'y ~ 1'", tok)
+            if name == lhs.text:
+                raise self.fail(f"{name!r} cannot be regressed on itself", tok)
+            if name in merged:
+                merged[name] = (merged[name][0].merge(mod, tok.line, tok.column), merged[name][1])
+            else:
+                merged[name] = (mod, tok)
+        return [
+            Statement(lhs.text, "~", name, mod, tok.line, tok.column)
+            for name, (mod, tok) in merged.items()
+        ]
+
+    def definition(self, lhs: _Token, op: _Token) -> Statement:
+        """``name := expression``: the expression's tokens up to the end of the statement (a
+        line ending in an operator or inside parentheses continues on the next line)."""
+        parts: list[str] = []
+        depth = 0
+        while True:
+            tok = self.peek()
+            if tok.kind == "newline" and (
+                depth > 0 or (parts and parts[-1] in ("+", "-", "*", "/", "^", "("))
+            ):
+                self.take()
+                continue
+            if tok.kind in ("newline", "semi", "end"):
+                break
+            if tok.kind not in ("name", "number") and tok.text not in "+-*/^(),":
+                raise self.fail(f"unexpected {tok.text!r} in the definition of {lhs.text!r}", tok)
+            depth += tok.text == "("
+            depth -= tok.text == ")"
+            parts.append(tok.text)
+            self.take()
+        if not parts:
+            raise self.fail(f"the definition of {lhs.text!r} is empty", op)
+        return Statement(lhs.text, ":=", "".join(parts), Modifier(), lhs.line, lhs.column)
 
     def rhs(self, allow_one: bool) -> list[tuple[str, Modifier, _Token]]:
         terms = [self.term(allow_one)]
@@ -373,7 +419,9 @@ def parse_model(text: str) -> ParsedModel:
             latent.append(s.lhs)
     observed: list[str] = []
     for s in statements:
-        names = [s.rhs] if s.op == "=~" else [s.lhs, s.rhs] if s.op == "~~" else [s.lhs]
+        if s.op == ":=":
+            continue
+        names = [s.rhs] if s.op == "=~" else [s.lhs, s.rhs] if s.op in ("~~", "~") else [s.lhs]
         for name in names:
             if name not in latent and name not in observed:
                 observed.append(name)

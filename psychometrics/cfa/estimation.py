@@ -35,7 +35,7 @@ from .information import (
     rank2_information,
     rank2_information_diag,
 )
-from .model import BETA, LAMBDA, NU, PSI, THETA, ModelSpec, derivative_index
+from .model import ALPHA, BETA, LAMBDA, NU, PSI, THETA, ModelSpec, derivative_index
 
 __all__ = [
     "CompleteData",
@@ -509,7 +509,8 @@ def _group_start(
     t = spec.table
     p, m = spec.p, spec.m
     lam_rows = rows[t.matrix[rows] == LAMBDA]
-    beta_rows = rows[t.matrix[rows] == BETA]
+    regression = np.array([t.op[i] == "~" for i in rows], dtype=bool)
+    beta_rows = rows[(t.matrix[rows] == BETA) & ~regression]
     # Indicators of each factor, as nodes: observed variable i is node i, factor j is p + j.
     indicators: list[list[tuple[int, int]]] = [[] for _ in range(m)]  # (table row, node)
     for i in lam_rows:
@@ -576,12 +577,20 @@ def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, no
     # Variance of each factor explained by the factors above it.
     explained_lv = np.zeros(m)
     for i in rows[t.matrix[rows] == BETA]:
-        explained_lv[t.row[i]] += loading.get(i, 1.0) ** 2 * phi[t.col[i]]
+        if t.op[i] != "~":
+            explained_lv[t.row[i]] += loading.get(i, 1.0) ** 2 * phi[t.col[i]]
+    phantom = {lv: ov for ov, lv in spec.phantoms}
     has_items = np.array([any(node < p for _, node in indicators[j]) for j in range(m)])
     has_ind = np.array([bool(indicators[j]) for j in range(m)])
     for i in rows:
         mat, r, c = t.matrix[i], t.row[i], t.col[i]
-        if mat in (LAMBDA, BETA):
+        if mat == BETA and t.op[i] == "~":
+            start[i] = 0.0  # regressions start at 0, as in lavaan
+        elif mat == PSI and r == c and r in phantom:
+            start[i] = 0.5 * cov[phantom[r], phantom[r]]
+        elif mat == ALPHA and r in phantom:
+            start[i] = mean[phantom[r]]
+        elif mat in (LAMBDA, BETA):
             start[i] = loading.get(i, 1.0)
         elif mat == THETA:
             if r == c:

@@ -10,6 +10,7 @@ from scipy import linalg
 
 from ..syntax import parse_model
 from .blas import single_threaded_blas
+from .defined import compile_definitions
 from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteError
 from .estimation import CompleteData, Objective, fisher_scoring, start_values
 from .fiml import MissingData, observed_information
@@ -17,6 +18,7 @@ from .model import build_model
 from .ordinal import ORDINAL_ESTIMATORS, check_ordinal_options, ordinal_cfa, split_thresholds
 from .results import CFAResult
 from .robust import check_estimator, robust_fit
+from .structural import fix_covariates, fixed_moments
 
 __all__ = ["cfa"]
 
@@ -417,8 +419,16 @@ def _cfa(
         meanstructure=meanstructure,
         group_equal=group_equal,
     )
+    fix_covariates(spec, groups)
+    definitions = compile_definitions(parsed, spec)
+    if spec.fixed_x and estimator != "ML":
+        raise ValueError(
+            f"estimator {estimator!r} is not supported with observed covariates of regressions "
+            "(fixed.x); use estimator='ML', or regressions among factors only"
+        )
     p = spec.p
     moments = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))
+    moments -= fixed_moments(spec)
     if moments - spec.n_free < 0:
         raise ModelIdentificationError(
             f"the model is not identified: {spec.n_free} free parameters but only {moments} "
@@ -482,4 +492,5 @@ def _cfa(
         warnings=warnings,
         estimator=estimator,
         robust=robust,
+        definitions=definitions,
     )

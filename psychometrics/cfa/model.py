@@ -12,6 +12,14 @@ covariances of the exogenous factors, disturbance variances for factors that are
 higher-order factors, and with a mean structure free intercepts and factor means fixed to 0.
 Equality constraints (shared labels, ``group_equal``) are imposed by mapping the constrained rows
 to one free parameter, so ``n_free`` is lavaan's ``npar``.
+
+Regressions (``f3 ~ f1 + x``) are free entries of B, as in lavaan's ``sem()`` (which its
+``cfa()`` follows): a regressed factor gets a disturbance variance, and only exogenous factors
+covary by default. An observed variable in a regression that is not an indicator is a "phantom"
+factor of its own (loading 1, residual variance 0; ``ModelSpec.phantoms``), so ``y ~ f`` and
+``f ~ x`` are entries of B as well. The exogenous covariates among them (``fixed_x``; lavaan's
+``fixed.x = TRUE``) have their variances, covariances (and means) fixed to the sample values by
+:func:`psychometrics.cfa.structural.fix_covariates`; they are not free parameters.
 """
 
 from __future__ import annotations
@@ -101,6 +109,8 @@ class ModelSpec:
     table: ParameterTable
     n_free: int
     group_rows: tuple[tuple[np.ndarray, ...], ...]  # per group, the row indices of each matrix
+    phantoms: tuple[tuple[int, int], ...] = ()  # (observed, latent) index of observed regressors
+    fixed_x: tuple[int, ...] = ()  # latent indices of the exogenous covariates (fixed.x)
 
     def free_rows(self, group: int) -> np.ndarray:
         return np.flatnonzero((self.table.group == group) & (self.table.free >= 0))
@@ -152,6 +162,8 @@ class ModelSpec:
             rows = idx[code]
             if rows.size:
                 target[..., t.row[rows]] = x[..., rows]
+        for ov, lv in self.phantoms:
+            lam[..., ov, lv] = 1.0
         if beta is not None:
             ib = np.linalg.inv(np.eye(m) - beta)
             loadings = lam @ ib
@@ -273,10 +285,13 @@ def build_model(
         )
     latent = list(parsed.latent)
     observed = list(parsed.observed)
+    measured = [s for s in parsed.statements if s.op == "=~"]
+    regressions = [s for s in parsed.statements if s.op == "~"]
+    phantom_names, covariates = _regression_variables(parsed)
+    latent += phantom_names
     lv_index = {name: i for i, name in enumerate(latent)}
     ov_index = {name: i for i, name in enumerate(observed)}
-    measured = [s for s in parsed.statements if s.op == "=~"]
-    endogenous = {s.rhs for s in measured if s.rhs in lv_index}
+    endogenous = {s.rhs for s in measured if s.rhs in lv_index} | {s.lhs for s in regressions}
     exogenous = [name not in endogenous for name in latent]
     first_indicator = {}
     for s in measured:
@@ -288,6 +303,8 @@ def build_model(
                 f"'{s.lhs} ~~ {s.rhs}' mixes a factor and an observed variable; "
                 "covariances must be between two factors or two observed variables"
             )
+        if s.op == "~~" and s.lhs in ov_index and s.lhs in lv_index:
+            continue  # an observed variable of a regression
         if s.op == "~~" and s.lhs in ov_index and not any(m.rhs == s.lhs for m in measured):
             raise ModelIdentificationError(
                 f"observed variable {s.lhs!r} is not an indicator of any factor"
@@ -296,6 +313,8 @@ def build_model(
             raise ModelIdentificationError(
                 f"observed variable {s.rhs!r} is not an indicator of any factor"
             )
+        if s.op == "~1" and s.lhs in lv_index:
+            continue
         if s.op == "~1" and s.lhs in ov_index and not any(m.rhs == s.lhs for m in measured):
             raise ModelIdentificationError(
                 f"observed variable {s.lhs!r} is not an indicator of any factor"
@@ -376,6 +395,20 @@ def build_model(
                     marker,
                     True,
                 )
+        for s in regressions:
+            add(
+                s.lhs,
+                "~",
+                s.rhs,
+                g,
+                BETA,
+                lv_index[s.lhs],
+                lv_index[s.rhs],
+                s.modifier,
+                None,
+                False,
+                True,
+            )
         for s in parsed.statements:
             if s.op == "~~":
                 if s.lhs in lv_index:
@@ -393,7 +426,7 @@ def build_model(
                 else:
                     add(s.lhs, "~1", "", g, NU, ov_index[s.lhs], 0, s.modifier, None, False, True)
         for name in observed:
-            if (name, name) not in user_var:
+            if (name, name) not in user_var and name not in lv_index:
                 add(
                     name,
                     "~~",
@@ -413,6 +446,7 @@ def build_model(
         )
         for name in latent:
             if (name, name) not in user_var:
+                phantom = name in ov_index
                 add(
                     name,
                     "~~",
@@ -422,11 +456,32 @@ def build_model(
                     lv_index[name],
                     lv_index[name],
                     None,
-                    1.0 if fix_var else None,
-                    fix_var,
+                    np.nan if name in covariates else None if phantom else 1.0 if fix_var else None,
+                    fix_var and not phantom,
                     False,
                 )
-        exo = [name for name, e in zip(latent, exogenous, strict=True) if e]
+        # fixed.x: the covariances of the exogenous covariates (fixed to the sample values)
+        for a in range(len(covariates)):
+            for b in range(a + 1, len(covariates)):
+                pair = (min(covariates[a], covariates[b]), max(covariates[a], covariates[b]))
+                if pair not in user_var:
+                    i, j = lv_index[covariates[a]], lv_index[covariates[b]]
+                    add(
+                        covariates[a],
+                        "~~",
+                        covariates[b],
+                        g,
+                        PSI,
+                        max(i, j),
+                        min(i, j),
+                        None,
+                        np.nan,
+                        False,
+                        False,
+                    )
+        exo = [
+            name for name, e in zip(latent, exogenous, strict=True) if e and name not in ov_index
+        ]
         for a in range(len(exo)):
             for b in range(a + 1, len(exo)):
                 if (min(exo[a], exo[b]), max(exo[a], exo[b])) not in user_var:
@@ -445,7 +500,7 @@ def build_model(
                     )
         if meanstructure:
             for name in observed:
-                if name not in user_mean:
+                if name not in user_mean and name not in lv_index:
                     add(name, "~1", "", g, NU, ov_index[name], 0, None, None, False, False)
             free_means = g > 0 and "intercepts" in group_equal and "means" not in group_equal
             # As lavaan: with equal intercepts every factor mean is free in groups 2, 3, ...
@@ -461,7 +516,11 @@ def build_model(
                         lv_index[name],
                         0,
                         None,
-                        None if free_means else 0.0,
+                        np.nan
+                        if name in covariates
+                        else None
+                        if free_means or name in ov_index
+                        else 0.0,
                         False,
                         False,
                     )
@@ -497,9 +556,34 @@ def build_model(
         table,
         int(free_index.max(initial=-1) + 1),
         group_rows,
+        tuple((ov_index[name], lv_index[name]) for name in phantom_names),
+        tuple(lv_index[name] for name in covariates),
     )
     _check_single_indicators(spec, parsed)
     return spec
+
+
+def _regression_variables(parsed: ParsedModel) -> tuple[list[str], list[str]]:
+    """Observed variables of the regressions (phantom factors) and, among them, the exogenous
+    covariates (never regressed on anything), in the order of the model's observed variables."""
+    regressions = [s for s in parsed.statements if s.op == "~"]
+    if not regressions:
+        return [], []
+    latent = set(parsed.latent)
+    indicators = {s.rhs for s in parsed.statements if s.op == "=~"} - latent
+    names = {s.lhs for s in regressions} | {s.rhs for s in regressions}
+    for s in regressions:
+        for name in (s.lhs, s.rhs):
+            if name in indicators:
+                raise ModelIdentificationError(
+                    f"'{s.lhs} ~ {s.rhs}': {name!r} is an indicator of a factor; regressions "
+                    "are supported between factors and observed variables that are not "
+                    "indicators (write a cross-loading with '=~')"
+                )
+    phantoms = [name for name in parsed.observed if name in names]
+    outcomes = {s.lhs for s in regressions}
+    covariates = [name for name in phantoms if name not in outcomes]
+    return phantoms, covariates
 
 
 def _assign_free(

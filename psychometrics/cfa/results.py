@@ -11,11 +11,13 @@ from scipy import stats
 from .._json import jsonable as _clean  # the package's one JSON converter
 from . import reliability
 from .blas import single_threaded_blas
+from .defined import definition_jacobian, evaluate_definitions
 from .estimation import Estimate, Objective
 from .fit import fit_measures, srmr
 from .model import BETA, LAMBDA, PSI, THETA, ModelSpec
 from .modification import modification_indices
-from .standardized import standardize, std_all_se
+from .standardized import standardize, std_all_jacobian, std_all_se
+from .structural import baseline_loglik, covariate_indices, covariate_loglik, fixed_moments
 from .summary import summary as summary_text
 
 __all__ = ["CFAResult"]
@@ -79,6 +81,7 @@ class CFAResult:
         warnings: list[str],
         estimator: str = "ML",
         robust=None,
+        definitions: tuple = (),
     ):
         self.model = model
         self.spec = spec
@@ -95,6 +98,7 @@ class CFAResult:
         self.missing = missing
         self.estimator = estimator
         self.robust = robust
+        self.definitions = tuple(definitions)
         self.nobs = int(objective.n)
         self.group_nobs = [int(g.n) for g in objective.groups]
         self.warnings = list(warnings)
@@ -124,7 +128,7 @@ class CFAResult:
             z = np.where(free, x / se, np.nan)
         pvalue = 2.0 * stats.norm.sf(np.abs(z))
         std_lv, std_all = standardize(spec, x)
-        return pd.DataFrame(
+        table = pd.DataFrame(
             {
                 "lhs": list(t.lhs),
                 "op": list(t.op),
@@ -139,6 +143,44 @@ class CFAResult:
                 "std_lv": std_lv,
                 "std_all": std_all,
                 "se_std_all": std_all_se(spec, self.theta, self.vcov),
+            },
+            columns=ESTIMATE_COLUMNS,
+        )
+        if not self.definitions:
+            return table
+        return pd.concat([table, self._defined_table(x, std_lv, std_all)], ignore_index=True)
+
+    def _defined_table(self, x, std_lv, std_all) -> pd.DataFrame:
+        """The ``:=`` rows (lavaan's ``parameterEstimates``): see :mod:`.defined`."""
+        spec, defs = self.spec, self.definitions
+        est = evaluate_definitions(defs, spec, x)
+        se = np.full(len(defs), np.nan)
+        se_std = np.full(len(defs), np.nan)
+        if spec.n_free and np.all(np.isfinite(self.vcov)):
+            jac = definition_jacobian(defs, spec, self.theta)
+            se = np.sqrt(np.maximum(np.sum((jac @ self.vcov) * jac, axis=1), 0.0))
+            h = 1e-30
+            std_c = std_all[None, :] + 1j * h * std_all_jacobian(spec, self.theta).T
+            jac_std = (evaluate_definitions(defs, spec, std_c).imag / h).T
+            var = np.sum((jac_std @ self.vcov) * jac_std, axis=1)
+            se_std = np.sqrt(np.maximum(var, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = est / se
+        return pd.DataFrame(
+            {
+                "lhs": [d.name for d in defs],
+                "op": ":=",
+                "rhs": [d.expression for d in defs],
+                "group": 0 if spec.n_groups > 1 else 1,
+                "label": [d.name for d in defs],
+                "free": False,
+                "est": est,
+                "se": se,
+                "z": z,
+                "pvalue": 2.0 * stats.norm.sf(np.abs(z)),
+                "std_lv": evaluate_definitions(defs, spec, std_lv),
+                "std_all": evaluate_definitions(defs, spec, std_all),
+                "se_std_all": se_std,
             },
             columns=ESTIMATE_COLUMNS,
         )
@@ -181,13 +223,21 @@ class CFAResult:
         for g, (grp, mats) in enumerate(zip(self.objective.groups, self._implied, strict=True)):
             logl += grp.loglik(mats.sigma, mats.mu if ms else None)
             h1 += grp.h1_loglik()
-            base += grp.baseline_loglik()
+            base += (
+                baseline_loglik(grp, covariate_indices(spec))
+                if spec.fixed_x
+                else grp.baseline_loglik()
+            )
+            if spec.fixed_x:  # lavaan reports the likelihood conditional on the covariates
+                x_logl = covariate_loglik(grp, covariate_indices(spec))
+                logl, h1, base = logl - x_logl, h1 - x_logl, base - x_logl
             cov, mean = grp.h1_moments()
             srmr_total += self.objective.weights[g] * srmr(
                 cov, mean if ms else None, mats.sigma, mats.mu if ms else None
             )
         p, n_groups = spec.p, spec.n_groups
-        moments = n_groups * (p * (p + 1) // 2 + (p if ms else 0))
+        moments = n_groups * (p * (p + 1) // 2 + (p if ms else 0)) - fixed_moments(spec)
+        k = len(spec.fixed_x)
         out = fit_measures(
             logl=logl,
             h1_logl=h1,
@@ -196,7 +246,7 @@ class CFAResult:
             n=self.nobs,
             n_groups=n_groups,
             moments=moments,
-            baseline_df=n_groups * p * (p - 1) // 2,
+            baseline_df=n_groups * (p * (p - 1) // 2 - k * (k - 1) // 2),
             srmr_value=srmr_total,
         )
         if self.robust is not None:

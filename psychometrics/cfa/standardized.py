@@ -8,7 +8,10 @@ the implied indicator covariance matrix:
 - variances: x / Sigma_ii (indicators), x / Phi_jj (factors);
 - covariances: x / sqrt(x_ii x_jj) with the (residual) variances of the same matrix, i.e.
   residual correlations (lavaan's ``cov.std = TRUE``);
-- intercepts x / sqrt(Sigma_ii), factor means x / sqrt(Phi_jj).
+- intercepts x / sqrt(Sigma_ii), factor means x / sqrt(Phi_jj);
+- regressions b sqrt(Phi_cc / Phi_rr) (both scales), except that std.lv leaves observed
+  variables of regressions (the "phantom" factors of :mod:`.model`) unscaled: their Phi_jj is
+  taken as 1 there, and their variances, covariances and intercepts keep their raw std.lv.
 
 Standard errors of std.all are sqrt(diag(J V J')) with V the covariance matrix of the free
 parameters and J the Jacobian of the standardisation, obtained exactly by complex-step
@@ -22,7 +25,7 @@ from scipy import sparse
 
 from .model import ALPHA, BETA, LAMBDA, NU, PSI, THETA, ModelSpec, derivative_index
 
-__all__ = ["standardize", "std_all_se"]
+__all__ = ["standardize", "std_all_jacobian", "std_all_se"]
 
 
 def standardize(spec: ModelSpec, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +47,8 @@ def _scales(spec: ModelSpec, x: np.ndarray, g: int) -> tuple[np.ndarray, ...]:
     psi = np.zeros(batch + (m, m), x.dtype)
     rows = idx[LAMBDA]
     lam[..., t.row[rows], t.col[rows]] = x[..., rows]
+    for ov, lv in spec.phantoms:
+        lam[..., ov, lv] = 1.0
     rows = idx[PSI]
     psi[..., t.row[rows], t.col[rows]] = x[..., rows]
     psi[..., t.col[rows], t.row[rows]] = x[..., rows]
@@ -107,6 +112,9 @@ def _standardize(
     for g in range(spec.n_groups):
         idx = spec.group_rows[g]
         phi_d, psi_d, theta_diag, sigma_d = _scales(spec, x, g) if scales is None else scales[g]
+        phantom = np.zeros(spec.m, dtype=bool)
+        phantom[[lv for _, lv in spec.phantoms]] = True
+        lv_d = np.where(phantom, 1.0, phi_d)  # std.lv scales factors only
 
         rows = idx[LAMBDA]
         r, c = t.row[rows], t.col[rows]
@@ -114,8 +122,8 @@ def _standardize(
         std_all[..., rows] = std_lv[..., rows] / np.sqrt(sigma_d[..., r])
         rows = idx[BETA]
         r, c = t.row[rows], t.col[rows]
-        std_lv[..., rows] = x[..., rows] * np.sqrt(phi_d[..., c] / phi_d[..., r])
-        std_all[..., rows] = std_lv[..., rows]
+        std_all[..., rows] = x[..., rows] * np.sqrt(phi_d[..., c] / phi_d[..., r])
+        std_lv[..., rows] = x[..., rows] * np.sqrt(lv_d[..., c] / lv_d[..., r])
         rows = idx[THETA]
         r, c = t.row[rows], t.col[rows]
         diag = r == c
@@ -132,13 +140,13 @@ def _standardize(
             x[..., rows] / phi_d[..., r],
             x[..., rows] / np.sqrt(psi_d[..., r] * psi_d[..., c]),
         )
-        std_lv[..., rows] = value
+        std_lv[..., rows] = np.where(phantom[r] & phantom[c], x[..., rows], value)
         std_all[..., rows] = value
         rows = idx[NU]
         std_all[..., rows] = x[..., rows] / np.sqrt(sigma_d[..., t.row[rows]])
         rows = idx[ALPHA]
-        std_lv[..., rows] = x[..., rows] / np.sqrt(phi_d[..., t.row[rows]])
-        std_all[..., rows] = std_lv[..., rows]
+        std_all[..., rows] = x[..., rows] / np.sqrt(phi_d[..., t.row[rows]])
+        std_lv[..., rows] = x[..., rows] / np.sqrt(lv_d[..., t.row[rows]])
     return std_lv, std_all
 
 
@@ -147,6 +155,19 @@ def std_all_se(spec: ModelSpec, theta: np.ndarray, vcov: np.ndarray) -> np.ndarr
     q = spec.n_free
     if q == 0 or not np.all(np.isfinite(vcov)):
         return np.full(len(spec.table), np.nan)
+    jac = std_all_jacobian(spec, theta)
+    # Each standardised value depends on a handful of parameters: a sparse product.
+    if np.count_nonzero(jac) < 0.2 * jac.size:
+        jac_s = sparse.csr_matrix(jac)
+        var = np.asarray(jac_s.multiply(np.asarray(jac_s @ vcov)).sum(axis=1)).ravel()
+    else:
+        var = np.sum((jac @ vcov) * jac, axis=1)
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def std_all_jacobian(spec: ModelSpec, theta: np.ndarray) -> np.ndarray:
+    """d(std.all of every table row)/d(theta), rows x q (complex steps, see above)."""
+    q = spec.n_free
     h = 1e-30
     perturbed = spec.row_values(theta + 1j * h * np.eye(q))
     # The scales enter to first order through their analytic Jacobians (cheaper than carrying
@@ -162,11 +183,4 @@ def std_all_se(spec: ModelSpec, theta: np.ndarray, vcov: np.ndarray) -> np.ndarr
         for g in range(spec.n_groups)
     ]
     with np.errstate(divide="ignore", invalid="ignore"):
-        jac = _standardize(spec, perturbed, scales)[1].imag.T / h  # rows x q
-    # Each standardised value depends on a handful of parameters: a sparse product.
-    if np.count_nonzero(jac) < 0.2 * jac.size:
-        jac_s = sparse.csr_matrix(jac)
-        var = np.asarray(jac_s.multiply(np.asarray(jac_s @ vcov)).sum(axis=1)).ravel()
-    else:
-        var = np.sum((jac @ vcov) * jac, axis=1)
-    return np.sqrt(np.maximum(var, 0.0))
+        return _standardize(spec, perturbed, scales)[1].imag.T / h  # rows x q

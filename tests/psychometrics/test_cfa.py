@@ -347,7 +347,7 @@ def test_absent_variables_are_named(hs):
 
 def test_syntax_errors_surface(hs):
     with pytest.raises(ModelSyntaxError) as info:
-        cfa("f =~ x1 + x2\nf ~ x3", hs)
+        cfa("f =~ x1 + x2\nf <~ x3", hs)
     assert info.value.line == 2
 
 

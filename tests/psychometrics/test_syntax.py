@@ -91,8 +91,8 @@ def test_intercepts():
 @pytest.mark.parametrize(
     ("text", "line", "column", "fragment"),
     [
-        ("f =~ x1 + x2\ny ~ f", 2, 3, "regressions"),
-        ("f =~ x1 + x2\nd := a*b", 2, 3, "defined parameters"),
+        ("f =~ x1 + x2\ny ~ y", 2, 5, "regressed on itself"),
+        ("f =~ x1 + x2\nd := a*b ~ c", 2, 10, "definition of 'd'"),
         ("f =~ a*x1 + b*x2\na == b", 2, 3, "explicit constraints"),
         ("f =~ x1 + x2\nx1 | t1", 2, 4, "thresholds"),
         ("f =~ x1 + x2\na < 1", 2, 3, "inequality"),
@@ -125,3 +125,14 @@ def test_errors_name_line_and_column(text, line, column, fragment):
 def test_non_string_model_is_a_type_error():
     with pytest.raises(TypeError):
         parse_model(None)
+
+
+def test_regressions_and_definitions():
+    m = parse_model(
+        "f1 =~ x1 + x2\nf2 =~ x3 + x4\nf2 ~ a*f1 + 0.5*age\nind := a*b/(1 - a)^2 +\n exp(a)"
+    )
+    reg = [(s.lhs, s.rhs, s.modifier.label, s.modifier.fixed) for s in m.statements if s.op == "~"]
+    assert reg == [("f2", "f1", ("a",), None), ("f2", "age", None, (0.5,))]
+    assert m.observed == ("x1", "x2", "x3", "x4", "age")
+    (d,) = [s for s in m.statements if s.op == ":="]
+    assert (d.lhs, d.rhs) == ("ind", "a*b/(1-a)^2+exp(a)")
