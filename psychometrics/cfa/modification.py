@@ -68,11 +68,63 @@ def _candidates(spec: ModelSpec, group: int) -> tuple[np.ndarray, np.ndarray, np
     mats.append(t.matrix[fixed])
     rows.append(t.row[fixed])
     cols.append(t.col[fixed])
-    return (
+    out = (
         np.concatenate(mats).astype(int),
         np.concatenate(rows).astype(int),
         np.concatenate(cols).astype(int),
     )
+    if any(op == "~" for op in t.op):
+        out = _regression_candidates(spec, group, *out)
+    return out
+
+
+def _regression_candidates(spec: ModelSpec, group: int, mat, row, col):
+    """With regressions, lavaan's candidates (``lav_partable_full``): no loadings, residual
+    covariances or covariances involving the observed variables of the regressions (their
+    phantom factors) nor the fixed covariate moments; instead a regression ``y ~ x`` for every
+    ordered pair of variables of the regressions that the model leaves out (but for a covariate
+    as ``y``)."""
+    t = spec.table
+    phantom_ov = np.zeros(spec.p, dtype=bool)
+    phantom_lv = np.zeros(spec.m, dtype=bool)
+    for ov, lv in spec.phantoms:
+        phantom_ov[ov] = phantom_lv[lv] = True
+
+    def ov(i):
+        return phantom_ov[np.clip(i, 0, spec.p - 1)]
+
+    def lv(i):
+        return phantom_lv[np.clip(i, 0, spec.m - 1)]
+
+    drop = (
+        ((mat == LAMBDA) & (ov(row) | lv(col)))
+        | ((mat == THETA) & (ov(row) | ov(col)))
+        | ((mat == PSI) & (lv(row) | lv(col)))
+        | ((mat == ALPHA) & np.isin(row, spec.fixed_x))
+    )
+    keep = ~drop
+    mat, row, col = mat[keep], row[keep], col[keep]
+    sel = (t.group == group) & (t.op == np.array("~"))
+    names = set(t.lhs[i] for i in np.flatnonzero(sel)) | set(t.rhs[i] for i in np.flatnonzero(sel))
+    index = {name: j for j, name in enumerate(spec.latent)}
+    eqs = [index[name] for name in spec.latent if name in names]
+    in_group = t.group == group
+    beta_rows = in_group & (t.matrix == BETA)
+    present = set(zip(t.row[beta_rows], t.col[beta_rows], strict=True))
+    present |= {(r, c) for m_, r, c in zip(mat, row, col, strict=True) if m_ == BETA}
+    # A covariate as the outcome of a regression is left out (lavaan lists it with the
+    # covariate's moments still fixed; its MIs are not reproduced here).
+    new = [
+        (r, c)
+        for r in eqs
+        for c in eqs
+        if r != c and (r, c) not in present and r not in spec.fixed_x
+    ]
+    if new:
+        mat = np.concatenate([mat, np.full(len(new), BETA)])
+        row = np.concatenate([row, [r for r, _ in new]])
+        col = np.concatenate([col, [c for _, c in new]])
+    return mat.astype(int), row.astype(int), col.astype(int)
 
 
 def modification_indices(
@@ -164,12 +216,30 @@ def _scale_epc(spec: ModelSpec, mats, mat, row, col, epc):
     )
     rhs = np.where(nu | alpha, "", rhs)
     op = np.where(lam | beta, "=~", np.where(nu | alpha, "~1", "~~"))
+    # A B entry is a regression 'row ~ col' unless the model has it as a higher-order loading.
+    t = spec.table
+    loading = {
+        (r_, c_)
+        for r_, c_, o, m_ in zip(t.row, t.col, t.op, t.matrix, strict=True)
+        if o == "=~" and m_ == BETA
+    }
+    regression = beta & np.array(
+        [(r_, c_) not in loading for r_, c_ in zip(row, col, strict=True)], dtype=bool
+    )
+    if regression.any():
+        lhs = np.where(regression, latent[np.where(regression, row, 0)], lhs)
+        rhs = np.where(regression, latent[np.where(regression, col, 0)], rhs)
+        op = np.where(regression, "~", op)
     r, c = row, col
     sepc_lv = epc.copy()
     sepc_all = epc.copy()
     sepc_lv[lam] = epc[lam] * np.sqrt(phi_d[c[lam]])
     sepc_all[lam] = sepc_lv[lam] / np.sqrt(sigma_d[r[lam]])
     sepc_lv[beta] = sepc_all[beta] = epc[beta] * np.sqrt(phi_d[c[beta]] / phi_d[r[beta]])
+    if spec.phantoms:  # std.lv leaves observed variables unscaled
+        lv_d = phi_d.copy()
+        lv_d[[lv for _, lv in spec.phantoms]] = 1.0
+        sepc_lv[beta] = epc[beta] * np.sqrt(lv_d[c[beta]] / lv_d[r[beta]])
     var = theta & (r == c)
     cov = theta & (r != c)
     sepc_all[var] = epc[var] / sigma_d[r[var]]
