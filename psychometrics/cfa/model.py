@@ -426,26 +426,42 @@ def build_model(
                 else:
                     add(s.lhs, "~1", "", g, NU, ov_index[s.lhs], 0, s.modifier, None, False, True)
         for name in observed:
-            if (name, name) not in user_var and name not in lv_index:
+            if (name, name) in user_var or name in covariates:
+                continue
+            if name in lv_index:  # an observed outcome: its residual variance, in Psi
                 add(
                     name,
                     "~~",
                     name,
                     g,
-                    THETA,
-                    ov_index[name],
-                    ov_index[name],
+                    PSI,
+                    lv_index[name],
+                    lv_index[name],
                     None,
                     None,
                     False,
                     False,
                 )
+                continue
+            add(
+                name,
+                "~~",
+                name,
+                g,
+                THETA,
+                ov_index[name],
+                ov_index[name],
+                None,
+                None,
+                False,
+                False,
+            )
         # With std_lv and equal loadings, lavaan frees the factor variances of groups 2, 3, ...
         fix_var = std_lv and not (
             g > 0 and "loadings" in group_equal and "lv.variances" not in group_equal
         )
         for name in latent:
-            if (name, name) not in user_var:
+            if (name, name) not in user_var and (name not in ov_index or name in covariates):
                 phantom = name in ov_index
                 add(
                     name,
@@ -500,13 +516,17 @@ def build_model(
                     )
         if meanstructure:
             for name in observed:
-                if name not in user_mean and name not in lv_index:
+                if name in user_mean or name in covariates:
+                    continue
+                if name in lv_index:  # an observed outcome: its intercept, in alpha
+                    add(name, "~1", "", g, ALPHA, lv_index[name], 0, None, None, False, False)
+                else:
                     add(name, "~1", "", g, NU, ov_index[name], 0, None, None, False, False)
             free_means = g > 0 and "intercepts" in group_equal and "means" not in group_equal
             # As lavaan: with equal intercepts every factor mean is free in groups 2, 3, ...
             # (with higher-order factors this is not identified and the SEs warn so).
             for name in latent:
-                if name not in user_mean:
+                if name not in user_mean and (name not in ov_index or name in covariates):
                     add(
                         name,
                         "~1",

@@ -498,6 +498,13 @@ def ordinal_cfa(
     estimator = estimator.upper()
     stripped, declared = split_thresholds(model)
     parsed = parse_model(stripped)
+    structural = sorted({s.op for s in parsed.statements if s.op in ("~", ":=")})
+    if structural:
+        raise ValueError(
+            f"{' and '.join(repr(op) for op in structural)} statements (regressions, defined "
+            "parameters) are supported with continuous indicators (estimator ML, MLR, MLM), "
+            "not with ordered items; ordered items support '=~', '~~' and thresholds"
+        )
     observed = list(parsed.observed)
     items = _ordered_items(observed, ordered)
     if not isinstance(data, pd.DataFrame):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import DataError
 from .estimation import CompleteData
 from .model import ALPHA, PSI, ModelSpec
 
@@ -40,28 +41,40 @@ def covariate_indices(spec: ModelSpec) -> np.ndarray:
     return np.array([to_ov[lv] for lv in spec.fixed_x], dtype=int)
 
 
+def _moments(group, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sample covariance matrix (divisor N) and means of the covariates ``x`` of one group.
+
+    With missing data (FIML) the covariates must be complete; their moments are then the
+    sample moments of all rows (which are also the EM estimates of that block)."""
+    if isinstance(group, CompleteData):
+        return group.cov[np.ix_(x, x)], group.mean[x]
+    if not group._mask[:, x].all():
+        raise DataError(
+            "observed covariates of regressions (fixed.x) must have no missing values with "
+            "missing='ml'; drop the incomplete rows or model the covariate as an outcome"
+        )
+    rows = group._x[:, x]
+    mean = rows.mean(axis=0)
+    centred = rows - mean
+    return centred.T @ centred / rows.shape[0], mean
+
+
 def fix_covariates(spec: ModelSpec, groups: list) -> None:
     """Set the fixed rows of the covariates to each group's sample moments (in place)."""
     if not spec.fixed_x:
         return
-    for g in groups:
-        if not isinstance(g, CompleteData):
-            raise ValueError(
-                "observed covariates of regressions (fixed.x) are supported with complete data "
-                "(missing='listwise'); with missing='ml' the covariates must have no missing "
-                "values"
-            )
+    x = covariate_indices(spec)
+    moments = [_moments(g, x) for g in groups]
     t = spec.table
-    to_ov = {lv: ov for ov, lv in spec.phantoms}
-    xs = set(spec.fixed_x)
+    position = {lv: k for k, lv in enumerate(spec.fixed_x)}
     for i in range(len(t)):
         if t.free[i] >= 0:
             continue
-        cov, mean = groups[t.group[i]].h1_moments()
-        if t.matrix[i] == PSI and t.row[i] in xs and t.col[i] in xs:
-            t.value[i] = cov[to_ov[t.row[i]], to_ov[t.col[i]]]
-        elif t.matrix[i] == ALPHA and t.row[i] in xs:
-            t.value[i] = mean[to_ov[t.row[i]]]
+        cov, mean = moments[t.group[i]]
+        if t.matrix[i] == PSI and t.row[i] in position and t.col[i] in position:
+            t.value[i] = cov[position[t.row[i]], position[t.col[i]]]
+        elif t.matrix[i] == ALPHA and t.row[i] in position:
+            t.value[i] = mean[position[t.row[i]]]
 
 
 def fixed_moments(spec: ModelSpec) -> int:
@@ -70,15 +83,22 @@ def fixed_moments(spec: ModelSpec) -> int:
     return spec.n_groups * (k * (k + 1) // 2 + (k if spec.meanstructure else 0))
 
 
-def baseline_loglik(group: CompleteData, x: np.ndarray) -> float:
-    """Log-likelihood of the independence model that keeps the covariates' covariances."""
-    sigma0 = np.diag(np.diag(group.cov))
-    sigma0[np.ix_(x, x)] = group.cov[np.ix_(x, x)]
-    return group.loglik(sigma0, group.mean)
+def baseline_loglik(group, x: np.ndarray) -> float:
+    """Log-likelihood of the independence model that keeps the covariates' covariances.
+
+    With FIML (complete covariates) the independence model's log-likelihood is a sum over
+    variables; the covariates' univariate terms are replaced by their joint one."""
+    if isinstance(group, CompleteData):
+        sigma0 = np.diag(np.diag(group.cov))
+        sigma0[np.ix_(x, x)] = group.cov[np.ix_(x, x)]
+        return group.loglik(sigma0, group.mean)
+    cov, _ = _moments(group, x)
+    univariate = -0.5 * group.n * (np.log(2.0 * np.pi) + np.log(np.diag(cov)) + 1.0)
+    return group.baseline_loglik() - float(univariate.sum()) + covariate_loglik(group, x)
 
 
-def covariate_loglik(group: CompleteData, x: np.ndarray) -> float:
+def covariate_loglik(group, x: np.ndarray) -> float:
     """The covariates' marginal log-likelihood at their sample moments."""
     k = x.size
-    logdet = float(np.linalg.slogdet(group.cov[np.ix_(x, x)])[1])
+    logdet = float(np.linalg.slogdet(_moments(group, x)[0])[1])
     return -0.5 * group.n * (k * np.log(2.0 * np.pi) + logdet + k)

@@ -269,7 +269,7 @@ def _endogenous(res) -> set[str]:
 
 
 def _cells(row) -> str:
-    free = bool(row.free)
+    free = bool(row.free) or row.op == ":="
     values = [row.est]
     values += [row.se, row.z, row.pvalue] if free else [None, None, None]
     values += [row.std_lv, row.std_all]
@@ -340,7 +340,19 @@ def _labels(res) -> list[str]:
             out.append(f".p{first[k] + 1}.")
         else:
             out.append("")
+    out += [""] * (len(res.estimates) - len(out))  # ':=' rows: printed without a label tag
     return out
+
+
+def _hidden(res) -> set[int]:
+    """Rows lavaan's summary leaves out: the fixed moments of exogenous covariates."""
+    spec, t = res.spec, res.spec.table
+    xs = {spec.latent[j] for j in spec.fixed_x}
+    return {
+        i
+        for i in range(len(t))
+        if t.free[i] < 0 and t.lhs[i] in xs and (t.op[i] == "~1" or t.rhs[i] in xs)
+    }
 
 
 def _estimates(res) -> list[str]:
@@ -348,12 +360,15 @@ def _estimates(res) -> list[str]:
     endo = _endogenous(res)
     est = res.estimates
     labels = _labels(res)
+    hidden = _hidden(res)
     several = len(res.group_labels) > 1
     for g, label in enumerate(res.group_labels, start=1):
-        rows = list(est[est["group"] == g].itertuples(index=True))
+        rows = [r for r in est[est["group"] == g].itertuples(index=True) if r.Index not in hidden]
         if several:
             lines += ["", f"Group {g} [{_group_label(label)}]:", ""]
         lines += _blocks(rows, endo, labels)
+    if several and (est["group"] == 0).any():  # defined parameters, after all groups
+        lines += ["", *_blocks(list(est[est["group"] == 0].itertuples(index=True)), endo, labels)]
     while len(lines) > 1 and lines[-1] == lines[-2] == "":
         lines.pop()
     return lines

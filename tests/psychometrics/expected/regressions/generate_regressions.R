@@ -43,6 +43,11 @@ for (j in 1:3) mim[[sprintf("b%d", j)]] <- round(c(1, 0.8, 0.9)[j] * f2 + rnorm(
 mim$out <- round(0.5 * f2 + 0.01 * age + rnorm(n2), 3)
 write.csv(mim, file.path(here, "mimic.csv"), row.names = FALSE)
 
+# ~10 % MCAR in some indicators and in the observed outcome; the covariates stay complete.
+mim_mis <- mim
+for (v in c("a2", "a3", "b2", "b3", "out")) mim_mis[[v]][runif(n2) < 0.1] <- NA
+write.csv(mim_mis, file.path(here, "mimic_missing.csv"), row.names = FALSE, na = "")
+
 hs <- read.csv("tests/psychometrics/data/holzinger_swineford_1939.csv")
 
 # -- models -----------------------------------------------------------------------------------
@@ -106,8 +111,25 @@ out <- list(
   mimic = one(mimic_model, mim, "cfa(model, data = mimic)"),
   mimic_mean = one(mimic_model, mim, "cfa(model, data = mimic, meanstructure = TRUE)",
                    meanstructure = TRUE),
+  mimic_fiml = one(mimic_model, mim_mis, "cfa(model, data = mimic_missing, missing = 'ml')",
+                   missing = "ml"),
+  mimic_mlr = one(mimic_model, mim, "cfa(model, data = mimic, estimator = 'MLR')",
+                  estimator = "MLR"),
   hs = one(hs_model, hs, "cfa(model, data = hs)")
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", na = "null", pretty = FALSE),
            file.path(here, "regressions_oracles.json"))
 cat("ok\n")
+
+# summary(fit, fit.measures = TRUE, standardized = TRUE) as lavaan prints it
+summaries <- list(
+  summary_mediation = function() cfa(med_model, data = med),
+  summary_mimic = function() cfa(mimic_model, data = mim),
+  summary_hs = function() cfa(hs_model, data = hs)
+)
+for (name in names(summaries)) {
+  fit <- summaries[[name]]()
+  text <- capture.output(summary(fit, fit.measures = TRUE, standardized = TRUE))
+  writeLines(c(paste0("# R ", getRversion(), ", lavaan ", packageVersion("lavaan"), ": ",
+                      name), text), file.path(here, paste0(name, ".txt")))
+}
