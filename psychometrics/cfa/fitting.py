@@ -421,10 +421,11 @@ def _cfa(
     )
     fix_covariates(spec, groups)
     definitions = compile_definitions(parsed, spec)
-    if spec.fixed_x and estimator != "ML":
+    if spec.fixed_x and (estimator == "MLM" or (estimator == "MLR" and missing == "ml")):
         raise ValueError(
-            f"estimator {estimator!r} is not supported with observed covariates of regressions "
-            "(fixed.x); use estimator='ML', or regressions among factors only"
+            f"estimator {estimator!r}{' with missing=ml' if missing == 'ml' else ''} is not "
+            "supported with observed covariates of regressions (fixed.x); use estimator='ML', "
+            "MLR with complete data, or regressions among factors only"
         )
     p = spec.p
     moments = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))

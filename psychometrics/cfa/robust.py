@@ -45,6 +45,13 @@ and Brosseau-Liard & Savalei (2014, https://doi.org/10.1080/00273171.2014.933697
 with T - c df in place of T - df. Under FIML the robust CFI/TLI/RMSEA follow Zhang & Savalei
 (2022, *Psychological Methods*, https://doi.org/10.1037/met0000445), lavaan's "FIML-C (V3)":
 T and c are recomputed as if the EM moments were complete-data moments.
+
+**Exogenous covariates** (``fixed.x``, :mod:`.structural`; MLR with complete data): the
+saturated model's tr(B_1 A_1^-1) is taken over the moments other than the covariates' (lavaan
+masks those rows and columns of A_1 and B_1), the number of moments behind the h1 scaling factor
+leaves them out, and the baseline keeps the covariates' covariance block fixed (its free
+parameters are the other variables' variances and means). MLM and FIML-MLR with covariates are
+refused by :func:`psychometrics.cfa.cfa`.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from scipy import linalg, stats
 
 from .fit import _cfi, _tli, rmsea_interval
 from .model import derivative_vectors
+from .structural import covariate_indices, fixed_moments, moment_indices
 
 __all__ = [
     "ESTIMATORS",
@@ -454,6 +462,7 @@ def robust_fit(
     base = _BaselineParts(len(rows))
     deltas = []
     h1_info = []  # FIML: observed information of the saturated model at the EM estimates
+    xs = covariate_indices(spec)
     for g, (x, mats) in enumerate(zip(rows, implied, strict=True)):
         fg = weights[g]
         delta = _delta(spec, mats, g)
@@ -461,11 +470,19 @@ def robust_fit(
         mean = x.mean(axis=0) if not means else mats.mu
         b_sigma, b_mu = _baseline_moments(x, means)
         b_delta = _baseline_delta(p, means)
+        if xs.size:  # fixed.x: the baseline keeps the covariates' moments, fixed
+            b_sigma[np.ix_(xs, xs)] = _ml_cov(x[:, xs])
+            b_delta = b_delta[:, np.flatnonzero(~np.isin(_baseline_columns(p, means), xs))]
         if estimator == "MLR":
             j0 = _mean_outer(_h1_scores(x, mean, mats.sigma, means) @ delta)
             if fiml:
                 h1_info.append(_observed_h1(x, *objective.groups[g].h1_moments()[::-1]))
-            tr_h1[g] = _mlr_h1_trace(x, objective.groups[g], means, h1_info[g] if fiml else None)
+            if xs.size:  # complete data only (checked by the caller)
+                tr_h1[g] = _masked_h1_trace(x, means, moment_indices(spec))
+            else:
+                tr_h1[g] = _mlr_h1_trace(
+                    x, objective.groups[g], means, h1_info[g] if fiml else None
+                )
             base.scores.append(_h1_scores(x, b_mu, b_sigma, means) @ b_delta)
             if fiml:
                 base.info.append(_baseline_observed_information(x, np.diag(b_sigma)))
@@ -482,7 +499,7 @@ def robust_fit(
         tr_h0[g] = fg * float(np.sum(j0 * e_inv))
     vcov = e_inv @ meat @ e_inv / objective.n
     vcov = 0.5 * (vcov + vcov.T)
-    ndat = len(rows) * (p * (p + 1) // 2 + (p if means else 0))
+    ndat = len(rows) * (p * (p + 1) // 2 + (p if means else 0)) - fixed_moments(spec)
     if df <= 0:  # lavaan: no scaled test for df = 0
         tr_h1[:] = tr_h0[:] = np.nan
     test = ScaledTest(
@@ -493,12 +510,27 @@ def robust_fit(
         # lavaan divides by nx.free: free entries before equality constraints
         float(np.sum(tr_h0) / np.sum(spec.table.free >= 0)) if q else np.nan,
     )
-    b_df = len(rows) * p * (p - 1) // 2
+    b_df = len(rows) * (p * (p - 1) // 2 - xs.size * (xs.size - 1) // 2)
     baseline = base.test(_TEST_NAME[estimator], weights, b_df)
     corrected = None
     if fiml and estimator == "MLR":
         corrected = _fiml_corrected(objective, implied, rows, deltas, h1_info, df, b_df)
     return RobustFit(estimator, _SE_NAME[estimator], vcov, test, baseline, corrected)
+
+
+def _baseline_columns(p: int, means: bool) -> np.ndarray:
+    """The variable of each column of :func:`_baseline_delta`."""
+    return np.concatenate([np.arange(p), np.arange(p)]) if means else np.arange(p)
+
+
+def _masked_h1_trace(x: np.ndarray, means: bool, drop: np.ndarray) -> float:
+    """tr(B_1 A_1^-1) of the saturated model without the covariates' moments (complete data):
+    lavaan masks the fixed-x rows and columns of A_1 and B_1 (``lav_test_yuan_bentler``)."""
+    cov = _ml_cov(x)
+    a1 = _expected_h1(cov, means)
+    keep = np.setdiff1d(np.arange(a1.shape[0]), drop)
+    b1 = _mean_outer(_h1_scores(x, x.mean(axis=0), cov, means))
+    return float(np.trace(linalg.solve(a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)])))
 
 
 def _mlr_h1_trace(x: np.ndarray, group, means: bool, a1: np.ndarray | None) -> float:

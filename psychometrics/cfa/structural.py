@@ -32,6 +32,7 @@ __all__ = [
     "covariate_loglik",
     "fix_covariates",
     "fixed_moments",
+    "moment_indices",
 ]
 
 
@@ -75,6 +76,19 @@ def fix_covariates(spec: ModelSpec, groups: list) -> None:
             t.value[i] = cov[position[t.row[i]], position[t.col[i]]]
         elif t.matrix[i] == ALPHA and t.row[i] in position:
             t.value[i] = mean[position[t.row[i]]]
+
+
+def moment_indices(spec: ModelSpec) -> np.ndarray:
+    """Positions of the covariates' moments in (mu, vech Sigma) (column-major vech, mu first
+    with a mean structure)."""
+    p = spec.p
+    x = covariate_indices(spec)
+    rows, cols = np.tril_indices(p)
+    order = np.lexsort((rows, cols))
+    rows, cols = rows[order], cols[order]
+    offset = p if spec.meanstructure else 0
+    cov = offset + np.flatnonzero(np.isin(rows, x) & np.isin(cols, x))
+    return np.concatenate([x, cov]) if spec.meanstructure else cov
 
 
 def fixed_moments(spec: ModelSpec) -> int:

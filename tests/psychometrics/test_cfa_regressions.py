@@ -5,9 +5,11 @@ expected/regressions/generate_regressions.R (seeded simulated data: a latent med
 x -> m -> y with three indicators each and ``ind := a*b``, ``total := c + a*b``,
 ``ratio := a*b / (c + a*b)``; a MIMIC model with a continuous and a binary covariate, two factors
 and an observed outcome; the Holzinger-Swineford three factors with ``speed ~ visual + textual``),
-with ML, std.lv, FIML (missing = "ml") and MLR. Estimates, SEs, the standardised solutions (with
-the SEs of std.all), every fit measure the engine reports and the modification indices are
-compared; lavaan's numbers have ~1e-6 optimiser noise, the engine's as well.
+with ML, std.lv, FIML (missing = "ml") and MLR (with covariates: lavaan's masking of the
+fixed-x moments in the saturated model's trace, see psychometrics.cfa.robust). Estimates, SEs,
+the standardised solutions (with the SEs of std.all), every fit measure the engine reports and
+the modification indices are compared; lavaan's numbers have ~1e-6 optimiser noise, the
+engine's as well.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ CASES = {
     "mimic": ("mimic", {}),
     "mimic_mean": ("mimic", {"meanstructure": True}),
     "mimic_fiml": ("mimic_missing", {"missing": "ml"}),
+    "mimic_mlr": ("mimic", {"estimator": "MLR"}),
     "hs": ("hs", {}),
 }
 TOL = 1e-5  # estimates, SEs, standardised values (issue: 1e-3)
@@ -241,8 +244,10 @@ def test_json_has_regression_and_defined_rows(fits):
 def test_unsupported_combinations_are_named():
     mimic = pd.read_csv(DATA["mimic"])
     model = REF["mimic"]["model"]
-    with pytest.raises(ValueError, match="not supported with observed covariates"):
-        cfa(model, mimic, estimator="MLR")
+    with pytest.raises(ValueError, match="'MLM' is not supported with observed covariates"):
+        cfa(model, mimic, estimator="MLM")
+    with pytest.raises(ValueError, match="'MLR' with missing=ml is not supported"):
+        cfa(model, pd.read_csv(DATA["mimic_missing"]), estimator="MLR", missing="ml")
     missing = mimic.copy()
     missing.loc[:10, "age"] = np.nan
     with pytest.raises(DataError, match="covariates of regressions .* no missing values"):
