@@ -200,7 +200,7 @@ class CFAResult:
                     f"Heywood case: the {kind} of {t.lhs[i]!r} is negative "
                     f"({est['est'].iat[i]:.4g}){where}"
                 )
-            if t.matrix[i] in (LAMBDA, BETA) and abs(est["std_all"].iat[i]) > 1:
+            if t.matrix[i] in (LAMBDA, BETA) and t.op[i] == "=~" and abs(est["std_all"].iat[i]) > 1:
                 out.append(
                     f"Heywood case: the standardised loading of {t.rhs[i]!r} on "
                     f"{t.lhs[i]!r} exceeds 1 ({est['std_all'].iat[i]:.4g}){where}"

@@ -49,12 +49,22 @@ CASES = {
     "mimic_fiml": ("mimic_missing", {"missing": "ml"}),
     "mimic_mlr": ("mimic", {"estimator": "MLR"}),
     "hs": ("hs", {}),
+    "hs_group": ("hs", {"group": "school"}),
 }
 TOL = 1e-5  # estimates, SEs, standardised values (issue: 1e-3)
+# lavaan stops the two-group fit with a gradient of 1e-6 (the engine's: 1e-8, with a smaller
+# discrepancy), which leaves its estimates 1.3e-5 away
+LOOSE = {"hs_group": 5e-5}
 
 
 def _key(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
     return list(zip(frame["lhs"], frame["op"], frame["rhs"], strict=True))
+
+
+def _gkey(frame: pd.DataFrame) -> list[tuple[str, str, str, int]]:
+    """(lhs, op, rhs, group); lavaan's single-group tables have no group column."""
+    group = frame["group"] if "group" in frame else [1] * len(frame)
+    return list(zip(frame["lhs"], frame["op"], frame["rhs"], group, strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +84,13 @@ def fits():
 def test_estimates_and_ses_match_lavaan(fits, name):
     fit = fits(name)
     ref = pd.DataFrame(REF[name]["estimates"])
-    ours = fit.estimates.set_index(["lhs", "op", "rhs"])
+    ours = fit.estimates.set_index(["lhs", "op", "rhs", "group"])
     assert fit.converged
-    assert sorted(_key(fit.estimates)) == sorted(_key(ref))  # the same parameter table
-    mine = ours.loc[_key(ref)]
-    np.testing.assert_allclose(mine["est"], ref["est"], atol=TOL)
-    np.testing.assert_allclose(mine["se"], ref["se"].fillna(0.0), atol=TOL)
+    assert sorted(_gkey(fit.estimates)) == sorted(_gkey(ref))  # the same parameter table
+    mine = ours.loc[_gkey(ref)]
+    tol = LOOSE.get(name, TOL)
+    np.testing.assert_allclose(mine["est"], ref["est"], atol=tol)
+    np.testing.assert_allclose(mine["se"], ref["se"].fillna(0.0), atol=tol)
     free = ref["z"].notna().to_numpy()
     np.testing.assert_allclose(mine["z"].to_numpy()[free], ref["z"][free], atol=2e-4)
     np.testing.assert_allclose(mine["pvalue"].to_numpy()[free], ref["pvalue"][free], atol=2e-5)
@@ -91,15 +102,16 @@ def test_estimates_and_ses_match_lavaan(fits, name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_standardized_solution_matches_lavaan(fits, name):
     fit = fits(name)
-    ours = fit.estimates.set_index(["lhs", "op", "rhs"])
+    tol = LOOSE.get(name, TOL)
+    ours = fit.estimates.set_index(["lhs", "op", "rhs", "group"])
     for kind, column in (("std_all", "std_all"), ("std_lv", "std_lv")):
         ref = pd.DataFrame(REF[name][kind])
-        mine = ours.loc[_key(ref)]
-        np.testing.assert_allclose(mine[column], ref["est.std"], atol=TOL, err_msg=kind)
+        mine = ours.loc[_gkey(ref)]
+        np.testing.assert_allclose(mine[column], ref["est.std"], atol=tol, err_msg=kind)
     ref = pd.DataFrame(REF[name]["std_all"])
     has_se = ref["se"].notna().to_numpy() & (ref["se"].fillna(0) > 0).to_numpy()
-    mine = ours.loc[_key(ref)]
-    np.testing.assert_allclose(mine["se_std_all"].to_numpy()[has_se], ref["se"][has_se], atol=TOL)
+    mine = ours.loc[_gkey(ref)]
+    np.testing.assert_allclose(mine["se_std_all"].to_numpy()[has_se], ref["se"][has_se], atol=tol)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

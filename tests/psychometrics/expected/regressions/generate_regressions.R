@@ -133,3 +133,16 @@ for (name in names(summaries)) {
   writeLines(c(paste0("# R ", getRversion(), ", lavaan ", packageVersion("lavaan"), ": ",
                       name), text), file.path(here, paste0(name, ".txt")))
 }
+
+# two groups (HS schools): group-specific regression labels and a defined difference
+hs_group_model <- "visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ x7 + x8 + x9
+speed ~ c(b1, b2)*visual + textual
+diff := b1 - b2"
+groups <- one(hs_group_model, hs, "cfa(model, data = hs, group = 'school')", group = "school")
+groups$estimates$group <- parameterEstimates(cfa(hs_group_model, data = hs, group = "school"))$group
+oracle <- jsonlite::fromJSON(file.path(here, "regressions_oracles.json"), simplifyVector = FALSE)
+oracle$hs_group <- groups
+writeLines(toJSON(oracle, auto_unbox = TRUE, digits = NA, null = "null", na = "null",
+                  pretty = FALSE), file.path(here, "regressions_oracles.json"))
