@@ -219,10 +219,13 @@ def cfa(
 
         F = 1/2 [log|Sigma(theta)| + tr(S Sigma(theta)^-1) - log|S| - p]
 
-    is minimised by Fisher scoring; standard errors come from the inverse of N times the expected
-    information (with ``missing="ml"``, from the observed information, lavaan's default there);
-    the chi-square is 2 N F_min. Identification follows lavaan's defaults: the first loading of
-    each factor is fixed to 1, or with ``std_lv=True`` the factor variances are fixed to 1.
+    is minimised by Fisher scoring (the model may hold structural regressions ``f2 ~ f1 + x``
+    and defined parameters ``ind := a*b``: see :mod:`psychometrics.syntax`,
+    :mod:`.structural` for observed covariates and :mod:`.defined`); standard errors come from
+    the inverse of N times the expected information (with ``missing="ml"``, from the observed
+    information, lavaan's default there); the chi-square is 2 N F_min. Identification follows
+    lavaan's defaults: the first loading of each factor is fixed to 1, or with ``std_lv=True``
+    the factor variances are fixed to 1.
 
     Parameters
     ----------

@@ -8,10 +8,12 @@ correction's name; per group with several groups), the baseline model's test, CF
 robust ones), log-likelihoods and information criteria (with MLR the H0/H1 scaling factors),
 RMSEA with its 90 % interval and the close-fit (<= .05) and not-close-fit (>= .08) p-values
 (scaled and robust with MLR / MLM), SRMR, and the parameter estimates per group (Latent
-Variables, Regressions, Covariances, Intercepts, Variances) with Estimate, Std.Err, z-value,
-P(>|z|), Std.lv and Std.all. A leading ``.`` marks the residual (co)variance or intercept of an
-endogenous variable, as in lavaan. What differs from lavaan: the first line names this engine
-and its own iteration count, and the optimisation method is the engine's (Fisher scoring).
+Variables, Regressions, Covariances, Intercepts, Variances, and after them Defined Parameters)
+with Estimate, Std.Err, z-value, P(>|z|), Std.lv and Std.all. A leading ``.`` marks the residual
+(co)variance or intercept of an endogenous variable, as in lavaan; the fixed moments of
+exogenous covariates (fixed.x) are left out, as lavaan leaves them out. What differs from
+lavaan: the first line names this engine and its own iteration count, and the optimisation
+method is the engine's (Fisher scoring).
 
 The not-close-fit p-values are lavaan's ``lav_fit_rmsea_notclosefit``: P(chi2_df(ncp) <= T) with
 ncp = N df 0.08^2 / (c G) (MacCallum, Browne & Sugawara, 1996,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -270,3 +272,21 @@ def test_unsupported_combinations_are_named():
         cfa("f1 =~ a1 + a2 + a3\nf2 =~ b1 + b2 + b3\nf2 ~ f1", mimic.round(), ordered=True)
     with pytest.raises(ModelSyntaxError, match="regressed on itself"):
         cfa("f1 =~ a1 + a2 + a3\nf1 ~ f1", mimic)
+
+
+def test_cli_text_and_json_have_regressions_and_definitions(tmp_path):
+    model = tmp_path / "mediation.lav"
+    model.write_text(REF["mediation"]["model"], encoding="utf-8")
+    args = [sys.executable, "-m", "psychometrics", "cfa", "--data", str(DATA["mediation"])]
+    args += ["--model", str(model)]
+    text = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert text.returncode == 0, text.stderr
+    assert "Regressions:" in text.stdout and "Defined Parameters:" in text.stdout
+    proc = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["result"]["estimates"]
+    ref = pd.DataFrame(REF["mediation"]["estimates"]).set_index("lhs")
+    (ind,) = [r for r in rows if r["op"] == ":=" and r["lhs"] == "ind"]
+    assert ind["est"] == pytest.approx(ref.loc["ind", "est"], abs=TOL)
+    assert ind["se"] == pytest.approx(ref.loc["ind", "se"], abs=TOL)
+    assert sum(r["op"] == "~" for r in rows) == 3
