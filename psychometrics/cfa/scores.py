@@ -11,7 +11,9 @@ the implied Sigma and item means mu — the scores of observation y are
         eta = kappa + (Lambda' Theta^-1 Lambda)^-1 Lambda' Theta^-1 (y - mu)
 
 Without a mean structure, mu is the sample mean of the data the model was fitted to and kappa = 0
-(lavaan does the same). References: Bartlett, M. S. (1937), The statistical conception of mental
+(lavaan does the same), except that the sample means of exogenous covariates of regressions
+(fixed.x) enter kappa = (I - B)^-1 alpha as their fixed means; observed variables of regressions
+get no score column. References: Bartlett, M. S. (1937), The statistical conception of mental
 factors, British Journal of Psychology, 28, 97-104, https://doi.org/10.1111/j.2044-8295.1937.tb00863.x;
 Thurstone, L. L. (1935), The vectors of mind, University of Chicago Press.
 
@@ -82,6 +84,11 @@ def factor_scores(result, data: pd.DataFrame, method: str = "regression") -> pd.
     else:
         mu = np.asarray(result.objective.groups[0].h1_moments()[1])
         kappa = np.zeros(spec.m)
+        if spec.fixed_x:  # as lavaan: the covariates' sample means carry through (I - B)^-1
+            to_ov = {lv: ov for ov, lv in spec.phantoms}
+            alpha = np.zeros(spec.m)
+            alpha[list(spec.fixed_x)] = mu[[to_ov[lv] for lv in spec.fixed_x]]
+            kappa = np.asarray(mats.ib) @ alpha
     centred = y - mu
     try:
         if key == "regression":
@@ -97,4 +104,6 @@ def factor_scores(result, data: pd.DataFrame, method: str = "regression") -> pd.
             + (" (Bartlett scores need a first-order model)" if spec.has_beta else "")
         ) from None
     scores = kappa + centred @ weights.T
-    return pd.DataFrame(scores, index=data.index, columns=list(spec.latent))
+    # observed variables of regressions (phantom factors, see .model) are not scored
+    keep = [j for j in range(spec.m) if j not in {lv for _, lv in spec.phantoms}]
+    return pd.DataFrame(scores[:, keep], index=data.index, columns=[spec.latent[j] for j in keep])

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from psychometrics.cfa import cfa
+from psychometrics.cfa import cfa, factor_scores
 from psychometrics.cfa.errors import DataError, ModelIdentificationError
 from psychometrics.cfa.fit_names import lavaan_name
 from psychometrics.syntax import ModelSyntaxError
@@ -290,3 +290,19 @@ def test_cli_text_and_json_have_regressions_and_definitions(tmp_path):
     assert ind["est"] == pytest.approx(ref.loc["ind", "est"], abs=TOL)
     assert ind["se"] == pytest.approx(ref.loc["ind", "se"], abs=TOL)
     assert sum(r["op"] == "~" for r in rows) == 3
+
+
+@pytest.mark.parametrize(
+    ("key", "case", "method"),
+    [
+        ("mimic_regression", "mimic", "regression"),
+        ("mediation_regression", "mediation", "regression"),
+        ("mediation_bartlett", "mediation", "bartlett"),
+    ],
+)
+def test_factor_scores_match_lavpredict(fits, key, case, method):
+    ref = pd.DataFrame(REF["factor_scores"][key])
+    data = pd.read_csv(DATA[CASES[case][0]])
+    ours = factor_scores(fits(case), data, method=method)
+    assert list(ours.columns) == list(ref.columns)  # no columns for observed variables
+    np.testing.assert_allclose(ours.iloc[: len(ref)].to_numpy(), ref.to_numpy(), atol=1e-5)

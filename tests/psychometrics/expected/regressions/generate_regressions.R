@@ -144,5 +144,12 @@ groups <- one(hs_group_model, hs, "cfa(model, data = hs, group = 'school')", gro
 groups$estimates$group <- parameterEstimates(cfa(hs_group_model, data = hs, group = "school"))$group
 oracle <- jsonlite::fromJSON(file.path(here, "regressions_oracles.json"), simplifyVector = FALSE)
 oracle$hs_group <- groups
+# factor scores (lavPredict), first 25 rows: covariates' means enter the factors' means
+oracle$factor_scores <- list(
+  mimic_regression = as.list(as.data.frame(head(lavPredict(cfa(mimic_model, data = mim)), 25))),
+  mediation_regression = as.list(as.data.frame(head(lavPredict(cfa(med_model, data = med)), 25))),
+  mediation_bartlett = as.list(as.data.frame(head(lavPredict(cfa(med_model, data = med),
+                                                            method = "Bartlett"), 25)))
+)
 writeLines(toJSON(oracle, auto_unbox = TRUE, digits = NA, null = "null", na = "null",
                   pretty = FALSE), file.path(here, "regressions_oracles.json"))
