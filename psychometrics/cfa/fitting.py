@@ -243,8 +243,8 @@ def cfa(
     group : str, optional
         Column defining groups for a multi-group analysis (implies a mean structure).
     group_equal : sequence of str
-        Parameters held equal across groups: "loadings", "intercepts", "means", "residuals",
-        "residual.covariances", "lv.variances", "lv.covariances".
+        Parameters held equal across groups: "loadings", "regressions", "intercepts", "means",
+        "residuals", "residual.covariances", "lv.variances", "lv.covariances".
     meanstructure : bool, optional
         Model intercepts and factor means (default: only with groups or ``missing="ml"``).
     estimator : {"ML", "MLR", "MLM"}

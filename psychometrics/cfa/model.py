@@ -51,6 +51,7 @@ __all__ = [
 LAMBDA, BETA, THETA, PSI, NU, ALPHA = range(6)
 GROUP_EQUAL_TYPES = (
     "loadings",
+    "regressions",
     "intercepts",
     "means",
     "residuals",
@@ -547,6 +548,7 @@ def build_model(
         elif user_mean:
             raise ValueError("'~ 1' statements need a mean structure (meanstructure=True)")
 
+    _structural_equal_types(rows, set(phantom_names))
     free_index = _assign_free(rows, n_groups, group_equal)
     table = ParameterTable(
         lhs=tuple(r["lhs"] for r in rows),
@@ -583,6 +585,19 @@ def build_model(
     return spec
 
 
+def _structural_equal_types(rows: list[dict[str, Any]], phantoms: set[str]) -> None:
+    """lavaan's ``group.equal`` types of the structural rows: "regressions" for '~', and for an
+    observed variable of a regression (held in Psi/alpha) "residuals", "residual.covariances"
+    and "intercepts" as for any observed variable."""
+    for r in rows:
+        if r["op"] == "~":
+            r["equal_type"] = "regressions"
+        elif r["lhs"] in phantoms and r["op"] == "~1":
+            r["equal_type"] = "intercepts"
+        elif r["lhs"] in phantoms and r["op"] == "~~" and r["rhs"] in phantoms:
+            r["equal_type"] = "residuals" if r["lhs"] == r["rhs"] else "residual.covariances"
+
+
 def _regression_variables(parsed: ParsedModel) -> tuple[list[str], list[str]]:
     """Observed variables of the regressions (phantom factors) and, among them, the exogenous
     covariates (never regressed on anything), in the order of the model's observed variables."""
@@ -613,7 +628,10 @@ def _assign_free(
     for i, r in enumerate(rows):
         if r["label"]:
             keys.append(("label", r["label"]))
-        elif n_groups > 1 and _equal_type(r["matrix"], r["row"], r["col"]) in group_equal:
+        elif (
+            n_groups > 1
+            and (r.get("equal_type") or _equal_type(r["matrix"], r["row"], r["col"])) in group_equal
+        ):
             keys.append(("equal", r["lhs"], r["op"], r["rhs"]))
         else:
             keys.append(("row", i))

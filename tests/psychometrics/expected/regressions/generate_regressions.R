@@ -144,6 +144,9 @@ groups <- one(hs_group_model, hs, "cfa(model, data = hs, group = 'school')", gro
 groups$estimates$group <- parameterEstimates(cfa(hs_group_model, data = hs, group = "school"))$group
 oracle <- jsonlite::fromJSON(file.path(here, "regressions_oracles.json"), simplifyVector = FALSE)
 oracle$hs_group <- groups
+oracle$hs_group_equal <- one(hs_model, hs,
+  "cfa(model, data = hs, group = 'school', group.equal = c('loadings', 'regressions'))",
+  group = "school", group.equal = c("loadings", "regressions"))
 # factor scores (lavPredict), first 25 rows: covariates' means enter the factors' means
 oracle$factor_scores <- list(
   mimic_regression = as.list(as.data.frame(head(lavPredict(cfa(mimic_model, data = mim)), 25))),
