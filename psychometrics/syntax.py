@@ -231,16 +231,18 @@ class _Parser:
     def regression(self, lhs: _Token, terms: list) -> list[Statement]:
         """``lhs ~ x + y``: one statement per regressor (modifiers merged as for ``=~``)."""
         merged: dict[str, tuple[Modifier, _Token]] = {}
+        out: list[Statement] = []
         for name, mod, tok in terms:
-            if name == "1":
-                raise self.fail("write the intercept as a separate statement 'y ~ 1'", tok)
+            if name == "1":  # 'y ~ 1 + x': the intercept and the regression
+                out.append(Statement(lhs.text, "~1", "", mod, lhs.line, lhs.column))
+                continue
             if name == lhs.text:
                 raise self.fail(f"{name!r} cannot be regressed on itself", tok)
             if name in merged:
                 merged[name] = (merged[name][0].merge(mod, tok.line, tok.column), merged[name][1])
             else:
                 merged[name] = (mod, tok)
-        return [
+        return out + [
             Statement(lhs.text, "~", name, mod, tok.line, tok.column)
             for name, (mod, tok) in merged.items()
         ]

@@ -12,7 +12,11 @@ with I the expected information per observation (summed over missing-data patter
 residual covariances between indicators, covariances between factors (with higher-order factors,
 between disturbances), and all fixed parameters, with a mean structure also fixed intercepts and
 fixed factor means (``t1 ~1`` in a growth model, whose intercepts are fixed to 0); constraints
-whose release leaves the model unidentified have V_c = 0 and are dropped.
+whose release leaves the model unidentified have V_c = 0 and are dropped. With regressions
+(``~``) the candidates follow lavaan's ``lav_partable_full``: regressions ``y ~ x`` between all
+variables of the regressions (not with a covariate as ``y``, whose fixed.x moments lavaan keeps
+fixed in a way not reproduced here), and no loadings, residual covariances or covariances that
+involve the observed variables of the regressions.
 sepc.lv and sepc.all scale the EPC as :mod:`psychometrics.cfa.standardized` scales estimates;
 for an intercept sepc.lv = EPC and sepc.all = EPC / sd(y), for a factor mean both are
 EPC / sd(eta), as lavaan scales them.

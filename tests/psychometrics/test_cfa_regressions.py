@@ -52,6 +52,7 @@ CASES = {
     "mimic_mlr": ("mimic", {"estimator": "MLR"}),
     "hs": ("hs", {}),
     "hs_group": ("hs", {"group": "school"}),
+    "path": ("hs", {}),
     "hs_group_equal": ("hs", {"group": "school", "group_equal": ["loadings", "regressions"]}),
 }
 TOL = 1e-5  # estimates, SEs, standardised values (issue: 1e-3)

@@ -136,3 +136,8 @@ def test_regressions_and_definitions():
     assert m.observed == ("x1", "x2", "x3", "x4", "age")
     (d,) = [s for s in m.statements if s.op == ":="]
     assert (d.lhs, d.rhs) == ("ind", "a*b/(1-a)^2+exp(a)")
+
+
+def test_regression_with_intercept():
+    m = parse_model("f =~ x1 + x2\ny ~ 1 + b*f")
+    assert [(s.lhs, s.op, s.rhs) for s in m.statements][2:] == [("y", "~1", ""), ("y", "~", "f")]

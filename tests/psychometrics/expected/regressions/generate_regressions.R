@@ -144,6 +144,7 @@ groups <- one(hs_group_model, hs, "cfa(model, data = hs, group = 'school')", gro
 groups$estimates$group <- parameterEstimates(cfa(hs_group_model, data = hs, group = "school"))$group
 oracle <- jsonlite::fromJSON(file.path(here, "regressions_oracles.json"), simplifyVector = FALSE)
 oracle$hs_group <- groups
+oracle$path <- one("x9 ~ x1 + x2\nx7 ~ x9 + x1", hs, "cfa(model, data = hs)")
 oracle$hs_group_equal <- one(hs_model, hs,
   "cfa(model, data = hs, group = 'school', group.equal = c('loadings', 'regressions'))",
   group = "school", group.equal = c("loadings", "regressions"))
