@@ -177,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "invariance":
             _longitudinal_options(p)
+            p.add_argument(
+                "--group-partial",
+                metavar="PAR,...",
+                help="with --group: parameters released from the equality constraints of the "
+                "levels that constrain them (lavaan's group.partial), e.g. 'visual=~x3,x7~1'",
+            )
         if name == "cfa":
             p.add_argument(
                 "--missing",
@@ -503,6 +509,7 @@ def run_invariance(args, data):
             missing=args.missing,
             estimator=estimator,
             std_lv=args.std_lv,
+            group_partial=_group_partial(args),
         ),
     )
     problems = Problems([], False)
@@ -520,6 +527,17 @@ def run_invariance(args, data):
     for level, fit in res.fits.items():
         out["fits"][level]["fit_measures"] = _lavaan_json(fit)["fit_measures"]
     return out, _with_warning_block(problems, text), problems
+
+
+def _group_partial(args) -> list[str]:
+    """--group-partial 'visual=~x3,x7~1' as a list (empty when not given)."""
+    text = getattr(args, "group_partial", None)
+    if text is None:
+        return []
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise InputError("--group-partial", "give parameters such as 'visual=~x3,x7~1'")
+    return items
 
 
 def _check_invariance_mode(args) -> bool:
@@ -544,6 +562,8 @@ def _check_invariance_mode(args) -> bool:
             )
         _robust_estimator(args)
         return False
+    if getattr(args, "group_partial", None) is not None:
+        raise InputError("--group-partial", "only with --group (multi-group invariance)")
     from psychometrics.cfa.longitudinal import SUPPORTED_ESTIMATORS
 
     if args.estimator not in SUPPORTED_ESTIMATORS:

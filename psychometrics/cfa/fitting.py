@@ -206,6 +206,7 @@ def cfa(
     missing: str = "listwise",
     group: str | None = None,
     group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
     meanstructure: bool | None = None,
     estimator: str = "ML",
     ordered: bool | Sequence[str] | None = None,
@@ -240,6 +241,9 @@ def cfa(
     group_equal : sequence of str
         Parameters held equal across groups: "loadings", "intercepts", "means", "residuals",
         "residual.covariances", "lv.variances", "lv.covariances".
+    group_partial : sequence of str
+        Parameters released from ``group_equal`` (lavaan's ``group.partial``), written as
+        ``"visual =~ x3"``, ``"x7 ~ 1"`` or ``"x1 ~~ x2"``.
     meanstructure : bool, optional
         Model intercepts and factor means (default: only with groups or ``missing="ml"``).
     estimator : {"ML", "MLR", "MLM"}
@@ -291,6 +295,8 @@ def cfa(
     """
     ordinal_estimator = isinstance(estimator, str) and estimator.upper() in ORDINAL_ESTIMATORS
     if ordered or ordinal_estimator or (isinstance(model, str) and split_thresholds(model)[1]):
+        if group_partial:
+            raise ValueError("group_partial is supported with continuous indicators only")
         return _ordinal(
             model,
             data,
@@ -314,6 +320,7 @@ def cfa(
             missing=missing,
             group=group,
             group_equal=group_equal,
+            group_partial=group_partial,
             meanstructure=meanstructure,
             estimator=estimator,
         )
@@ -382,6 +389,7 @@ def _cfa(
     group_equal,
     meanstructure,
     estimator="ML",
+    group_partial=(),
 ) -> CFAResult:
     if missing not in ("listwise", "ml"):
         raise ValueError("missing must be 'listwise' or 'ml'")
@@ -410,12 +418,15 @@ def _cfa(
         raise ValueError("a mean structure needs sample_mean")
     if group_equal and len(groups) < 2:
         raise ValueError("group_equal needs a group variable with at least two groups")
+    if group_partial and not group_equal:
+        raise ValueError("group_partial releases group_equal constraints: give group_equal too")
     spec = build_model(
         parsed,
         n_groups=len(groups),
         std_lv=std_lv,
         meanstructure=meanstructure,
         group_equal=group_equal,
+        group_partial=tuple([group_partial] if isinstance(group_partial, str) else group_partial),
     )
     p = spec.p
     moments = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))
