@@ -10,6 +10,7 @@ from scipy import linalg
 
 from ..syntax import parse_model
 from .blas import single_threaded_blas
+from .constraints import constrained_fit, linear_constraints
 from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteError
 from .estimation import CompleteData, Objective, fisher_scoring, start_values
 from .fiml import MissingData, observed_information
@@ -429,16 +430,27 @@ def _cfa(
         group_partial=tuple([group_partial] if isinstance(group_partial, str) else group_partial),
     )
     p = spec.p
+    lin = linear_constraints(spec, parsed.constraints) if parsed.constraints else None
+    if lin is not None and estimator != "ML":
+        raise ValueError(
+            "constraints ('==', '<', '>') are supported with estimator 'ML' only, "
+            f"not {estimator!r}"
+        )
+    npar = spec.n_free - (lin.n_equal if lin is not None else 0)
     moments = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))
-    if moments - spec.n_free < 0:
+    if moments - npar < 0:
         raise ModelIdentificationError(
-            f"the model is not identified: {spec.n_free} free parameters but only {moments} "
-            f"sample moments (df = {moments - spec.n_free})"
+            f"the model is not identified: {npar} free parameters but only {moments} "
+            f"sample moments (df = {moments - npar})"
         )
     covs = [g.h1_moments()[0] for g in groups]
     means = [g.h1_moments()[1] for g in groups]
     objective = Objective(spec, groups)
-    estimate = fisher_scoring(objective, start_values(spec, covs, means))
+    start = start_values(spec, covs, means)
+    if lin is not None:
+        estimate, null_basis, lin = constrained_fit(objective, start, lin, fisher_scoring)
+    else:
+        estimate = fisher_scoring(objective, start)
     warnings: list[str] = []
     if not estimate.converged:
         warnings.append(
@@ -458,7 +470,12 @@ def _cfa(
     )
     n_total = objective.n
     vcov = np.full((spec.n_free, spec.n_free), np.nan)
-    inverse = _inverse_or_none(info) if spec.n_free else None
+    if lin is not None:
+        # on the constraint surface: K (K' I K)^-1 K' (see .constraints)
+        reduced = _inverse_or_none(null_basis.T @ info @ null_basis)
+        inverse = None if reduced is None else null_basis @ reduced @ null_basis.T
+    else:
+        inverse = _inverse_or_none(info) if spec.n_free else None
     if spec.n_free and inverse is None:
         warnings.append(
             "the information matrix is singular: the model may be empirically "
@@ -478,7 +495,7 @@ def _cfa(
             df=moments - spec.n_free,
         )
         vcov = robust.vcov
-    return CFAResult(
+    result = CFAResult(
         model=model,
         spec=spec,
         objective=objective,
@@ -494,3 +511,5 @@ def _cfa(
         estimator=estimator,
         robust=robust,
     )
+    result.constraints = lin
+    return result

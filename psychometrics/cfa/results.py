@@ -60,7 +60,12 @@ class CFAResult:
         "ML", "MLR" or "MLM" (see :func:`psychometrics.cfa.cfa`).
     robust : RobustFit or None
         Robust SEs and scaled tests (MLR, MLM; :mod:`psychometrics.cfa.robust`).
+    constraints : LinearConstraints or None
+        The model's ``==``, ``<``, ``>`` constraints, with the inequalities active at the
+        solution (:mod:`psychometrics.cfa.constraints`); ``npar`` and ``df`` count the equalities.
     """
+
+    constraints = None
 
     def __init__(
         self,
@@ -192,7 +197,7 @@ class CFAResult:
             logl=logl,
             h1_logl=h1,
             baseline_logl=base,
-            npar=spec.n_free,
+            npar=spec.n_free - (self.constraints.n_equal if self.constraints is not None else 0),
             n=self.nobs,
             n_groups=n_groups,
             moments=moments,
