@@ -222,6 +222,14 @@ class CFAResult:
                 self.objective, self.theta, self._expected, self.group_labels
             )
 
+    def score_test(self, epc: bool = False):
+        """Score tests for releasing the model's equality constraints (lavaan's
+        ``lavTestScore``); see :func:`psychometrics.cfa.score_test.score_test`."""
+        from .score_test import score_test
+
+        with single_threaded_blas():
+            return score_test(self, epc=epc)
+
     def modification_indices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
         """Score tests for fixed parameters (lavaan's ``modindices``); see :mod:`.modification`."""
         out = self._mi[self._mi["mi"] >= minimum]
