@@ -48,6 +48,7 @@ class LinearConstraints:
     d: np.ndarray
     inequal: tuple[Constraint, ...]
     active: tuple[int, ...] = ()  # indices into ``inequal`` active at the solution
+    basis: np.ndarray | None = None  # K: theta = theta0 + K phi at the solution
 
     @property
     def n_equal(self) -> int:
@@ -185,6 +186,6 @@ def constrained_fit(objective, start: np.ndarray, lin: LinearConstraints, fit):
         estimate,
         K,
         LinearConstraints(
-            lin.A, lin.b, lin.equal, lin.C, lin.d, lin.inequal, tuple(sorted(active))
+            lin.A, lin.b, lin.equal, lin.C, lin.d, lin.inequal, tuple(sorted(active)), K
         ),
     )

@@ -13,6 +13,9 @@ residual covariances between indicators, covariances between factors (with highe
 between disturbances), and all fixed parameters, with a mean structure also fixed intercepts and
 fixed factor means (``t1 ~1`` in a growth model, whose intercepts are fixed to 0); constraints
 whose release leaves the model unidentified have V_c = 0 and are dropped.
+
+Under explicit constraints (``==``, active ``<``/``>``; see :mod:`.constraints`) with theta =
+theta0 + K phi, I_11^-1 is replaced by K (K' I_11 K)^-1 K' (lavaan's augmented information).
 sepc.lv and sepc.all scale the EPC as :mod:`psychometrics.cfa.standardized` scales estimates;
 for an intercept sepc.lv = EPC and sepc.all = EPC / sd(y), for a factor mean both are
 EPC / sd(eta), as lavaan scales them.
@@ -76,11 +79,18 @@ def _candidates(spec: ModelSpec, group: int) -> tuple[np.ndarray, np.ndarray, np
 
 
 def modification_indices(
-    objective: Objective, theta: np.ndarray, info: np.ndarray, group_labels: list
+    objective: Objective,
+    theta: np.ndarray,
+    info: np.ndarray,
+    group_labels: list,
+    basis: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Table of lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all for all candidates."""
+    """Table of lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all for all candidates;
+    ``basis``: K of the constraint surface (None without explicit constraints)."""
     spec = objective.spec
     q = spec.n_free
+    if basis is not None:
+        info = basis.T @ info @ basis
     try:
         chol = linalg.cholesky(info, lower=True, check_finite=False)
 
@@ -114,6 +124,8 @@ def modification_indices(
             i21 = np.zeros((mat.size, q))
             for k, column in enumerate(idx):
                 i21[:, column] += block[:, k]
+        if basis is not None:
+            i21 = i21 @ basis
         i22 = weight * objective.groups[g].information(context, cand, diag=True)
         half = whiten(i21.T)
         var = i22 - np.einsum("qk,qk->k", half, half)

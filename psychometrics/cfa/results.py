@@ -219,7 +219,11 @@ class CFAResult:
     def _mi(self) -> pd.DataFrame:
         with single_threaded_blas():
             return modification_indices(
-                self.objective, self.theta, self._expected, self.group_labels
+                self.objective,
+                self.theta,
+                self._expected,
+                self.group_labels,
+                basis=None if self.constraints is None else self.constraints.basis,
             )
 
     def score_test(self, epc: bool = False):

@@ -45,12 +45,13 @@ score_out <- function(fit) {
        epc = epc)
 }
 cases <- list()
-add <- function(name, model, data, call, score = FALSE, ...) {
+add <- function(name, model, data, call, score = FALSE, mi = FALSE, ...) {
   fit <- cfa(model, data = data, ...)
   out <- list(model = model, call = call, converged = lavInspect(fit, "converged"),
               estimates = est_table(fit),
               fit = as.list(fitMeasures(fit, fm_names)))
   if (score) out$score <- score_out(fit)
+  if (mi) out$modindices <- modindices(fit)[, c("lhs", "op", "rhs", "mi", "epc")]
   cases[[name]] <<- out
 }
 
@@ -71,7 +72,10 @@ add("hs_strict_partial_residual", hs_model, hs,
 m_eq <- "visual =~ x1 + a*x2 + a*x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + b*x8 + c*x9\nb == c"
 add("hs_eq_simple", m_eq, hs, "cfa(m_eq, hs)", score = TRUE)
 m_lin <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + b*x8 + c*x9\nb == 2*c"
-add("hs_eq_times", m_lin, hs, "cfa(m_lin, hs)", score = TRUE)
+add("hs_eq_times", m_lin, hs, "cfa(m_lin, hs)", score = TRUE, mi = TRUE)
+hs_missing <- read.csv("tests/psychometrics/data/hs_missing.csv")  # seeded MCAR, see ../README.md
+add("hs_missing_eq_times", m_lin, hs_missing, 'cfa(m_lin, hs_missing, missing = "ml")',
+    missing = "ml")
 m_sum <- "visual =~ x1 + p*x2 + q*x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\np + q == 1.5"
 add("hs_eq_sum", m_sum, hs, "cfa(m_sum, hs)", score = TRUE)
 m_diff <- paste0("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n",
@@ -90,7 +94,8 @@ add("heywood_bound", paste0(m_hey, "\nt1 > 0.1"), heywood, "cfa(paste0(m_hey, '\
 m_in <- "visual =~ x1 + a*x2 + b*x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nx1 ~~ v1*x1"
 add("hs_inactive", paste0(m_in, "\nv1 > 0.1\na < 2"), hs, "cfa(paste0(m_in, '\\nv1 > 0.1\\na < 2'), hs)")
 add("hs_active_order", paste0(m_in, "\na > b"), hs, "cfa(paste0(m_in, '\\na > b'), hs)")
-add("hs_active_upper", paste0(m_in, "\nv1 < 0.4"), hs, "cfa(paste0(m_in, '\\nv1 < 0.4'), hs)")
+add("hs_active_upper", paste0(m_in, "\nv1 < 0.4"), hs, "cfa(paste0(m_in, '\\nv1 < 0.4'), hs)",
+    mi = TRUE)
 
 # -- score tests on group.equal --------------------------------------------------------------
 add("hs_scalar", hs_model, hs, 'cfa(hs_model, hs, group = "school", group.equal = c("loadings", "intercepts"))',
