@@ -489,6 +489,8 @@ def run_cfa(args, data):
     if args.std_lv:
         kwargs["std_lv"] = True
     if args.ordered is not None or (args.estimator or "ML") in ORDINAL_ESTIMATORS:
+        if args.score_test:
+            raise InputError("--score-test", "with continuous indicators (ML) only")
         return _run_cfa_ordinal(args, data, cfa_mod, model, kwargs)
     if args.parameterization is not None:
         raise InputError("--parameterization", "only with --ordered (ordered items)")

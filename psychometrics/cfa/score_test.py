@@ -124,7 +124,11 @@ def score_test(fit, *, epc: bool = False) -> ScoreTestResult:
 
     Supported: ML with complete data (``estimator="ML"``, ``missing="listwise"``).
     """
-    if getattr(fit, "estimator", "ML") != "ML":
+    from .results import CFAResult
+
+    if not isinstance(fit, CFAResult):
+        raise TypeError("score_test takes a CFAResult of cfa() with continuous indicators")
+    if fit.estimator != "ML":
         raise ValueError(f"score tests are supported with estimator 'ML', not {fit.estimator!r}")
     if any(isinstance(g, MissingData) for g in fit.objective.groups):
         raise ValueError("score tests are supported with complete data (missing='listwise')")

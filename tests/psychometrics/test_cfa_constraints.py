@@ -131,3 +131,12 @@ def test_modification_indices_under_constraints(name, tol):
         [ours[k][0] for k in keys], [ref[k][0] for k in keys], rtol=tol, atol=1e-4
     )
     np.testing.assert_allclose([ours[k][1] for k in keys], [ref[k][1] for k in keys], atol=tol)
+
+
+def test_summary_lists_constraints():
+    case = CASES["hs_active_upper"]
+    text = cfa(case["model"], data_for("hs_active_upper")).summary()
+    assert "Number of inequality constraints                   1" in text
+    block = text.split("Constraints:\n", 1)[1].splitlines()
+    assert block[0].strip() == "|Slack|"
+    assert block[1].split() == ["0.4", "-", "(v1)", "0.000"]
