@@ -226,13 +226,13 @@ class CFAResult:
                 basis=None if self.constraints is None else self.constraints.basis,
             )
 
-    def score_test(self, epc: bool = False):
+    def score_test(self, epc: bool = False, release=None):
         """Score tests for releasing the model's equality constraints (lavaan's
         ``lavTestScore``); see :func:`psychometrics.cfa.score_test.score_test`."""
         from .score_test import score_test
 
         with single_threaded_blas():
-            return score_test(self, epc=epc)
+            return score_test(self, epc=epc, release=release)
 
     def modification_indices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
         """Score tests for fixed parameters (lavaan's ``modindices``); see :mod:`.modification`."""

@@ -17,7 +17,11 @@ information per observation, both at the constrained estimates, N observations:
 - univariate test of row k: X2_k = N s' J_k s, df = 1, with J_k the upper-left block of the
   Moore-Penrose inverse of the bordered matrix [[I, R_-k'], [R_-k, 0]] (R without row k);
 - ``epc``: the expected change of every parameter when all constraints are released,
-  epc = I^+ s (``epv`` = est + epc), lavaan's ``epc = TRUE``.
+  epc = I^+ s (``epv`` = est + epc), lavaan's ``epc = TRUE``;
+- ``release`` (1-based rows of ``uni``, lavaan's ``release =``): only those constraints are
+  released; the total test uses J, the upper-left block of the Moore-Penrose inverse of
+  [[I, R_0'], [R_0, 0]] with R_0 the rows kept, df = number released; the univariate tests and
+  ``epc`` are those of the released rows (``epc`` = J s).
 
 Moore-Penrose inverses use MASS::ginv's tolerance (singular values below sqrt(eps) times the
 largest are dropped). Inequality constraints are refused, as lavaan does.
@@ -118,9 +122,19 @@ def constraint_rows(fit):
     return np.array(R).reshape(-1, n_unco), lhs, rhs, readable, rows_free, comp
 
 
-def score_test(fit, *, epc: bool = False) -> ScoreTestResult:
+def _bordered_inverse(info: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Upper-left block of ginv([[I, R'], [R, 0]]) (ginv(I) when no row is kept)."""
+    if kept.shape[0] == 0:
+        return _ginv(info)
+    k = kept.shape[0]
+    z = np.block([[info, kept.T], [kept, np.zeros((k, k))]])
+    return _ginv(z)[: info.shape[0], : info.shape[0]]
+
+
+def score_test(fit, *, epc: bool = False, release=None) -> ScoreTestResult:
     """Score tests for releasing the equality constraints of ``fit`` (lavaan's
-    ``lavTestScore(fit, epc = epc)``): total and univariate, see the module docstring.
+    ``lavTestScore(fit, epc = epc, release = release)``): total and univariate, see the module
+    docstring. ``release``: 1-based numbers of the constraints to release (default: all).
 
     Supported: ML with complete data (``estimator="ML"``, ``missing="listwise"``).
     """
@@ -153,18 +167,22 @@ def score_test(fit, *, epc: bool = False) -> ScoreTestResult:
     _, grad, info = objective.evaluate(theta_u)
     score = -grad
     n = fit.objective.n
-    j_all = _ginv(info)
+    if release is None:
+        chosen = np.arange(R.shape[0])
+    else:
+        chosen = np.unique(np.asarray(release, dtype=int)) - 1
+        if chosen.size == 0 or chosen.min() < 0 or chosen.max() >= R.shape[0]:
+            raise ValueError(f"release takes constraint numbers between 1 and {R.shape[0]}")
+    j_all = _bordered_inverse(info, np.delete(R, chosen, axis=0))
     stat = float(n * score @ j_all @ score)
-    df = R.shape[0]
+    df = int(chosen.size)
     test = pd.DataFrame(
         {"test": ["score"], "X2": [stat], "df": [df], "pvalue": [float(stats.chi2.sf(stat, df))]}
     )
-    q = info.shape[0]
-    uni = np.empty(df)
-    for k in range(df):
-        r1 = np.delete(R, k, axis=0)
-        z = np.block([[info, r1.T], [r1, np.zeros((df - 1, df - 1))]])
-        uni[k] = n * score @ _ginv(z)[:q, :q] @ score
+    uni = np.array(
+        [n * score @ _bordered_inverse(info, np.delete(R, k, axis=0)) @ score for k in chosen]
+    )
+    lhs, rhs, readable = ([x[k] for k in chosen] for x in (lhs, rhs, readable))
     table = pd.DataFrame(
         {
             "lhs": lhs,

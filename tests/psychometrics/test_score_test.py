@@ -94,3 +94,16 @@ def test_cli_score_test(tmp_path):
     assert [r["rhs"] for r in out["uni"]] == ["c", ".p3."]
     assert out["test"][0]["X2"] == pytest.approx(ref["test"][0]["X2"], rel=1e-5)
     assert "epc" in out
+
+
+def test_release_subset_matches_lavaan():
+    case = CASES["hs_scalar"]
+    fit = cfa(case["model"], pd.read_csv(HS_CSV), **SCALAR)
+    ref = case["score_release"]
+    res = fit.score_test(release=ref["release"])
+    assert res.test["df"].iat[0] == ref["test"][0]["df"] == 3
+    assert res.test["X2"].iat[0] == pytest.approx(ref["test"][0]["X2"], rel=2e-6)
+    assert res.uni["rhs"].tolist() == [r["rhs"] for r in ref["uni"]]
+    np.testing.assert_allclose(res.uni["X2"], [r["X2"] for r in ref["uni"]], rtol=2e-5)
+    with pytest.raises(ValueError, match="between 1 and 15"):
+        fit.score_test(release=[16])

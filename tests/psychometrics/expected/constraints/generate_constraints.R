@@ -104,6 +104,15 @@ add("hs_metric_labels", "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed 
     hs, 'cfa(model, hs, group = "school", group.equal = "loadings")',
     score = TRUE, group = "school", group.equal = "loadings")
 
+# -- inequality across groups, and lavTestScore(release = ) ------------------------------------
+m_grp <- "visual =~ x1 + c(a1, a2)*x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\na1 < a2"
+add("hs_groups_inequality", m_grp, hs, 'cfa(m_grp, hs, group = "school", group.equal = "intercepts")',
+    group = "school", group.equal = "intercepts")
+fit_rel <- cfa(hs_model, hs, group = "school", group.equal = c("loadings", "intercepts"))
+rel <- lavTestScore(fit_rel, release = c(1, 12, 13))
+cases$hs_scalar$score_release <- list(release = c(1, 12, 13), test = as.data.frame(rel$test),
+                                      uni = as.data.frame(rel$uni))
+
 out <- list(
   meta = list(lavaan = as.character(packageVersion("lavaan")), R = R.version.string,
               seed = 20261202, data = c("holzinger_swineford_1939.csv (group 1 Pasteur, 2 Grant-White)",
