@@ -227,7 +227,10 @@ def cfa(
     Parameters
     ----------
     model : str
-        lavaan-style syntax (see :func:`psychometrics.syntax.parse_model`).
+        lavaan-style syntax (see :func:`psychometrics.syntax.parse_model`), including linear
+        constraints between labels: ``a == 2*b``, ``a + b == 1``, ``a > 0``, ``a < b`` (with
+        ``estimator="ML"``; see :mod:`psychometrics.cfa.constraints`; score tests for releasing
+        equality constraints: :meth:`CFAResult.score_test`).
     data : DataFrame, optional
         One row per respondent; the model's observed variables must be numeric columns.
     sample_cov, sample_mean, nobs : optional

@@ -107,3 +107,19 @@ def test_release_subset_matches_lavaan():
     np.testing.assert_allclose(res.uni["X2"], [r["X2"] for r in ref["uni"]], rtol=2e-5)
     with pytest.raises(ValueError, match="between 1 and 15"):
         fit.score_test(release=[16])
+
+
+def test_cli_invariance_score_test(tmp_path):
+    model = tmp_path / "m.lav"
+    model.write_text(CASES["hs_scalar"]["model"], encoding="utf-8")
+    cmd = [sys.executable, "-m", "psychometrics", "invariance", "--data", str(HS_CSV)]
+    cmd += ["--model", str(model), "--group", "school", "--score-test", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    fits = json.loads(proc.stdout)["result"]["fits"]
+    assert "score_test" not in fits["configural"]
+    scalar = fits["scalar"]["score_test"]
+    ref = CASES["hs_scalar"]["score"]
+    assert scalar["test"][0]["X2"] == pytest.approx(ref["test"][0]["X2"], rel=2e-6)
+    assert [r["rhs"] for r in scalar["uni"]] == [r["rhs"] for r in ref["uni"]]
+    assert fits["strict"]["score_test"]["test"][0]["df"] == 24
