@@ -144,3 +144,25 @@ def test_summary_lists_constraints():
     block = text.split("Constraints:\n", 1)[1].splitlines()
     assert block[0].strip() == "|Slack|"
     assert block[1].split() == ["0.4", "-", "(v1)", "0.000"]
+
+
+def test_explicit_equality_equals_a_shared_label():
+    """'a == b' and one shared label are the same model: everything must agree."""
+    hs = data_for("hs")
+    rest = "\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    label = cfa("visual =~ x1 + a*x2 + a*x3" + rest, hs)
+    explicit = cfa("visual =~ x1 + a*x2 + b*x3" + rest + "\na == b", hs)
+    cols = ["est", "se", "std_all", "se_std_all"]
+    np.testing.assert_allclose(explicit.estimates[cols], label.estimates[cols], atol=1e-7)
+    fm0, fm1 = label.fit_measures(), explicit.fit_measures()
+    assert fm0["npar"] == fm1["npar"] and fm0["df"] == fm1["df"]
+    assert fm1["chisq"] == pytest.approx(fm0["chisq"], rel=1e-9)
+    mi0, mi1 = label.modification_indices(sort=False), explicit.modification_indices(sort=False)
+    np.testing.assert_allclose(mi1[["mi", "epc"]], mi0[["mi", "epc"]], rtol=1e-6, atol=1e-8)
+    from psychometrics.cfa import residual_correlations
+
+    r0, r1 = residual_correlations(label), residual_correlations(explicit)
+    np.testing.assert_allclose(r1.matrix.to_numpy(), r0.matrix.to_numpy(), atol=1e-7)
+    np.testing.assert_allclose(r1.z.to_numpy(), r0.z.to_numpy(), rtol=1e-5, atol=1e-6)
+    s0, s1 = label.score_test(), explicit.score_test()
+    assert s1.test["X2"].iat[0] == pytest.approx(s0.test["X2"].iat[0], rel=1e-6)
