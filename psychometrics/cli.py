@@ -163,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument("--model", required=True, metavar="M.lav", help="lavaan-style model file")
         p.add_argument(
+            "--score-test",
+            action="store_true",
+            help="score tests for releasing the equality constraints (shared labels, '==', "
+            "group equality), as lavaan's lavTestScore: total and one per constraint, with "
+            "expected parameter changes in the JSON"
+            + ("; for each level with constraints" if name == "invariance" else ""),
+        )
+        p.add_argument(
             "--std-lv",
             action="store_true",
             help="identify each factor by fixing its variance to 1 instead of its first "
@@ -177,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "invariance":
             _longitudinal_options(p)
+            p.add_argument(
+                "--group-partial",
+                metavar="PAR,...",
+                help="with --group: parameters released from the equality constraints of the "
+                "levels that constrain them (lavaan's group.partial), e.g. 'visual=~x3,x7~1'",
+            )
         if name == "cfa":
             p.add_argument(
                 "--missing",
@@ -475,6 +489,8 @@ def run_cfa(args, data):
     if args.std_lv:
         kwargs["std_lv"] = True
     if args.ordered is not None or (args.estimator or "ML") in ORDINAL_ESTIMATORS:
+        if args.score_test:
+            raise InputError("--score-test", "with continuous indicators (ML) only")
         return _run_cfa_ordinal(args, data, cfa_mod, model, kwargs)
     if args.parameterization is not None:
         raise InputError("--parameterization", "only with --ordered (ordered items)")
@@ -483,7 +499,30 @@ def run_cfa(args, data):
     kwargs["estimator"] = _robust_estimator(args)
     res = _with_model(args.model, lambda: cfa_mod.cfa(model, data, **kwargs))
     problems = _fit_problems(res)
-    return _lavaan_json(res), _with_warning_block(problems, res.summary().rstrip()), problems
+    out, text = _lavaan_json(res), res.summary().rstrip()
+    if args.score_test:
+        scores = _score_test(res, "--score-test")
+        out["score_test"] = scores.to_dict()
+        text += "\n\n" + _score_text(scores)
+    return out, _with_warning_block(problems, text), problems
+
+
+def _score_test(fit, flag: str):
+    try:
+        return fit.score_test(epc=True)
+    except ValueError as exc:
+        raise InputError(flag, str(exc)) from None
+
+
+def _score_text(scores) -> str:
+    """The total and univariate score tests as text."""
+    test = scores.test.iloc[0]
+    return (
+        f"Score test for releasing all {int(test['df'])} equality constraint(s): "
+        f"X2 = {test['X2']:.4f}, df = {int(test['df'])}, p = {test['pvalue']:.4g}\n"
+        "Univariate score tests (df = 1):\n"
+        + _indent(_table(scores.uni[["lhs", "op", "rhs", "constraint", "X2", "pvalue"]]))
+    )
 
 
 def run_invariance(args, data):
@@ -503,6 +542,7 @@ def run_invariance(args, data):
             missing=args.missing,
             estimator=estimator,
             std_lv=args.std_lv,
+            group_partial=_group_partial(args),
         ),
     )
     problems = Problems([], False)
@@ -519,7 +559,32 @@ def run_invariance(args, data):
     out = res.to_dict()
     for level, fit in res.fits.items():
         out["fits"][level]["fit_measures"] = _lavaan_json(fit)["fit_measures"]
+    if args.score_test:
+        for level, fit in res.fits.items():
+            if level == "configural" and not _has_equalities(fit):
+                continue
+            scores = _score_test(fit, "--score-test")
+            out["fits"][level]["score_test"] = scores.to_dict()
+            text += f"\n\n{level} model: " + _score_text(scores)
     return out, _with_warning_block(problems, text), problems
+
+
+def _has_equalities(fit) -> bool:
+    import numpy as np
+
+    free = fit.spec.table.free
+    return bool(fit.constraints is not None or np.unique(free[free >= 0]).size < (free >= 0).sum())
+
+
+def _group_partial(args) -> list[str]:
+    """--group-partial 'visual=~x3,x7~1' as a list (empty when not given)."""
+    text = getattr(args, "group_partial", None)
+    if text is None:
+        return []
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise InputError("--group-partial", "give parameters such as 'visual=~x3,x7~1'")
+    return items
 
 
 def _check_invariance_mode(args) -> bool:
@@ -544,6 +609,10 @@ def _check_invariance_mode(args) -> bool:
             )
         _robust_estimator(args)
         return False
+    if getattr(args, "group_partial", None) is not None:
+        raise InputError("--group-partial", "only with --group (multi-group invariance)")
+    if getattr(args, "score_test", False):
+        raise InputError("--score-test", "only with --group (multi-group invariance) here")
     from psychometrics.cfa.longitudinal import SUPPORTED_ESTIMATORS
 
     if args.estimator not in SUPPORTED_ESTIMATORS:

@@ -17,7 +17,16 @@ Supported (Rosseel, 2012, https://doi.org/10.18637/jss.v048.i02, section "model 
 - ``+`` between terms, a line ending in ``+`` (or in an operator) continues on the next line;
 - ``;`` separates statements; ``#`` and ``!`` start comments.
 
-Anything else (``==``, ``<``, ``>``, thresholds ``|``, formative ``<~``)
+Constraints between labelled parameters (one statement each, kept in
+:attr:`ParsedModel.constraints`):
+
+- ``a == b``, ``a == 2*b``, ``a + b == 1``, ``l5 - 0.5*l2 == 0.1``: linear equality constraints
+  (sums of number-times-label terms and numbers on either side; ``/ number`` divides);
+- ``a > 0``, ``a < b``, ``v1 > 0.1``: linear inequality constraints.
+
+Nonlinear constraints (``a == b^2``, ``a*b == 1``) raise :class:`ModelSyntaxError`.
+
+Anything else (``<=``, ``>=``, thresholds ``|``, formative ``<~``)
 raises :class:`ModelSyntaxError` naming the line and column.
 """
 
@@ -27,7 +36,14 @@ import math
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["ModelSyntaxError", "Modifier", "ParsedModel", "Statement", "parse_model"]
+__all__ = [
+    "Constraint",
+    "ModelSyntaxError",
+    "Modifier",
+    "ParsedModel",
+    "Statement",
+    "parse_model",
+]
 
 _SUPPORTED_OPS = ("=~", "~~", "~1", "~", ":=")
 
@@ -79,12 +95,31 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """A linear constraint ``lhs op rhs`` between labels, ``op`` one of ``==``, ``<``, ``>``.
+
+    ``lhs`` and ``rhs`` are the sides as written without spaces (lavaan's parameter table
+    spells them so); ``terms`` ((label, coefficient), ...) and ``constant`` give
+    lhs - rhs = sum(coefficient * label) + constant.
+    """
+
+    lhs: str
+    op: str
+    rhs: str
+    terms: tuple[tuple[str, float], ...]
+    constant: float
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
 class ParsedModel:
     """The statements of a model, with the latent and observed variable names in order."""
 
     statements: tuple[Statement, ...]
     latent: tuple[str, ...]
     observed: tuple[str, ...]
+    constraints: tuple[Constraint, ...] = ()
 
     def indicators(self, factor: str) -> list[str]:
         return [s.rhs for s in self.statements if s.op == "=~" and s.lhs == factor]
@@ -144,11 +179,8 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 _UNSUPPORTED = {
-    "==": "explicit constraints ('==') are not supported; use shared labels for equality",
-    "<": "inequality constraints ('<') are not supported",
-    ">": "inequality constraints ('>') are not supported",
-    "<=": "inequality constraints ('<=') are not supported",
-    ">=": "inequality constraints ('>=') are not supported",
+    "<=": "inequality constraints ('<=') are not supported; write '<'",
+    ">=": "inequality constraints ('>=') are not supported; write '>'",
     "|": "thresholds ('|') are not supported",
     "<~": "formative indicators ('<~') are not supported",
     "~*~": "scale factors ('~*~') are not supported",
@@ -156,10 +188,14 @@ _UNSUPPORTED = {
 }
 
 
+_CONSTRAINT_OPS = ("==", "<", ">")
+
+
 class _Parser:
     def __init__(self, tokens: list[_Token]):
         self.tokens = tokens
         self.pos = 0
+        self.constraints: list[Constraint] = []
 
     def peek(self, skip_newlines: bool = False) -> _Token:
         pos = self.pos
@@ -187,6 +223,9 @@ class _Parser:
                 return out
             if tok.kind in ("newline", "semi"):
                 self.take()
+                continue
+            if self._constraint_ahead():
+                self.constraints.append(self.constraint())
                 continue
             out.extend(self.statement())
             end = self.peek()
@@ -270,6 +309,104 @@ class _Parser:
         if not parts:
             raise self.fail(f"the definition of {lhs.text!r} is empty", op)
         return Statement(lhs.text, ":=", "".join(parts), Modifier(), lhs.line, lhs.column)
+
+    def _constraint_ahead(self) -> bool:
+        pos = self.pos
+        while self.tokens[pos].kind not in ("newline", "semi", "end"):
+            if self.tokens[pos].kind == "op" and self.tokens[pos].text in _CONSTRAINT_OPS:
+                return True
+            pos += 1
+        return False
+
+    def constraint(self) -> Constraint:
+        """``expr (== | < | >) expr`` with linear expressions in labels and numbers."""
+        first = self.peek()
+        left, left_text = self.linear()
+        op = self.take()
+        if op.kind != "op" or op.text not in _CONSTRAINT_OPS:
+            raise self.fail(f"expected '==', '<' or '>', found {op.text!r}", op)
+        right, right_text = self.linear()
+        end = self.peek()
+        if end.kind not in ("newline", "semi", "end"):
+            raise self.fail(f"unexpected {end.text!r} in a constraint", end)
+        terms: dict[str, float] = {}
+        for name, coef in left[0]:
+            terms[name] = terms.get(name, 0.0) + coef
+        for name, coef in right[0]:
+            terms[name] = terms.get(name, 0.0) - coef
+        terms = {k: v for k, v in terms.items() if v != 0.0}
+        if not terms:
+            raise self.fail("a constraint needs at least one parameter label", first)
+        return Constraint(
+            left_text,
+            op.text,
+            right_text,
+            tuple(terms.items()),
+            left[1] - right[1],
+            first.line,
+            first.column,
+        )
+
+    def linear(self) -> tuple[tuple[list[tuple[str, float]], float], str]:
+        """A linear expression: [(label, coefficient)], constant, and its text without spaces."""
+        start = self.pos
+        terms: list[tuple[str, float]] = []
+        constant = 0.0
+        sign = 1.0
+        tok = self.peek()
+        if tok.kind == "op" and tok.text in ("+", "-"):
+            sign = -1.0 if tok.text == "-" else 1.0
+            self.take()
+        while True:
+            coef, name = sign, None
+            while True:
+                tok = self.take()
+                if tok.kind == "number":
+                    coef *= float(tok.text)
+                elif tok.kind == "name" and tok.text != "NA":
+                    if name is not None:
+                        raise self.fail(
+                            "nonlinear constraints (a product of two parameters) are not "
+                            "supported; only linear ones such as 'a == 2*b' or 'a + b == 1'",
+                            tok,
+                        )
+                    name = tok.text
+                else:
+                    raise self.fail(
+                        f"expected a label or a number in a constraint, found {tok.text!r}", tok
+                    )
+                while self.peek().kind == "op" and self.peek().text == "/":
+                    self.take()
+                    div = self.take()
+                    if div.kind != "number" or float(div.text) == 0.0:
+                        raise self.fail(
+                            "only division by a non-zero number is supported in a constraint",
+                            div,
+                        )
+                    coef /= float(div.text)
+                nxt = self.peek()
+                if nxt.kind == "op" and nxt.text == "*":
+                    self.take()
+                    continue
+                if nxt.kind == "op" and nxt.text in ("^", "(", ")"):
+                    raise self.fail(
+                        "nonlinear constraints and parentheses are not supported; only linear "
+                        "ones such as 'a == 2*b' or 'a + b == 1'",
+                        nxt,
+                    )
+                break
+            if name is None:
+                constant += coef
+            else:
+                terms.append((name, coef))
+            nxt = self.peek()
+            if nxt.kind == "op" and nxt.text in ("+", "-"):
+                self.take()
+                sign = -1.0 if nxt.text == "-" else 1.0
+                continue
+            break
+        text = "".join(t.text for t in self.tokens[start : self.pos])
+        return (terms, constant), text
 
     def rhs(self, allow_one: bool) -> list[tuple[str, Modifier, _Token]]:
         terms = [self.term(allow_one)]
@@ -412,7 +549,8 @@ def parse_model(text: str) -> ParsedModel:
     """
     if not isinstance(text, str):
         raise TypeError("model must be a string")
-    statements = _Parser(_tokenize(text)).statements()
+    parser = _Parser(_tokenize(text))
+    statements = parser.statements()
     if not statements:
         raise ModelSyntaxError("the model is empty", 1, 1)
     latent: list[str] = []
@@ -428,7 +566,7 @@ def parse_model(text: str) -> ParsedModel:
             if name not in latent and name not in observed:
                 observed.append(name)
     _check_structure(statements, latent)
-    return ParsedModel(tuple(statements), tuple(latent), tuple(observed))
+    return ParsedModel(tuple(statements), tuple(latent), tuple(observed), tuple(parser.constraints))
 
 
 def _check_structure(statements: list[Statement], latent: list[str]) -> None:

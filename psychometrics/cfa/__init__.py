@@ -12,6 +12,7 @@ from .ordinal import OrdinalCFAResult
 from .reliability import omega_ci, omega_hierarchical
 from .residuals import ResidualCorrelations, residual_correlations
 from .results import CFAResult
+from .score_test import ScoreTestResult, score_test
 from .scores import factor_scores
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "NonPositiveDefiniteError",
     "OrdinalCFAResult",
     "ResidualCorrelations",
+    "ScoreTestResult",
     "cfa",
     "factor_scores",
     "invariance",
@@ -32,4 +34,5 @@ __all__ = [
     "omega_ci",
     "omega_hierarchical",
     "residual_correlations",
+    "score_test",
 ]

@@ -10,6 +10,7 @@ from scipy import linalg
 
 from ..syntax import parse_model
 from .blas import single_threaded_blas
+from .constraints import constrained_fit, linear_constraints
 from .defined import compile_definitions
 from .errors import DataError, ModelIdentificationError, NonPositiveDefiniteError
 from .estimation import CompleteData, Objective, fisher_scoring, start_values
@@ -208,6 +209,7 @@ def cfa(
     missing: str = "listwise",
     group: str | None = None,
     group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
     meanstructure: bool | None = None,
     estimator: str = "ML",
     ordered: bool | Sequence[str] | None = None,
@@ -230,7 +232,10 @@ def cfa(
     Parameters
     ----------
     model : str
-        lavaan-style syntax (see :func:`psychometrics.syntax.parse_model`).
+        lavaan-style syntax (see :func:`psychometrics.syntax.parse_model`), including linear
+        constraints between labels: ``a == 2*b``, ``a + b == 1``, ``a > 0``, ``a < b`` (with
+        ``estimator="ML"``; see :mod:`psychometrics.cfa.constraints`; score tests for releasing
+        equality constraints: :meth:`CFAResult.score_test`).
     data : DataFrame, optional
         One row per respondent; the model's observed variables must be numeric columns.
     sample_cov, sample_mean, nobs : optional
@@ -245,6 +250,9 @@ def cfa(
     group_equal : sequence of str
         Parameters held equal across groups: "loadings", "regressions", "intercepts", "means",
         "residuals", "residual.covariances", "lv.variances", "lv.covariances".
+    group_partial : sequence of str
+        Parameters released from ``group_equal`` (lavaan's ``group.partial``), written as
+        ``"visual =~ x3"``, ``"x7 ~ 1"`` or ``"x1 ~~ x2"``.
     meanstructure : bool, optional
         Model intercepts and factor means (default: only with groups or ``missing="ml"``).
     estimator : {"ML", "MLR", "MLM"}
@@ -296,6 +304,8 @@ def cfa(
     """
     ordinal_estimator = isinstance(estimator, str) and estimator.upper() in ORDINAL_ESTIMATORS
     if ordered or ordinal_estimator or (isinstance(model, str) and split_thresholds(model)[1]):
+        if group_partial:
+            raise ValueError("group_partial is supported with continuous indicators only")
         return _ordinal(
             model,
             data,
@@ -319,6 +329,7 @@ def cfa(
             missing=missing,
             group=group,
             group_equal=group_equal,
+            group_partial=group_partial,
             meanstructure=meanstructure,
             estimator=estimator,
         )
@@ -387,6 +398,7 @@ def _cfa(
     group_equal,
     meanstructure,
     estimator="ML",
+    group_partial=(),
 ) -> CFAResult:
     if missing not in ("listwise", "ml"):
         raise ValueError("missing must be 'listwise' or 'ml'")
@@ -415,12 +427,15 @@ def _cfa(
         raise ValueError("a mean structure needs sample_mean")
     if group_equal and len(groups) < 2:
         raise ValueError("group_equal needs a group variable with at least two groups")
+    if group_partial and not group_equal:
+        raise ValueError("group_partial releases group_equal constraints: give group_equal too")
     spec = build_model(
         parsed,
         n_groups=len(groups),
         std_lv=std_lv,
         meanstructure=meanstructure,
         group_equal=group_equal,
+        group_partial=tuple([group_partial] if isinstance(group_partial, str) else group_partial),
     )
     fix_covariates(spec, groups)
     definitions = compile_definitions(parsed, spec)
@@ -431,17 +446,28 @@ def _cfa(
             "MLR with complete data, or regressions among factors only"
         )
     p = spec.p
+    lin = linear_constraints(spec, parsed.constraints) if parsed.constraints else None
+    if lin is not None and estimator != "ML":
+        raise ValueError(
+            "constraints ('==', '<', '>') are supported with estimator 'ML' only, "
+            f"not {estimator!r}"
+        )
+    npar = spec.n_free - (lin.n_equal if lin is not None else 0)
     moments = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))
     moments -= fixed_moments(spec)
-    if moments - spec.n_free < 0:
+    if moments - npar < 0:
         raise ModelIdentificationError(
-            f"the model is not identified: {spec.n_free} free parameters but only {moments} "
-            f"sample moments (df = {moments - spec.n_free})"
+            f"the model is not identified: {npar} free parameters but only {moments} "
+            f"sample moments (df = {moments - npar})"
         )
     covs = [g.h1_moments()[0] for g in groups]
     means = [g.h1_moments()[1] for g in groups]
     objective = Objective(spec, groups)
-    estimate = fisher_scoring(objective, start_values(spec, covs, means))
+    start = start_values(spec, covs, means)
+    if lin is not None:
+        estimate, null_basis, lin = constrained_fit(objective, start, lin, fisher_scoring)
+    else:
+        estimate = fisher_scoring(objective, start)
     warnings: list[str] = []
     if not estimate.converged:
         warnings.append(
@@ -461,7 +487,12 @@ def _cfa(
     )
     n_total = objective.n
     vcov = np.full((spec.n_free, spec.n_free), np.nan)
-    inverse = _inverse_or_none(info) if spec.n_free else None
+    if lin is not None:
+        # on the constraint surface: K (K' I K)^-1 K' (see .constraints)
+        reduced = _inverse_or_none(null_basis.T @ info @ null_basis)
+        inverse = None if reduced is None else null_basis @ reduced @ null_basis.T
+    else:
+        inverse = _inverse_or_none(info) if spec.n_free else None
     if spec.n_free and inverse is None:
         warnings.append(
             "the information matrix is singular: the model may be empirically "
@@ -481,7 +512,7 @@ def _cfa(
             df=moments - spec.n_free,
         )
         vcov = robust.vcov
-    return CFAResult(
+    result = CFAResult(
         model=model,
         spec=spec,
         objective=objective,
@@ -498,3 +529,5 @@ def _cfa(
         robust=robust,
         definitions=definitions,
     )
+    result.constraints = lin
+    return result

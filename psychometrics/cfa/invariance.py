@@ -86,6 +86,7 @@ def invariance(
     std_lv: bool = False,
     missing: str = "listwise",
     estimator: str = "ML",
+    group_partial: Sequence[str] = (),
 ) -> InvarianceResult:
     """Fit increasingly constrained multi-group CFAs and compare each with the previous one.
 
@@ -130,6 +131,7 @@ def invariance(
             data,
             group=group,
             group_equal=LEVELS[level],
+            group_partial=group_partial if LEVELS[level] else (),
             std_lv=std_lv,
             missing=missing,
             estimator=estimator,

@@ -132,6 +132,11 @@ def build_design(model: str, n_waves: int, *, name_format: str = NAME_FORMAT) ->
     """The design of ``model``, a cross-sectional first-order CFA written as plain
     ``F =~ x1 + x2 + x3`` statements, repeated over ``n_waves`` waves."""
     parsed = parse_model(model)
+    if parsed.constraints:
+        raise ValueError(
+            "a longitudinal model is built from plain 'F =~ x1 + x2 + x3' statements: "
+            "constraints ('==', '<', '>') are not supported there"
+        )
     bad = [s for s in parsed.statements if s.op != "=~" or s.modifier != Modifier()]
     if bad:
         s = bad[0]

@@ -277,8 +277,13 @@ def build_model(
     std_lv: bool = False,
     meanstructure: bool = False,
     group_equal: tuple[str, ...] = (),
+    group_partial: tuple[str, ...] = (),
 ) -> ModelSpec:
-    """Parameter table of a parsed model with lavaan's ``cfa()`` defaults."""
+    """Parameter table of a parsed model with lavaan's ``cfa()`` defaults.
+
+    ``group_partial`` (lavaan's ``group.partial``) names parameters, e.g. ``"visual =~ x3"`` or
+    ``"x7 ~ 1"``, that are released from the ``group_equal`` constraints.
+    """
     unknown = sorted(set(group_equal) - set(GROUP_EQUAL_TYPES))
     if unknown:
         raise ValueError(
@@ -549,7 +554,16 @@ def build_model(
             raise ValueError("'~ 1' statements need a mean structure (meanstructure=True)")
 
     _structural_equal_types(rows, set(phantom_names))
-    free_index = _assign_free(rows, n_groups, group_equal)
+    partial = parse_group_partial(group_partial)
+    present = {(r["lhs"], r["op"], r["rhs"]) for r in rows}
+    absent = sorted(
+        f"{lhs} {op} {rhs}".replace("~1 ", "~ 1")
+        for lhs, op, rhs in partial
+        if (lhs, op, rhs) not in present and (rhs, op, lhs) not in present
+    )
+    if absent:
+        raise ValueError(f"group_partial names parameters not in the model: {', '.join(absent)}")
+    free_index = _assign_free(rows, n_groups, group_equal, partial)
     table = ParameterTable(
         lhs=tuple(r["lhs"] for r in rows),
         op=tuple(r["op"] for r in rows),
@@ -621,8 +635,38 @@ def _regression_variables(parsed: ParsedModel) -> tuple[list[str], list[str]]:
     return phantoms, covariates
 
 
+def parse_group_partial(items) -> frozenset[tuple[str, str, str]]:
+    """``("visual =~ x3", "x7 ~ 1", "x1 ~~ x2")`` as a set of (lhs, op, rhs); ``~~`` both ways."""
+    if isinstance(items, str):
+        items = [items]
+    out: set[tuple[str, str, str]] = set()
+    for item in items:
+        text = "".join(str(item).split())
+        for op in ("=~", "~~", "~"):
+            lhs, found, rhs = text.partition(op)
+            if found:
+                break
+        if not found or not lhs or not rhs:
+            raise ValueError(
+                f"group_partial entry {item!r} is not a parameter; write e.g. 'visual=~x3', "
+                "'x1~~x2', 'x7~1' or 'speed~visual'"
+            )
+        if op == "~" and rhs == "1":
+            out.add((lhs, "~1", ""))
+        elif op == "~":
+            out.add((lhs, "~", rhs))
+        else:
+            out.add((lhs, op, rhs))
+            if op == "~~":
+                out.add((rhs, op, lhs))
+    return frozenset(out)
+
+
 def _assign_free(
-    rows: list[dict[str, Any]], n_groups: int, group_equal: tuple[str, ...]
+    rows: list[dict[str, Any]],
+    n_groups: int,
+    group_equal: tuple[str, ...],
+    partial: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> np.ndarray:
     keys: list[Any] = []
     for i, r in enumerate(rows):
@@ -631,6 +675,7 @@ def _assign_free(
         elif (
             n_groups > 1
             and (r.get("equal_type") or _equal_type(r["matrix"], r["row"], r["col"])) in group_equal
+            and (r["lhs"], r["op"], r["rhs"]) not in partial
         ):
             keys.append(("equal", r["lhs"], r["op"], r["rhs"]))
         else:

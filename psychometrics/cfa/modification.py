@@ -17,6 +17,9 @@ whose release leaves the model unidentified have V_c = 0 and are dropped. With r
 variables of the regressions (not with a covariate as ``y``, whose fixed.x moments lavaan keeps
 fixed in a way not reproduced here), and no loadings, residual covariances or covariances that
 involve the observed variables of the regressions.
+
+Under explicit constraints (``==``, active ``<``/``>``; see :mod:`.constraints`) with theta =
+theta0 + K phi, I_11^-1 is replaced by K (K' I_11 K)^-1 K' (lavaan's augmented information).
 sepc.lv and sepc.all scale the EPC as :mod:`psychometrics.cfa.standardized` scales estimates;
 for an intercept sepc.lv = EPC and sepc.all = EPC / sd(y), for a factor mean both are
 EPC / sd(eta), as lavaan scales them.
@@ -132,11 +135,18 @@ def _regression_candidates(spec: ModelSpec, group: int, mat, row, col):
 
 
 def modification_indices(
-    objective: Objective, theta: np.ndarray, info: np.ndarray, group_labels: list
+    objective: Objective,
+    theta: np.ndarray,
+    info: np.ndarray,
+    group_labels: list,
+    basis: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Table of lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all for all candidates."""
+    """Table of lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all for all candidates;
+    ``basis``: K of the constraint surface (None without explicit constraints)."""
     spec = objective.spec
     q = spec.n_free
+    if basis is not None:
+        info = basis.T @ info @ basis
     try:
         chol = linalg.cholesky(info, lower=True, check_finite=False)
 
@@ -170,6 +180,8 @@ def modification_indices(
             i21 = np.zeros((mat.size, q))
             for k, column in enumerate(idx):
                 i21[:, column] += block[:, k]
+        if basis is not None:
+            i21 = i21 @ basis
         i22 = weight * objective.groups[g].information(context, cand, diag=True)
         half = whiten(i21.T)
         var = i22 - np.einsum("qk,qk->k", half, half)

@@ -490,6 +490,10 @@ def ordinal_cfa(
     """
     if parameterization not in ("delta", "theta"):
         raise ValueError("parameterization must be 'delta' or 'theta'")
+    if parse_model(split_thresholds(model)[0]).constraints:
+        raise ValueError(
+            "constraints ('==', '<', '>') are supported with continuous indicators (ML) only"
+        )
     if group is not None:
         return _configural(
             model, data, ordered, estimator, std_lv, missing, parameterization, group

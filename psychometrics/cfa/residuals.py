@@ -213,6 +213,9 @@ def residual_correlations(result) -> ResidualCorrelations:
     acov = None
     if spec.n_free:
         delta = _jacobian(spec, result.theta, rows, cols, means)
+        lin = getattr(result, "constraints", None)
+        if lin is not None and lin.basis is not None:
+            delta = delta @ lin.basis  # on the surface of the explicit constraints
         w = np.linalg.inv(_gamma(sigma, rows, cols, means))
         a0_inv = np.linalg.pinv(delta.T @ w @ delta)
         q = np.eye(delta.shape[0]) - delta @ a0_inv @ delta.T @ w

@@ -62,7 +62,12 @@ class CFAResult:
         "ML", "MLR" or "MLM" (see :func:`psychometrics.cfa.cfa`).
     robust : RobustFit or None
         Robust SEs and scaled tests (MLR, MLM; :mod:`psychometrics.cfa.robust`).
+    constraints : LinearConstraints or None
+        The model's ``==``, ``<``, ``>`` constraints, with the inequalities active at the
+        solution (:mod:`psychometrics.cfa.constraints`); ``npar`` and ``df`` count the equalities.
     """
+
+    constraints = None
 
     def __init__(
         self,
@@ -242,7 +247,7 @@ class CFAResult:
             logl=logl,
             h1_logl=h1,
             baseline_logl=base,
-            npar=spec.n_free,
+            npar=spec.n_free - (self.constraints.n_equal if self.constraints is not None else 0),
             n=self.nobs,
             n_groups=n_groups,
             moments=moments,
@@ -264,8 +269,20 @@ class CFAResult:
     def _mi(self) -> pd.DataFrame:
         with single_threaded_blas():
             return modification_indices(
-                self.objective, self.theta, self._expected, self.group_labels
+                self.objective,
+                self.theta,
+                self._expected,
+                self.group_labels,
+                basis=None if self.constraints is None else self.constraints.basis,
             )
+
+    def score_test(self, epc: bool = False, release=None):
+        """Score tests for releasing the model's equality constraints (lavaan's
+        ``lavTestScore``); see :func:`psychometrics.cfa.score_test.score_test`."""
+        from .score_test import score_test
+
+        with single_threaded_blas():
+            return score_test(self, epc=epc, release=release)
 
     def modification_indices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
         """Score tests for fixed parameters (lavaan's ``modindices``); see :mod:`.modification`."""

@@ -100,8 +100,12 @@ def _header(res) -> list[str]:
         _row("Optimization method", "FISHER"),
         _row("Number of model parameters", free_rows),
     ]
-    if free_rows > res.spec.n_free:
-        lines.append(_row("Number of equality constraints", free_rows - res.spec.n_free))
+    lin = getattr(res, "constraints", None)
+    n_equal = free_rows - res.spec.n_free + (lin.n_equal if lin is not None else 0)
+    if n_equal:
+        lines.append(_row("Number of equality constraints", n_equal))
+    if lin is not None and lin.inequal:
+        lines.append(_row("Number of inequality constraints", len(lin.inequal)))
     lines.append("")
     groups = res.group_labels
     if len(groups) == 1:
@@ -379,4 +383,20 @@ def _estimates(res) -> list[str]:
 def summary(res) -> str:
     """The lavaan-style text of a :class:`~psychometrics.cfa.results.CFAResult` (see the
     module docstring)."""
-    return "\n".join(_header(res) + _fit_blocks(res) + _estimates(res)) + "\n"
+    return "\n".join(_header(res) + _fit_blocks(res) + _estimates(res) + _constraints(res)) + "\n"
+
+
+def _constraints(res) -> list[str]:
+    """lavaan's "Constraints: |Slack|" block: |lhs - rhs| (for '<': |rhs - lhs|) at the
+    estimates, one per explicit constraint."""
+    lin = getattr(res, "constraints", None)
+    if lin is None:
+        return []
+    theta = np.asarray(res.theta)
+    lines = ["", "Constraints:", _row("", "|Slack|")]
+    for k, c in enumerate(lin.equal):
+        lines.append(_row(f"{c.lhs} - ({c.rhs})", abs(lin.A[k] @ theta - lin.b[k]), indent=4))
+    for k, c in enumerate(lin.inequal):
+        text = f"{c.lhs} - ({c.rhs})" if c.op == ">" else f"{c.rhs} - ({c.lhs})"
+        lines.append(_row(text, abs(lin.C[k] @ theta - lin.d[k]), indent=4))
+    return lines

@@ -93,9 +93,10 @@ def test_intercepts():
     [
         ("f =~ x1 + x2\ny ~ y", 2, 5, "regressed on itself"),
         ("f =~ x1 + x2\nd := a*b ~ c", 2, 10, "definition of 'd'"),
-        ("f =~ a*x1 + b*x2\na == b", 2, 3, "explicit constraints"),
+        ("f =~ a*x1 + b*x2\na == b^2", 2, 7, "nonlinear"),
+        ("f =~ a*x1 + b*x2\na*b == 1", 2, 3, "nonlinear"),
         ("f =~ x1 + x2\nx1 | t1", 2, 4, "thresholds"),
-        ("f =~ x1 + x2\na < 1", 2, 3, "inequality"),
+        ("f =~ x1 + x2\na >= 1", 2, 3, "inequality"),
         ("f <~ x1 + x2", 1, 3, "formative"),
         ("f =~ x1 +", 1, 10, "end of the statement"),
         ("f =~ x1\nx1 ~~", 2, 6, "end of the statement"),
