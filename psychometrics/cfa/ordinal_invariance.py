@@ -224,7 +224,10 @@ class _Model:
         delta = np.array([self._value(spec, ("delta", j), x) for j in range(p)], dtype=dt)
         alpha = np.array([self._value(spec, ("alpha", f), x) for f in range(m)], dtype=dt)
         tau = np.array(
-            [self._value(spec, ("tau", (j, c)), x) for j, c in zip(self.th_item, self.th_k)],
+            [
+                self._value(spec, ("tau", (j, c)), x)
+                for j, c in zip(self.th_item, self.th_k, strict=True)
+            ],
             dtype=dt,
         )
         return lam, psi, rc, nu, delta, alpha, tau
@@ -332,7 +335,10 @@ def _start(model: _Model, groups: list[_GroupData], previous: dict | None) -> np
     count = np.zeros(model.npar)
     for g, spec in enumerate(model.specs):
         tau_obs = groups[g].poly.threshold_vector()
-        tau_pos = {(int(j), int(c)): n for n, (j, c) in enumerate(zip(model.th_item, model.th_k))}
+        tau_pos = {
+            (int(j), int(c)): n
+            for n, (j, c) in enumerate(zip(model.th_item, model.th_k, strict=True))
+        }
         for slot, v in spec.items():
             if not isinstance(v, str):
                 continue
@@ -668,3 +674,122 @@ def _ladder(st, groups, levels, slots_of):
                     previous[(slot, g)] = fit.x[fit.names.index(v)]
         prev_fit = fit
     return fits, tests
+
+
+# --------------------------------------------------------------------------------------
+# longitudinal: one group, the waves' copies of each item
+# --------------------------------------------------------------------------------------
+def longitudinal_structure(design, n_thresholds: dict[str, int]) -> tuple[_Structure, dict]:
+    """The wide model of a :class:`~psychometrics.cfa.longitudinal.LongitudinalDesign`: a
+    factor per construct per wave, all factors correlated, each item's residuals correlated
+    across every pair of waves (semTools' ``auto = "all"``). Also returns, for each wide item
+    and factor, its (base name, wave) for the equality constraints."""
+    items, factors, where = [], [], {}
+    waves = range(1, design.n_waves + 1)
+    for k in waves:
+        for f in design.factors:
+            factors.append(design.at(f, k))
+            where[design.at(f, k)] = (f, k)
+        for item in design.items:
+            items.append(design.at(item, k))
+            where[design.at(item, k)] = (item, k)
+    index = {v: n for n, v in enumerate(items)}
+    fidx = {v: n for n, v in enumerate(factors)}
+    loadings = [
+        (index[design.at(item, k)], fidx[design.at(f, k)])
+        for k in waves
+        for f, members in design.factors.items()
+        for item in members
+    ]
+    resid = []
+    for item in design.items:
+        for a in waves:
+            for b in waves:
+                if a < b:
+                    i, j = index[design.at(item, b)], index[design.at(item, a)]
+                    resid.append((i, j))
+    nth = [n_thresholds[v] for v in items]
+    return _Structure(items, factors, loadings, resid, nth), where
+
+
+def longitudinal_slots(st: _Structure, where: dict, level: str) -> list[dict]:
+    """The Wu & Estabrook (2016) ladder across waves (as ``measEq.syntax(longFacNames, ...,
+    ID.cat = "Wu.Estabrook.2016", long.equal = ...)``): the first wave plays the part of the
+    first group."""
+    eq = _STEPS[level]
+    spec: dict = {}
+
+    def base(kind, key, shared):
+        return f"{kind}{key}"
+
+    for j, f in st.loadings:
+        item, _ = where[st.items[j]]
+        fac, k = where[st.factors[f]]
+        shared = "loadings" in eq
+        spec[("lam", (j, f))] = f"lam.{fac}.{item}" if shared else f"lam.{j}.{f}"
+    for j, kk in enumerate(st.n_thresholds):
+        item, k = where[st.items[j]]
+        for c in range(kk):
+            shared = "thresholds" in eq
+            spec[("tau", (j, c))] = f"tau.{item}.{c}" if shared else f"tau.{j}.{c}"
+        if k == 1 or "thresholds" not in eq:
+            spec[("nu", j)] = 0.0
+            spec[("delta", j)] = 1.0
+        else:
+            spec[("nu", j)] = 0.0 if "intercepts" in eq else f"nu.{j}"
+            spec[("delta", j)] = f"delta.{j}"
+    for f, name in enumerate(st.factors):
+        _, k = where[name]
+        later = k > 1
+        spec[("psi", (f, f))] = f"psi.{f}.{f}" if later and "loadings" in eq else 1.0
+        spec[("alpha", f)] = f"alpha.{f}" if later and "intercepts" in eq else 0.0
+        for f2 in range(f):
+            spec[("psi", (f, f2))] = f"psi.{f}.{f2}"
+    for i, j in st.resid_cov:
+        spec[("rcov", (i, j))] = f"rcov.{i}.{j}"
+    return [spec]
+
+
+def longitudinal_ordinal(design, wide: pd.DataFrame, levels: Sequence[str], missing: str):
+    """Fit the ordinal ladder to wide data (columns ``design.at(item, k)``); ``missing``:
+    'listwise' (participants with every item at every wave) or 'pairwise' (lavaan's
+    ``missing = "pairwise"``: each polychoric correlation from the participants with both
+    items)."""
+    bad = [lv for lv in levels if lv not in ORDINAL_LEVELS]
+    if "strict" in bad:
+        raise ValueError(
+            "strict invariance (equal residual variances) is not a model of the delta "
+            "parameterisation; the ordinal ladder is " + ", ".join(ORDINAL_LEVELS)
+        )
+    if bad or not levels:
+        raise ValueError(
+            f"unknown ordinal invariance level(s) {bad}; choose from {list(ORDINAL_LEVELS)}"
+        )
+    if missing not in ("listwise", "pairwise"):
+        raise ValueError(
+            f"missing={missing!r} is not supported with ordered items (WLSMV); use "
+            "'listwise' or 'pairwise'"
+        )
+    cols = [design.at(item, k) for k in range(1, design.n_waves + 1) for item in design.items]
+    frame = wide[cols]
+    if missing == "listwise":
+        frame = frame.dropna()
+    groups = _group_data(frame, cols, None, missing)
+    th = {v: groups[0].poly.thresholds[v].size for v in cols}
+    by_item: dict[str, set] = {}
+    for item in design.items:
+        by_item[item] = {th[design.at(item, k)] for k in range(1, design.n_waves + 1)}
+    uneven = [v for v, c in by_item.items() if len(c) > 1]
+    if uneven:
+        raise DataError(
+            "every item needs the same categories at every wave for threshold invariance; "
+            f"not so for {', '.join(uneven)}"
+        )
+    few = [v for v, c in by_item.items() if min(c) < 2]
+    if few:
+        raise DataError(
+            "the Wu & Estabrook ladder here needs items with at least three categories "
+            f"(binary: {', '.join(few)})"
+        )
+    st, where = longitudinal_structure(design, th)
+    return _ladder(st, groups, levels, lambda lv: longitudinal_slots(st, where, lv))
