@@ -202,35 +202,57 @@ class _Model:
     def npar(self) -> int:
         return len(self.names)
 
-    def _value(self, spec, slot, x):
-        v = spec[slot]
-        return x[self.index[v]] if isinstance(v, str) else v
+    def _plan(self, g):
+        """Per group: for each kind, the target positions, which come from x (index) and the
+        fixed values of the others; built once."""
+        if not hasattr(self, "_plans"):
+            self._plans = {}
+        if g in self._plans:
+            return self._plans[g]
+        st, spec = self.st, self.specs[g]
+        keys = {
+            "lam": list(st.loadings),
+            "psi": [(f, f2) for f in range(len(st.factors)) for f2 in range(f + 1)],
+            "rcov": list(st.resid_cov),
+            "nu": list(range(len(st.items))),
+            "delta": list(range(len(st.items))),
+            "alpha": list(range(len(st.factors))),
+            "tau": [(int(j), int(c)) for j, c in zip(self.th_item, self.th_k, strict=True)],
+        }
+        plan = {}
+        for kind, ks in keys.items():
+            vals = [spec[(kind, key)] for key in ks]
+            free = np.array([isinstance(v, str) for v in vals], dtype=bool)
+            idx = np.array([self.index[v] if isinstance(v, str) else 0 for v in vals], dtype=int)
+            const = np.array([0.0 if isinstance(v, str) else float(v) for v in vals])
+            plan[kind] = (ks, free, idx, const)
+        self._plans[g] = plan
+        return plan
 
     def matrices(self, x, g):
-        st, spec = self.st, self.specs[g]
+        st = self.st
+        plan = self._plan(g)
         p, m = len(st.items), len(st.factors)
         dt = np.result_type(x, float)
+
+        def values(kind):
+            _, free, idx, const = plan[kind]
+            return np.where(free, x[idx], const).astype(dt)
+
         lam = np.zeros((p, m), dtype=dt)
-        for j, f in st.loadings:
-            lam[j, f] = self._value(spec, ("lam", (j, f)), x)
+        if st.loadings:
+            jj, ff = np.array(st.loadings).T
+            lam[jj, ff] = values("lam")
         psi = np.zeros((m, m), dtype=dt)
-        for f in range(m):
-            for f2 in range(f + 1):
-                psi[f, f2] = psi[f2, f] = self._value(spec, ("psi", (f, f2)), x)
+        a, b = np.array(plan["psi"][0]).T
+        psi[a, b] = values("psi")
+        psi[b, a] = psi[a, b]
         rc = np.zeros((p, p), dtype=dt)
-        for i, j in st.resid_cov:
-            rc[i, j] = rc[j, i] = self._value(spec, ("rcov", (i, j)), x)
-        nu = np.array([self._value(spec, ("nu", j), x) for j in range(p)], dtype=dt)
-        delta = np.array([self._value(spec, ("delta", j), x) for j in range(p)], dtype=dt)
-        alpha = np.array([self._value(spec, ("alpha", f), x) for f in range(m)], dtype=dt)
-        tau = np.array(
-            [
-                self._value(spec, ("tau", (j, c)), x)
-                for j, c in zip(self.th_item, self.th_k, strict=True)
-            ],
-            dtype=dt,
-        )
-        return lam, psi, rc, nu, delta, alpha, tau
+        if st.resid_cov:
+            i, j = np.array(st.resid_cov).T
+            rc[i, j] = values("rcov")
+            rc[j, i] = rc[i, j]
+        return lam, psi, rc, values("nu"), values("delta"), values("alpha"), values("tau")
 
     def implied(self, x, g):
         lam, psi, rc, nu, delta, alpha, tau = self.matrices(x, g)
@@ -653,7 +675,32 @@ def ordinal_invariance(
             f"(binary: {', '.join(few)})"
         )
     st = _Structure.from_syntax(model, {v: counts[v].pop() for v in observed})
-    return _ladder(st, groups, levels, lambda lv: multigroup_slots(st, len(groups), lv))
+    fits, tests = _ladder(st, groups, levels, lambda lv: multigroup_slots(st, len(groups), lv))
+    if "configural" in fits:
+        from .ordinal import ordinal_cfa
+
+        same = ordinal_cfa(model, data, ordered=True, missing=missing, group=group)
+        _copy_robust(fits["configural"], same.fit_measures())
+    return fits, tests
+
+
+ROBUST_KEYS = (
+    "cfi_robust",
+    "tli_robust",
+    "rmsea_robust",
+    "rmsea_ci_lower_robust",
+    "rmsea_ci_upper_robust",
+    "rmsea_pvalue_robust",
+)
+
+
+def _copy_robust(fit: OrdinalInvarianceFit, measures: dict) -> None:
+    """The configural model is lavaan's default ordinal CFA: its robust CFI/TLI/RMSEA
+    (lavaan's catML-based ``lav_fit_catml_dwls``) come from :func:`.ordinal.ordinal_cfa`.
+    For the constrained levels lavaan 0.6-14 reports NA for them (seen on the reference data
+    of the tests); they are NaN here, not computed."""
+    for key in ROBUST_KEYS:
+        fit.fit[key] = measures[key]
 
 
 def _ladder(st, groups, levels, slots_of):
@@ -718,10 +765,6 @@ def longitudinal_slots(st: _Structure, where: dict, level: str) -> list[dict]:
     first group."""
     eq = _STEPS[level]
     spec: dict = {}
-
-    def base(kind, key, shared):
-        return f"{kind}{key}"
-
     for j, f in st.loadings:
         item, _ = where[st.items[j]]
         fac, k = where[st.factors[f]]
