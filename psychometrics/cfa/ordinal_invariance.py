@@ -326,8 +326,14 @@ class OrdinalInvarianceFit:
     _jac: list = field(default=None, repr=False)
     _info: np.ndarray = field(default=None, repr=False)
     _groups: list = field(default=None, repr=False)
+    _model: object = field(default=None, repr=False)
 
     estimator = "WLSMV"
+    information = "expected"
+
+    @property
+    def nobs(self) -> int:
+        return int(sum(gd.n for gd in self._groups))
 
     def fit_measures(self) -> dict:
         return dict(self.fit)
@@ -499,6 +505,7 @@ def _fit_level(st, specs, groups, level, previous=None) -> OrdinalInvarianceFit:
         _jac=jac,
         _info=info,
         _groups=groups,
+        _model=model,
     )
 
 
@@ -836,3 +843,41 @@ def longitudinal_ordinal(design, wide: pd.DataFrame, levels: Sequence[str], miss
         )
     st, where = longitudinal_structure(design, th)
     return _ladder(st, groups, levels, lambda lv: longitudinal_slots(st, where, lv))
+
+
+def lavaan_syntax(fit: OrdinalInvarianceFit) -> str:
+    """lavaan syntax of a one-group level (the longitudinal ladder), to be fitted with
+    ``cfa(syntax, data, ordered = TRUE, estimator = "WLSMV", parameterization = "delta")``:
+    ``NA*`` marks a free parameter, a label one shared with the other parameters of that
+    label, a number a fixed value."""
+    model = fit._model
+    if len(model.specs) != 1:
+        raise ValueError("lavaan_syntax writes one-group models only")
+    st, spec = model.st, model.specs[0]
+    uses: dict[str, int] = {}
+    for v in spec.values():
+        if isinstance(v, str):
+            uses[v] = uses.get(v, 0) + 1
+
+    def mod(v) -> str:
+        if isinstance(v, str):
+            return v.replace("(", "").replace(")", "") if uses[v] > 1 else "NA"
+        return f"{v:g}"
+
+    lines = []
+    for (kind, key), v in spec.items():
+        if kind == "lam":
+            lines.append(f"{st.factors[key[1]]} =~ {mod(v)}*{st.items[key[0]]}")
+        elif kind == "tau":
+            lines.append(f"{st.items[key[0]]} | {mod(v)}*t{key[1] + 1}")
+        elif kind == "nu":
+            lines.append(f"{st.items[key]} ~ {mod(v)}*1")
+        elif kind == "delta":
+            lines.append(f"{st.items[key]} ~*~ {mod(v)}*{st.items[key]}")
+        elif kind == "alpha":
+            lines.append(f"{st.factors[key]} ~ {mod(v)}*1")
+        elif kind == "psi":
+            lines.append(f"{st.factors[key[1]]} ~~ {mod(v)}*{st.factors[key[0]]}")
+        else:
+            lines.append(f"{st.items[key[1]]} ~~ {mod(v)}*{st.items[key[0]]}")
+    return "\n".join(lines) + "\n"
