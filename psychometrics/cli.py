@@ -225,18 +225,26 @@ def _longitudinal_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--missing",
-        choices=("listwise", "ml"),
+        choices=("listwise", "ml", "pairwise"),
         default="listwise",
         help="listwise (default; with --longitudinal: participants with every item at every "
-        "wave) or full-information ML (keeps those who dropped out)",
+        "wave) or full-information ML (keeps those who dropped out; ML, MLR); pairwise: "
+        "with --ordered (WLSMV) only",
     )
     p.add_argument(
         "--estimator",
         type=str.upper,
-        default="ML",
-        metavar="ML|MLR|MLM",
-        help="ML (default); MLR or MLM across groups (--group): robust SEs, scaled tests and "
-        "Satorra-Bentler (2001) scaled differences; ML or MLR with --longitudinal",
+        default=None,
+        metavar="ML|MLR|MLM|WLSMV",
+        help="ML (default); MLR or MLM: robust SEs, scaled tests and Satorra-Bentler (2001) "
+        "scaled differences (MLM: complete data); WLSMV (default with --ordered): ordered "
+        "items, the Wu & Estabrook (2016) ladder configural / thresholds / metric / scalar "
+        "with Satorra (2000) scaled-shifted differences",
+    )
+    p.add_argument(
+        "--ordered",
+        metavar="all|ITEM,...",
+        help="the items are ordered categories (WLSMV): 'all' or every item of the model",
     )
     p.add_argument(
         "--identification",
@@ -493,6 +501,8 @@ def run_invariance(args, data):
         return _run_longitudinal(args, data)
     model = _read_model(args.model)
     _check_group(args, data)
+    if args.ordered is not None or args.estimator in ORDINAL_ESTIMATORS:
+        return _run_invariance_ordinal(args, data, cfa_mod, model)
     estimator = _robust_estimator(args)
     res = _with_model(
         args.model,
@@ -522,6 +532,72 @@ def run_invariance(args, data):
     return out, _with_warning_block(problems, text), problems
 
 
+def _invariance_ordered(args, data):
+    """--ordered and --estimator of an ordinal invariance run: (True or item list); the
+    columns are checked when ``data`` is given."""
+    estimator = args.estimator or "WLSMV"
+    if estimator != "WLSMV":
+        raise InputError(
+            "--estimator",
+            f"not supported with --ordered for invariance: {estimator}; supported: WLSMV",
+        )
+    if args.ordered is None:
+        raise InputError(
+            "--ordered",
+            "--estimator WLSMV is for ordered items: add --ordered all (or the list of the "
+            "model's items); for continuous items supported: ML, MLR, MLM",
+        )
+    if args.missing == "ml":
+        raise InputError(
+            "--missing",
+            "ml is not supported with ordered items (WLSMV); supported: listwise, pairwise",
+        )
+    args.estimator = estimator
+    if args.ordered.strip().lower() == "all":
+        return True
+    ordered = _item_list(args.ordered)
+    absent = [] if data is None else [v for v in ordered if v not in data.columns]
+    if absent:
+        raise InputError("--ordered", f"not in the data: {', '.join(absent)}")
+    return ordered
+
+
+def _run_invariance_ordinal(args, data, cfa_mod, model):
+    ordered = _invariance_ordered(args, data)
+    if args.std_lv:
+        raise InputError(
+            "--std-lv", "is implied with --ordered (semTools' ID.fac = 'std.lv'): leave it out"
+        )
+    res = _with_model(
+        args.model,
+        lambda: cfa_mod.invariance(
+            model,
+            data,
+            group=args.group,
+            missing=args.missing,
+            estimator="WLSMV",
+            ordered=ordered,
+        ),
+    )
+    problems = Problems([], False)
+    for level, fit in res.fits.items():
+        found = _fit_problems(fit, prefix=f"{level} model: ")
+        problems = Problems(problems.messages + found.messages, problems.severe or found.severe)
+    text = (
+        f"Measurement invariance of ordered items across {args.group} (WLSMV, delta; "
+        "Wu & Estabrook 2016 ladder; delta_chisq Satorra 2000 scaled-shifted)\n"
+        + _table(res.table.set_index("level"), index=True)
+    )
+    out = res.to_dict()
+    for level, fit in res.fits.items():
+        out["fits"][level]["fit_measures"] = _lavaan_names(fit.fit_measures())
+    return out, _with_warning_block(problems, text), problems
+
+
+def _lavaan_names(measures: dict) -> dict:
+    return {k.replace("_", "."): v for k, v in measures.items()}
+
+
 def _check_invariance_mode(args) -> bool:
     """Whether the invariance run is longitudinal; usage errors for a wrong combination."""
     if args.longitudinal and args.group is not None:
@@ -542,20 +618,32 @@ def _check_invariance_mode(args) -> bool:
                 "give --group COL (across groups) or --longitudinal --id COL --time COL "
                 "(across waves)",
             )
-        _robust_estimator(args)
+        if args.ordered is None and args.estimator not in ORDINAL_ESTIMATORS:
+            if args.estimator is None:
+                args.estimator = "ML"
+            if args.missing == "pairwise":
+                raise InputError("--missing", "pairwise is only for ordered items (--ordered)")
+            _robust_estimator(args)
         return False
-    from psychometrics.cfa.longitudinal import SUPPORTED_ESTIMATORS
+    from psychometrics.cfa.longitudinal import ESTIMATOR_MISSING, SUPPORTED_ESTIMATORS
 
+    if args.ordered is not None or args.estimator in ORDINAL_ESTIMATORS:
+        _invariance_ordered(args, None)
+    if args.estimator is None:
+        args.estimator = "ML"
     if args.estimator not in SUPPORTED_ESTIMATORS:
-        why = (
-            " (ordinal CFA is not in the engine yet)"
-            if args.estimator.startswith("WLS") or args.estimator.startswith("ULS")
-            else ""
-        )
         raise InputError(
             "--estimator",
-            f"not supported yet: {args.estimator} for longitudinal invariance{why}; "
-            f"supported: {', '.join(SUPPORTED_ESTIMATORS)} (with --missing listwise or ml)",
+            f"not supported: {args.estimator} for longitudinal invariance; supported: "
+            + "; ".join(f"{e} (--missing {' or '.join(m)})" for e, m in ESTIMATOR_MISSING.items())
+            + " (WLSMV with --ordered)",
+        )
+    allowed = ESTIMATOR_MISSING[args.estimator]
+    if args.missing not in allowed:
+        raise InputError(
+            "--missing",
+            f"{args.missing} is not supported with --estimator {args.estimator} for "
+            f"longitudinal invariance; supported: {', '.join(allowed)}",
         )
     if args.std_lv and args.identification != "std.lv":
         raise InputError(
@@ -587,6 +675,7 @@ def _run_longitudinal(args, data):
             missing=args.missing,
             estimator=args.estimator,
             identification=args.identification,
+            **({"ordered": _longitudinal_ordered(args)} if args.estimator == "WLSMV" else {}),
         ),
     )
     problems = NO_PROBLEMS
@@ -608,6 +697,13 @@ def _run_longitudinal(args, data):
 
 
 ORDINAL_ESTIMATORS = ("WLSMV", "WLSM", "ULSMV")
+
+
+def _longitudinal_ordered(args):
+    """--ordered of a longitudinal run: True, or the cross-sectional item names."""
+    if args.ordered.strip().lower() == "all":
+        return True
+    return _item_list(args.ordered)
 
 
 def _run_cfa_ordinal(args, data, cfa_mod, model, kwargs):
