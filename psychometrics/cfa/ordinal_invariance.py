@@ -842,7 +842,18 @@ def longitudinal_ordinal(design, wide: pd.DataFrame, levels: Sequence[str], miss
             f"(binary: {', '.join(few)})"
         )
     st, where = longitudinal_structure(design, th)
-    return _ladder(st, groups, levels, lambda lv: longitudinal_slots(st, where, lv))
+    fits, tests = _ladder(st, groups, levels, lambda lv: longitudinal_slots(st, where, lv))
+    if "configural" in fits:
+        from .ordinal import ordinal_cfa
+
+        lines = [
+            f"{st.factors[f]} =~ " + " + ".join(st.items[j] for j, g in st.loadings if g == f)
+            for f in range(len(st.factors))
+        ]
+        lines += [f"{st.items[j]} ~~ {st.items[i]}" for i, j in st.resid_cov]
+        same = ordinal_cfa("\n".join(lines), frame, std_lv=True, missing=missing)
+        _copy_robust(fits["configural"], same.fit_measures())
+    return fits, tests
 
 
 def lavaan_syntax(fit: OrdinalInvarianceFit) -> str:
