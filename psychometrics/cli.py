@@ -49,6 +49,10 @@ Examples
     python -m psychometrics invariance --data answers.csv --model model.lav --group site
     python -m psychometrics invariance --data long.csv --model model.lav --longitudinal \\
         --id participant --time wave --missing ml
+    python -m psychometrics invariance --data answers.csv --model model.lav --group site \\
+        --ordered all   # WLSMV: configural / thresholds / metric / scalar (Wu & Estabrook)
+    python -m psychometrics invariance --data long.csv --model model.lav --longitudinal \\
+        --id participant --time wave --ordered all --missing pairwise
 """
 
 from __future__ import annotations
