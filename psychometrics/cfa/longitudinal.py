@@ -96,6 +96,7 @@ ORDINAL_LEVELS: dict[str, tuple[str, ...]] = {
     "thresholds": ("thresholds",),
     "metric": ("thresholds", "loadings"),
     "scalar": ("thresholds", "loadings", "intercepts"),
+    "strict": ("thresholds", "loadings", "intercepts", "residuals"),  # theta only
 }
 NAME_FORMAT = "{name}_w{wave}"
 
@@ -495,7 +496,7 @@ def _step(level: str, before: str, fit: CFAResult, prev: CFAResult, estimator: s
     return step
 
 
-def _ordinal_ladder(design, wide, levels, missing, ordered):
+def _ordinal_ladder(design, wide, levels, missing, ordered, parameterization):
     """The WLSMV ladder: (syntax, fits, steps), steps judged on the scaled CFI and RMSEA."""
     from .ordinal_invariance import lavaan_syntax, longitudinal_ordinal
 
@@ -507,7 +508,7 @@ def _ordinal_ladder(design, wide, levels, missing, ordered):
                 "ordinal longitudinal invariance needs every item ordered (mixed continuous "
                 f"and ordered items are not supported; not ordered: {', '.join(not_ordered)})"
             )
-    fits, tests = longitudinal_ordinal(design, wide.frame, levels, missing)
+    fits, tests = longitudinal_ordinal(design, wide.frame, levels, missing, parameterization)
     syntax = {lv: lavaan_syntax(fit) for lv, fit in fits.items()}
     steps = []
     for k, level in enumerate(levels[1:], start=1):
@@ -548,6 +549,7 @@ def longitudinal_invariance(
     estimator: str = "ML",
     identification: str = "std.lv",
     ordered=None,
+    parameterization: str = "delta",
 ) -> LongitudinalInvarianceResult:
     """Configural -> metric -> scalar -> strict invariance across waves of the same people.
 
@@ -583,6 +585,9 @@ def longitudinal_invariance(
         changes in the scaled CFI and RMSEA; ``identification`` must be "std.lv".
     ordered : True or list, optional
         With WLSMV: every item is ordered (True, or the list of all the model's items).
+    parameterization : {"delta", "theta"}
+        With WLSMV: lavaan's parameterisation; strict invariance (equal residual variances)
+        only with "theta" (the last level of its ladder).
     identification : {"std.lv", "marker"}
         ``std.lv`` (semTools ``measEq.syntax``'s default) or lavaan's marker loadings.
 
@@ -619,18 +624,21 @@ def longitudinal_invariance(
         raise ValueError(
             f"ordered items need estimator='WLSMV' (got {estimator}) for longitudinal invariance"
         )
-    ladder = ORDINAL_LEVELS if ordinal else LEVELS
+    if ordinal:
+        from .ordinal_invariance import check_levels
+
+        levels = check_levels(levels, parameterization)
+        ladder = {lv: ORDINAL_LEVELS[lv] for lv in check_levels(None, parameterization)}
+    elif parameterization != "delta":
+        raise ValueError("parameterization is for ordered items (estimator='WLSMV') only")
+    else:
+        ladder = LEVELS
     if ordinal and identification != "std.lv":
         raise ValueError(
             "the ordinal ladder (WLSMV) uses identification 'std.lv' only (semTools' "
             "ID.fac = 'std.lv' with ID.cat = 'Wu.Estabrook.2016')"
         )
     levels = list(ladder) if levels is None else list(levels)
-    if ordinal and "strict" in levels:
-        raise ValueError(
-            "strict invariance (equal residual variances) is not a model of the delta "
-            "parameterisation; the ordinal ladder is " + ", ".join(ORDINAL_LEVELS)
-        )
     unknown = [lv for lv in levels if lv not in ladder]
     if unknown or not levels:
         raise ValueError(f"unknown invariance level(s) {unknown}; choose from {list(ladder)}")
@@ -645,7 +653,9 @@ def longitudinal_invariance(
     fits: dict[str, CFAResult] = {}
     steps: list[dict] = []
     if ordinal:
-        syntax, fits, steps = _ordinal_ladder(design, wide, levels, missing, ordered)
+        syntax, fits, steps = _ordinal_ladder(
+            design, wide, levels, missing, ordered, parameterization
+        )
     else:
         syntax = {
             lv: longitudinal_syntax(design, lv, identification=identification) for lv in levels

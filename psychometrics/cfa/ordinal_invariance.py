@@ -76,11 +76,13 @@ __all__ = [
 ]
 
 ORDINAL_LEVELS = ("configural", "thresholds", "metric", "scalar")
+THETA_LEVELS = (*ORDINAL_LEVELS, "strict")  # strict: theta parameterisation only
 _STEPS = {
     "configural": frozenset(),
     "thresholds": frozenset({"thresholds"}),
     "metric": frozenset({"thresholds", "loadings"}),
     "scalar": frozenset({"thresholds", "loadings", "intercepts"}),
+    "strict": frozenset({"thresholds", "loadings", "intercepts", "residuals"}),
 }
 ESTIMATORS = ("WLSMV",)
 
@@ -144,9 +146,14 @@ class _Structure:
 # rcov (i, j). A level maps (slot, group) -> float (fixed) or str (free parameter name).
 
 
-def multigroup_slots(st: _Structure, n_groups: int, level: str) -> list[dict]:
-    """The Wu & Estabrook (2016) delta-parameterised specification of each group."""
+def multigroup_slots(
+    st: _Structure, n_groups: int, level: str, parameterization: str = "delta"
+) -> list[dict]:
+    """The Wu & Estabrook (2016) specification of each group: in the delta parameterisation
+    the scaling factors (``delta``) are the free scale parameters, in the theta
+    parameterisation the residual variances (``theta``)."""
     eq = _STEPS[level]
+    scale = "theta" if parameterization == "theta" else "delta"
     groups = []
     for g in range(n_groups):
         spec: dict = {}
@@ -162,10 +169,11 @@ def multigroup_slots(st: _Structure, n_groups: int, level: str) -> list[dict]:
         for j in range(len(st.items)):
             if g == 0 or "thresholds" not in eq:
                 spec[("nu", j)] = 0.0
-                spec[("delta", j)] = 1.0
+                spec[(scale, j)] = 1.0
             else:
                 spec[("nu", j)] = 0.0 if "intercepts" in eq else name("nu", j, False)
-                spec[("delta", j)] = name("delta", j, False)
+                fixed = "residuals" in eq  # strict (theta only): 1 as in the first group
+                spec[(scale, j)] = 1.0 if fixed else name(scale, j, False)
         m = len(st.factors)
         for f in range(m):
             free_var = g > 0 and "loadings" in eq
@@ -193,6 +201,7 @@ class _Model:
                     seen[value] = len(names)
                     names.append(value)
         self.names, self.index = names, seen
+        self.theta = ("theta", 0) in specs[0]
         self.pairs = pairs  # per group (ii, jj) of the correlations in lavaan's order
         nth = st.n_thresholds
         self.th_item = np.repeat(np.arange(len(nth)), nth)
@@ -210,12 +219,13 @@ class _Model:
         if g in self._plans:
             return self._plans[g]
         st, spec = self.st, self.specs[g]
+        scale = "theta" if self.theta else "delta"
         keys = {
             "lam": list(st.loadings),
             "psi": [(f, f2) for f in range(len(st.factors)) for f2 in range(f + 1)],
             "rcov": list(st.resid_cov),
             "nu": list(range(len(st.items))),
-            "delta": list(range(len(st.items))),
+            scale: list(range(len(st.items))),
             "alpha": list(range(len(st.factors))),
             "tau": [(int(j), int(c)) for j, c in zip(self.th_item, self.th_k, strict=True)],
         }
@@ -252,11 +262,14 @@ class _Model:
             i, j = np.array(st.resid_cov).T
             rc[i, j] = values("rcov")
             rc[j, i] = rc[i, j]
-        return lam, psi, rc, values("nu"), values("delta"), values("alpha"), values("tau")
+        scale = values("theta" if self.theta else "delta")
+        return lam, psi, rc, values("nu"), scale, values("alpha"), values("tau")
 
     def implied(self, x, g):
-        lam, psi, rc, nu, delta, alpha, tau = self.matrices(x, g)
+        lam, psi, rc, nu, scale, alpha, tau = self.matrices(x, g)
         common = lam @ psi @ lam.T + rc
+        # theta: Delta_j = 1 / sqrt(sigma*_jj) with sigma*_jj = (L Psi L')_jj + theta_jj
+        delta = 1.0 / np.sqrt(np.diagonal(common) + scale) if self.theta else scale
         mu = nu + lam @ alpha
         j = self.th_item
         th = delta[j] * (tau - mu[j])
@@ -264,9 +277,15 @@ class _Model:
         rho = delta[ii] * delta[jj] * common[ii, jj]
         return np.concatenate([th, rho])
 
-    def residual_variances(self, x, g):
-        lam, psi, _, _, delta, _, _ = self.matrices(x, g)
-        return 1.0 / delta**2 - np.einsum("ij,jk,ik->i", lam, psi, lam)
+    def derived(self, x, g):
+        """The derived scale of each item: residual variances (delta parameterisation,
+        theta_jj = Delta_j^-2 - (L Psi L')_jj) or scaling factors (theta parameterisation,
+        Delta_j = ((L Psi L')_jj + theta_jj)^-1/2)."""
+        lam, psi, _, _, scale, _, _ = self.matrices(x, g)
+        common = np.einsum("ij,jk,ik->i", lam, psi, lam)
+        if self.theta:
+            return 1.0 / np.sqrt(common + scale)
+        return 1.0 / scale**2 - common
 
     def jacobian(self, x, g):
         h = 1e-30
@@ -310,7 +329,7 @@ def _group_data(data, items, group, missing) -> list[_GroupData]:
 
 @dataclass
 class OrdinalInvarianceFit:
-    """One level fitted by WLSMV (delta parameterisation)."""
+    """One level fitted by WLSMV (delta or theta parameterisation)."""
 
     level: str
     converged: bool
@@ -322,6 +341,7 @@ class OrdinalInvarianceFit:
     fit: dict
     test: dict
     warnings: list[str] = field(default_factory=list)
+    parameterization: str = "delta"
     # for difference tests
     _jac: list = field(default=None, repr=False)
     _info: np.ndarray = field(default=None, repr=False)
@@ -343,7 +363,7 @@ class OrdinalInvarianceFit:
             {
                 "level": self.level,
                 "estimator": self.estimator,
-                "parameterization": "delta",
+                "parameterization": self.parameterization,
                 "converged": self.converged,
                 "iterations": self.iterations,
                 "nobs": int(sum(gd.n for gd in self._groups)),
@@ -375,6 +395,7 @@ def _start(model: _Model, groups: list[_GroupData], previous: dict | None) -> np
             base = {
                 "lam": 0.7,
                 "delta": 1.0,
+                "theta": 1.0,
                 "psi": 1.0 if kind == "psi" and key[0] == key[1] else 0.0,
             }.get(kind, 0.0)
             if kind == "tau":
@@ -506,6 +527,7 @@ def _fit_level(st, specs, groups, level, previous=None) -> OrdinalInvarianceFit:
         _info=info,
         _groups=groups,
         _model=model,
+        parameterization="theta" if model.theta else "delta",
     )
 
 
@@ -535,6 +557,8 @@ def _estimate_table(model: _Model, groups, x, vcov) -> pd.DataFrame:
                 lhs, op, rhs = st.factors[key], "~1", ""
             elif kind == "psi":
                 lhs, op, rhs = st.factors[key[1]], "~~", st.factors[key[0]]
+            elif kind == "theta":
+                lhs, op, rhs = st.items[key], "~~", st.items[key]
             else:  # rcov
                 lhs, op, rhs = st.items[key[1]], "~~", st.items[key[0]]
             free = isinstance(v, str)
@@ -542,9 +566,10 @@ def _estimate_table(model: _Model, groups, x, vcov) -> pd.DataFrame:
             se = se_all[model.index[v]] if free else 0.0
             label = v if free and not v.endswith(f".g{g + 1}") else ""
             rows.append((lhs, op, rhs, g + 1, label, free, est, se))
-        theta = model.residual_variances(x, g)
+        derived = model.derived(x, g)
+        op = "~*~" if model.theta else "~~"
         for j, item in enumerate(st.items):
-            rows.append((item, "~~", item, g + 1, "", False, float(theta[j]), 0.0))
+            rows.append((item, op, item, g + 1, "", False, float(derived[j]), 0.0))
     table = pd.DataFrame(rows, columns=["lhs", "op", "rhs", "group", "label", "free", "est", "se"])
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(table["free"], table["est"] / table["se"], np.nan)
@@ -615,7 +640,7 @@ def ordinal_invariance(
     model: str,
     data: pd.DataFrame,
     group: str,
-    levels: Sequence[str] = ORDINAL_LEVELS,
+    levels: Sequence[str] | None = None,
     *,
     ordered=True,
     estimator: str = "WLSMV",
@@ -626,27 +651,16 @@ def ordinal_invariance(
     previous one (see the module docstring). Returns ``(table_rows, fits, tests)``."""
     if estimator.upper() not in ESTIMATORS:
         raise ValueError(f"ordinal invariance supports estimator='WLSMV' (got {estimator!r})")
-    if parameterization != "delta":
+    if parameterization not in ("delta", "theta"):
         raise ValueError(
-            "ordinal invariance supports parameterization='delta' only (the theta "
-            "parameterisation, needed for strict invariance, is not done)"
+            f"parameterization={parameterization!r}: ordinal invariance supports 'delta' "
+            "and 'theta'"
         )
     if missing not in ("listwise", "pairwise"):
         raise ValueError(
             f"missing={missing!r} is not supported with ordered items; use 'listwise' or 'pairwise'"
         )
-    bad = [lv for lv in levels if lv not in ORDINAL_LEVELS]
-    if "strict" in bad:
-        raise ValueError(
-            "strict invariance (equal residual variances) is not a model of the delta "
-            "parameterisation; the ordinal ladder is " + ", ".join(ORDINAL_LEVELS)
-        )
-    if bad:
-        raise ValueError(
-            f"unknown ordinal invariance level(s) {bad}; choose from {list(ORDINAL_LEVELS)}"
-        )
-    if not levels:
-        raise ValueError("give at least one level")
+    levels = check_levels(levels, parameterization)
     if not isinstance(data, pd.DataFrame):
         raise TypeError("data must be a pandas DataFrame")
     if group not in data.columns:
@@ -682,11 +696,20 @@ def ordinal_invariance(
             f"(binary: {', '.join(few)})"
         )
     st = _Structure.from_syntax(model, {v: counts[v].pop() for v in observed})
-    fits, tests = _ladder(st, groups, levels, lambda lv: multigroup_slots(st, len(groups), lv))
+    fits, tests = _ladder(
+        st, groups, levels, lambda lv: multigroup_slots(st, len(groups), lv, parameterization)
+    )
     if "configural" in fits:
         from .ordinal import ordinal_cfa
 
-        same = ordinal_cfa(model, data, ordered=True, missing=missing, group=group)
+        same = ordinal_cfa(
+            model,
+            data,
+            ordered=True,
+            missing=missing,
+            group=group,
+            parameterization=parameterization,
+        )
         _copy_robust(fits["configural"], same.fit_measures())
     return fits, tests
 
@@ -708,6 +731,25 @@ def _copy_robust(fit: OrdinalInvarianceFit, measures: dict) -> None:
     of the tests); they are NaN here, not computed."""
     for key in ROBUST_KEYS:
         fit.fit[key] = measures[key]
+
+
+def check_levels(levels, parameterization: str) -> list[str]:
+    """The levels asked for, in ladder order; plain errors for unknown ones and for strict
+    invariance in the delta parameterisation."""
+    ladder = THETA_LEVELS if parameterization == "theta" else ORDINAL_LEVELS
+    if levels is None:
+        return list(ladder)
+    levels = list(levels)
+    if "strict" in levels and parameterization != "theta":
+        raise ValueError(
+            "strict invariance (equal residual variances) is not a model of the delta "
+            "parameterisation (semTools refuses it too): use parameterization='theta', or "
+            "the ladder " + ", ".join(ORDINAL_LEVELS)
+        )
+    bad = [lv for lv in levels if lv not in ladder]
+    if bad or not levels:
+        raise ValueError(f"unknown ordinal invariance level(s) {bad}; choose from {list(ladder)}")
+    return [lv for lv in ladder if lv in levels]
 
 
 def _ladder(st, groups, levels, slots_of):
@@ -766,11 +808,14 @@ def longitudinal_structure(design, n_thresholds: dict[str, int]) -> tuple[_Struc
     return _Structure(items, factors, loadings, resid, nth), where
 
 
-def longitudinal_slots(st: _Structure, where: dict, level: str) -> list[dict]:
+def longitudinal_slots(
+    st: _Structure, where: dict, level: str, parameterization: str = "delta"
+) -> list[dict]:
     """The Wu & Estabrook (2016) ladder across waves (as ``measEq.syntax(longFacNames, ...,
     ID.cat = "Wu.Estabrook.2016", long.equal = ...)``): the first wave plays the part of the
     first group."""
     eq = _STEPS[level]
+    scale = "theta" if parameterization == "theta" else "delta"
     spec: dict = {}
     for j, f in st.loadings:
         item, _ = where[st.items[j]]
@@ -784,10 +829,10 @@ def longitudinal_slots(st: _Structure, where: dict, level: str) -> list[dict]:
             spec[("tau", (j, c))] = f"tau.{item}.{c}" if shared else f"tau.{j}.{c}"
         if k == 1 or "thresholds" not in eq:
             spec[("nu", j)] = 0.0
-            spec[("delta", j)] = 1.0
+            spec[(scale, j)] = 1.0
         else:
             spec[("nu", j)] = 0.0 if "intercepts" in eq else f"nu.{j}"
-            spec[("delta", j)] = f"delta.{j}"
+            spec[(scale, j)] = 1.0 if "residuals" in eq else f"{scale}.{j}"
     for f, name in enumerate(st.factors):
         _, k = where[name]
         later = k > 1
@@ -800,21 +845,23 @@ def longitudinal_slots(st: _Structure, where: dict, level: str) -> list[dict]:
     return [spec]
 
 
-def longitudinal_ordinal(design, wide: pd.DataFrame, levels: Sequence[str], missing: str):
+def longitudinal_ordinal(
+    design,
+    wide: pd.DataFrame,
+    levels: Sequence[str] | None,
+    missing: str,
+    parameterization: str = "delta",
+):
     """Fit the ordinal ladder to wide data (columns ``design.at(item, k)``); ``missing``:
     'listwise' (participants with every item at every wave) or 'pairwise' (lavaan's
     ``missing = "pairwise"``: each polychoric correlation from the participants with both
     items)."""
-    bad = [lv for lv in levels if lv not in ORDINAL_LEVELS]
-    if "strict" in bad:
+    if parameterization not in ("delta", "theta"):
         raise ValueError(
-            "strict invariance (equal residual variances) is not a model of the delta "
-            "parameterisation; the ordinal ladder is " + ", ".join(ORDINAL_LEVELS)
+            f"parameterization={parameterization!r}: ordinal invariance supports 'delta' "
+            "and 'theta'"
         )
-    if bad or not levels:
-        raise ValueError(
-            f"unknown ordinal invariance level(s) {bad}; choose from {list(ORDINAL_LEVELS)}"
-        )
+    levels = check_levels(levels, parameterization)
     if missing not in ("listwise", "pairwise"):
         raise ValueError(
             f"missing={missing!r} is not supported with ordered items (WLSMV); use "
@@ -842,7 +889,9 @@ def longitudinal_ordinal(design, wide: pd.DataFrame, levels: Sequence[str], miss
             f"(binary: {', '.join(few)})"
         )
     st, where = longitudinal_structure(design, th)
-    fits, tests = _ladder(st, groups, levels, lambda lv: longitudinal_slots(st, where, lv))
+    fits, tests = _ladder(
+        st, groups, levels, lambda lv: longitudinal_slots(st, where, lv, parameterization)
+    )
     if "configural" in fits:
         from .ordinal import ordinal_cfa
 
@@ -851,14 +900,21 @@ def longitudinal_ordinal(design, wide: pd.DataFrame, levels: Sequence[str], miss
             for f in range(len(st.factors))
         ]
         lines += [f"{st.items[j]} ~~ {st.items[i]}" for i, j in st.resid_cov]
-        same = ordinal_cfa("\n".join(lines), frame, std_lv=True, missing=missing)
+        same = ordinal_cfa(
+            "\n".join(lines),
+            frame,
+            std_lv=True,
+            missing=missing,
+            parameterization=parameterization,
+        )
         _copy_robust(fits["configural"], same.fit_measures())
     return fits, tests
 
 
 def lavaan_syntax(fit: OrdinalInvarianceFit) -> str:
     """lavaan syntax of a one-group level (the longitudinal ladder), to be fitted with
-    ``cfa(syntax, data, ordered = TRUE, estimator = "WLSMV", parameterization = "delta")``:
+    ``cfa(syntax, data, ordered = TRUE, estimator = "WLSMV", parameterization = ...)`` (the
+    fit's parameterisation):
     ``NA*`` marks a free parameter, a label one shared with the other parameters of that
     label, a number a fixed value."""
     model = fit._model
@@ -885,6 +941,8 @@ def lavaan_syntax(fit: OrdinalInvarianceFit) -> str:
             lines.append(f"{st.items[key]} ~ {mod(v)}*1")
         elif kind == "delta":
             lines.append(f"{st.items[key]} ~*~ {mod(v)}*{st.items[key]}")
+        elif kind == "theta":
+            lines.append(f"{st.items[key]} ~~ {mod(v)}*{st.items[key]}")
         elif kind == "alpha":
             lines.append(f"{st.factors[key]} ~ {mod(v)}*1")
         elif kind == "psi":

@@ -14,7 +14,8 @@
 # Models: semTools::measEq.syntax(configural, data, ordered, parameterization = "delta",
 # ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", longFacNames, longIndNames,
 # long.equal = <level>, auto = "all"), fitted with estimator = "WLSMV" on the wide data:
-# complete cases (missing = "listwise") and missing = "pairwise" (everyone).
+# complete cases (missing = "listwise") and missing = "pairwise" (everyone); theta_listwise:
+# parameterization = "theta" on the complete cases, with strict invariance as a fifth level.
 # MLM: the continuous ladder of ../longitudinal (long.csv), complete cases, estimator = "MLM".
 suppressPackageStartupMessages({library(lavaan); library(semTools); library(MASS);
                                 library(jsonlite)})
@@ -73,17 +74,21 @@ long_factors <- setNames(lapply(names(constructs), function(f) paste0(f, "_w", s
 long_items <- setNames(lapply(items, function(i) paste0(i, "_w", seq_len(n_waves))), items)
 ladder <- list(configural = "", thresholds = "thresholds",
                metric = c("thresholds", "loadings"),
-               scalar = c("thresholds", "loadings", "intercepts"))
+               scalar = c("thresholds", "loadings", "intercepts"),
+               strict = c("thresholds", "loadings", "intercepts", "residuals"))
+ladder_delta <- ladder[1:4]
 num <- function(x) unname(as.numeric(x))
-ordinal_ladder <- function(data, missing) {
+ordinal_ladder <- function(data, missing, parameterization = "delta") {
   fits <- list(); out <- list()
-  for (lv in names(ladder)) {
+  # strict (equal residual variances) is a model of the theta parameterisation only
+  levels <- if (parameterization == "delta") names(ladder_delta) else names(ladder)
+  for (lv in levels) {
     syntax <- as.character(measEq.syntax(configural, data = data, ordered = wide_items,
-      parameterization = "delta", ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016",
+      parameterization = parameterization, ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016",
       longFacNames = long_factors, longIndNames = long_items, long.equal = ladder[[lv]],
       auto = "all"))
     fit <- cfa(syntax, data = data, ordered = wide_items, estimator = "WLSMV",
-               parameterization = "delta", missing = missing)
+               parameterization = parameterization, missing = missing)
     fits[[lv]] <- fit
     pe <- parameterEstimates(fit)
     out[[lv]] <- list(syntax = syntax, converged = lavInspect(fit, "converged"),
@@ -93,9 +98,9 @@ ordinal_ladder <- function(data, missing) {
                       fit_measures = as.list(setNames(num(fitMeasures(fit)), names(fitMeasures(fit)))))
   }
   lrt <- list()
-  for (k in 2:length(ladder)) {
+  for (k in 2:length(levels)) {
     a <- lavTestLRT(fits[[k - 1]], fits[[k]])
-    lrt[[names(ladder)[k]]] <- list(versus = names(ladder)[k - 1],
+    lrt[[levels[k]]] <- list(versus = levels[k - 1],
       chisq_diff = a[["Chisq diff"]][2], df_diff = a[["Df diff"]][2], pvalue = a[["Pr(>Chisq)"]][2])
   }
   list(levels = out, lrt = lrt)
@@ -137,7 +142,8 @@ meta <- list(R = R.version.string, lavaan = as.character(packageVersion("lavaan"
                           "estimator = 'MLM') on complete cases of ../longitudinal/long.csv;",
                           "lavTestLRT(previous, current) (default method)"))
 out <- list(meta = meta, listwise = ordinal_ladder(complete, "listwise"),
-            pairwise = ordinal_ladder(wide, "pairwise"), mlm = mlm)
+            pairwise = ordinal_ladder(wide, "pairwise"),
+            theta_listwise = ordinal_ladder(complete, "listwise", "theta"), mlm = mlm)
 writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, na = "null", null = "null", pretty = TRUE),
            file.path(here, "longitudinal_oracles.json"))
-cat(out$listwise$levels$thresholds$syntax)
+

@@ -30,42 +30,50 @@ items <- paste0("y", 1:6)
 num <- function(x) unname(as.numeric(x))
 ladder <- list(configural = "", thresholds = "thresholds",
                metric = c("thresholds", "loadings"),
-               scalar = c("thresholds", "loadings", "intercepts"))
-fits <- list(); out <- list()
-for (lv in names(ladder)) {
-  fit <- measEq.syntax(model, data = d, ordered = items, parameterization = "delta",
-                       ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "grp",
-                       group.equal = ladder[[lv]], estimator = "WLSMV", return.fit = TRUE)
-  fits[[lv]] <- fit
-  pe <- parameterEstimates(fit)
-  fm <- fitMeasures(fit)
-  out[[lv]] <- list(
-    group_equal = ladder[[lv]],
-    syntax = as.character(measEq.syntax(model, data = d, ordered = items,
-      parameterization = "delta", ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016",
-      group = "grp", group.equal = ladder[[lv]])),
-    converged = lavInspect(fit, "converged"),
-    estimates = list(lhs = pe$lhs, op = pe$op, rhs = pe$rhs, group = pe$group,
-                     est = pe$est, se = pe$se),
-    fit_measures = as.list(setNames(num(fm), names(fm))),
-    test = lapply(fit@test, function(t) t[setdiff(names(t), c("stat.group"))])
-  )
+               scalar = c("thresholds", "loadings", "intercepts"),
+               strict = c("thresholds", "loadings", "intercepts", "residuals"))
+run_ladder <- function(parameterization) {
+  # strict invariance is a model of the theta parameterisation only (semTools refuses delta)
+  levels <- if (parameterization == "delta") names(ladder)[1:4] else names(ladder)
+  fits <- list(); out <- list()
+  for (lv in levels) {
+    fit <- measEq.syntax(model, data = d, ordered = items, parameterization = parameterization,
+                         ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "grp",
+                         group.equal = ladder[[lv]], estimator = "WLSMV", return.fit = TRUE)
+    fits[[lv]] <- fit
+    pe <- parameterEstimates(fit)
+    fm <- fitMeasures(fit)
+    out[[lv]] <- list(
+      group_equal = ladder[[lv]],
+      syntax = as.character(measEq.syntax(model, data = d, ordered = items,
+        parameterization = parameterization, ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016",
+        group = "grp", group.equal = ladder[[lv]])),
+      converged = lavInspect(fit, "converged"),
+      estimates = list(lhs = pe$lhs, op = pe$op, rhs = pe$rhs, group = pe$group,
+                       est = pe$est, se = pe$se),
+      fit_measures = as.list(setNames(num(fm), names(fm))),
+      test = lapply(fit@test, function(t) t[setdiff(names(t), c("stat.group"))])
+    )
+  }
+  lrt <- list()
+  for (k in 2:length(levels)) {
+    a <- lavTestLRT(fits[[levels[k - 1]]], fits[[levels[k]]])
+    lrt[[levels[k]]] <- list(versus = levels[k - 1], chisq_diff = a[["Chisq diff"]][2],
+                             df_diff = a[["Df diff"]][2], pvalue = a[["Pr(>Chisq)"]][2],
+                             method = attr(a, "heading"))
+  }
+  list(levels = out, lrt = lrt)
 }
-lrt <- list()
-nm <- names(ladder)
-for (k in 2:length(nm)) {
-  a <- lavTestLRT(fits[[nm[k - 1]]], fits[[nm[k]]])
-  lrt[[nm[k]]] <- list(versus = nm[k - 1], chisq_diff = a[["Chisq diff"]][2],
-                       df_diff = a[["Df diff"]][2], pvalue = a[["Pr(>Chisq)"]][2],
-                       method = attr(a, "heading"))
-}
+delta <- run_ladder("delta")
+theta <- run_ladder("theta")
 meta <- list(R = R.version.string, lavaan = as.character(packageVersion("lavaan")),
              semTools = as.character(packageVersion("semTools")), seed = seed,
-             call = paste("measEq.syntax(model, data, ordered = items, parameterization = 'delta',",
+             call = paste("measEq.syntax(model, data, ordered = items, parameterization =",
+                          "'delta' (levels, lrt) or 'theta' (theta: also strict),",
                           "ID.fac = 'std.lv', ID.cat = 'Wu.Estabrook.2016', group = 'grp',",
                           "group.equal = <level>, estimator = 'WLSMV', return.fit = TRUE);",
                           "lavTestLRT(previous, current) (default method)"),
              model = model)
-writeLines(toJSON(list(meta = meta, levels = out, lrt = lrt), digits = NA, auto_unbox = TRUE,
+writeLines(toJSON(list(meta = meta, levels = delta$levels, lrt = delta$lrt, theta = theta), digits = NA, auto_unbox = TRUE,
                   null = "null", na = "null", pretty = TRUE),
            file.path(out_dir, "ordinal_invariance_oracles.json"))
