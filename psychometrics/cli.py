@@ -251,6 +251,13 @@ def _longitudinal_options(p: argparse.ArgumentParser) -> None:
         help="the items are ordered categories (WLSMV): 'all' or every item of the model",
     )
     p.add_argument(
+        "--parameterization",
+        choices=("delta", "theta"),
+        default=None,
+        help="with --ordered: delta (default, as lavaan) or theta (which adds strict "
+        "invariance, equal residual variances, as the last level)",
+    )
+    p.add_argument(
         "--identification",
         choices=("std.lv", "marker"),
         default="std.lv",
@@ -581,6 +588,7 @@ def _run_invariance_ordinal(args, data, cfa_mod, model):
             missing=args.missing,
             estimator="WLSMV",
             ordered=ordered,
+            parameterization=args.parameterization or "delta",
         ),
     )
     problems = Problems([], False)
@@ -588,7 +596,8 @@ def _run_invariance_ordinal(args, data, cfa_mod, model):
         found = _fit_problems(fit, prefix=f"{level} model: ")
         problems = Problems(problems.messages + found.messages, problems.severe or found.severe)
     text = (
-        f"Measurement invariance of ordered items across {args.group} (WLSMV, delta; "
+        f"Measurement invariance of ordered items across {args.group} (WLSMV, "
+        f"{args.parameterization or 'delta'}; "
         "Wu & Estabrook 2016 ladder; delta_chisq Satorra 2000 scaled-shifted)\n"
         + _table(res.table.set_index("level"), index=True)
     )
@@ -623,6 +632,8 @@ def _check_invariance_mode(args) -> bool:
                 "(across waves)",
             )
         if args.ordered is None and args.estimator not in ORDINAL_ESTIMATORS:
+            if args.parameterization is not None:
+                raise InputError("--parameterization", "only with --ordered (ordered items)")
             if args.estimator is None:
                 args.estimator = "ML"
             if args.missing == "pairwise":
@@ -633,6 +644,8 @@ def _check_invariance_mode(args) -> bool:
 
     if args.ordered is not None or args.estimator in ORDINAL_ESTIMATORS:
         _invariance_ordered(args, None)
+    elif args.parameterization is not None:
+        raise InputError("--parameterization", "only with --ordered (ordered items)")
     if args.estimator is None:
         args.estimator = "ML"
     if args.estimator not in SUPPORTED_ESTIMATORS:
@@ -679,7 +692,14 @@ def _run_longitudinal(args, data):
             missing=args.missing,
             estimator=args.estimator,
             identification=args.identification,
-            **({"ordered": _longitudinal_ordered(args)} if args.estimator == "WLSMV" else {}),
+            **(
+                {
+                    "ordered": _longitudinal_ordered(args),
+                    "parameterization": args.parameterization or "delta",
+                }
+                if args.estimator == "WLSMV"
+                else {}
+            ),
         ),
     )
     problems = NO_PROBLEMS

@@ -104,7 +104,7 @@ def invariance(
     levels : sequence of str, optional
         Any of "configural", "metric", "scalar", "strict", from least to most constrained
         (default: all four). For ordered items: any of "configural", "thresholds", "metric",
-        "scalar" (default: all four; see below).
+        "scalar", and with ``parameterization="theta"`` "strict" (default: all of them).
     std_lv, missing, estimator
         As in :func:`psychometrics.cfa.cfa`. With "MLR" or "MLM" ``delta_chisq`` is the
         Satorra-Bentler (2001) scaled difference (:func:`psychometrics.cfa.lrt.lrt`, lavaan's
@@ -112,7 +112,8 @@ def invariance(
     ordered, parameterization
         ``ordered=True`` (or the list of every indicator) with ``estimator="WLSMV"``: ordered
         items, the Wu & Estabrook (2016) ladder of semTools' ``measEq.syntax`` in the delta
-        parameterisation, with lavaan's ``satorra.2000`` scaled-shifted difference tests
+        (default) or theta parameterisation, with lavaan's ``satorra.2000`` scaled-shifted
+        difference tests
         (:mod:`psychometrics.cfa.ordinal_invariance`); the table then has ``ORDINAL_COLUMNS``.
         ``missing`` is "listwise" or "pairwise" there; ``std_lv`` is implied (semTools'
         ``ID.fac = "std.lv"``).
@@ -257,7 +258,7 @@ def ordinal_table(fits: dict, tests: dict) -> pd.DataFrame:
 
 
 def _ordinal(model, data, group, levels, estimator, ordered, missing, parameterization):
-    from .ordinal_invariance import ORDINAL_LEVELS, ordinal_invariance
+    from .ordinal_invariance import ordinal_invariance
 
     if estimator.upper() != "WLSMV":
         raise ValueError(f"ordinal invariance supports estimator='WLSMV' only (got {estimator!r})")
@@ -269,7 +270,7 @@ def _ordinal(model, data, group, levels, estimator, ordered, missing, parameteri
         model,
         data,
         group,
-        ORDINAL_LEVELS if levels is None else levels,
+        levels,
         ordered=ordered,
         estimator=estimator,
         missing=missing,
