@@ -8,7 +8,10 @@ theta_jj = Delta_j^-2 - (Lambda Psi Lambda')_jj, and the model-implied statistic
     tau*_jk = Delta_j (tau_jk - nu_j - (Lambda alpha)_j),
     rho_ij = Delta_i Delta_j (Lambda Psi Lambda' + Theta)_ij   (i != j),
 
-fitted to the sample thresholds and polychoric correlations s_g of each group by minimising
+In the theta parameterisation the residual variances theta_jj are the parameters and the
+scaling factors are derived, Delta_j = ((Lambda Psi Lambda')_jj + theta_jj)^-1/2, in the
+same formulas. Either is fitted to the sample thresholds and polychoric correlations s_g of
+each group (or, longitudinally, of the one group of all waves' items) by minimising
 sum_g (N_g - 1) (s_g - sigma_g)' W_g (s_g - sigma_g), W_g = diag(Gamma_g)^-1 (DWLS), with
 Gauss-Newton. The Jacobian Delta_g = d sigma_g / d x' is exact (complex step).
 
@@ -20,17 +23,20 @@ a = sqrt(df / tr((U Gamma_all)^2)), T_ss = a T + df - a tr(U Gamma_all) (lavaan 
 global traces). The baseline is the independence model with free thresholds per group.
 
 Levels, as ``semTools::measEq.syntax(ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016",
-parameterization = "delta")`` writes them (Wu & Estabrook, 2016):
+parameterization = ...)`` writes them (Wu & Estabrook, 2016); across waves
+(``longFacNames``, ``long.equal``) the first wave plays the part of the first group, and each
+item's residuals are correlated across every pair of waves (``auto = "all"``):
 
 - ``configural``: every loading, threshold and factor covariance free per group; factor
-  variances 1, factor means 0, intercepts 0, scaling factors 1 in every group;
-- ``thresholds``: thresholds equal across groups; intercepts and scaling factors free in the
-  groups after the first;
+  variances 1, factor means 0, intercepts 0, scaling factors (delta) or residual variances
+  (theta) 1 in every group;
+- ``thresholds``: thresholds equal across groups; intercepts and scaling factors (delta) or
+  residual variances (theta) free in the groups after the first;
 - ``metric``: also loadings equal; factor variances free after the first group;
-- ``scalar``: also intercepts equal (0); factor means free after the first group.
+- ``scalar``: also intercepts equal (0); factor means free after the first group;
+- ``strict`` (theta only): also residual variances equal (1, as in the first group).
 
-Strict invariance (equal residual variances) is not a model of the delta parameterisation
-(semTools refuses it too; it needs the theta parameterisation, not done here).
+Strict invariance is not a model of the delta parameterisation (semTools refuses it too).
 
 Difference tests (lavaan's ``lavTestLRT`` default for ``scaled.shifted``: ``satorra.2000``,
 Satorra, 2000): with Delta_1 and Delta_0 the stacked Jacobians of the less and the more
