@@ -130,8 +130,9 @@ def check_ordinal_options(
         )
     if group_equal:
         raise ValueError(
-            f"group_equal is not supported with {estimator}; {supported}; for ordinal "
-            "invariance use invariance(model, data, group, estimator='WLSMV', ordered=True)"
+            f"group_equal (ordinal invariance) is not supported in cfa() with {estimator}; "
+            f"{supported}; for the Wu & Estabrook ladder use invariance(model, data, group, "
+            "estimator='WLSMV', ordered=True)"
         )
 
 
