@@ -70,6 +70,7 @@ from scipy import linalg, stats
 
 from ..polychoric import PolychoricResult, polychoric, two_step_gamma
 from ..syntax import ModelSyntaxError, parse_model
+from .blas import single_threaded_blas
 from .errors import DataError
 from .ordinal import _clean, _measures, split_thresholds
 
@@ -759,6 +760,11 @@ def check_levels(levels, parameterization: str) -> list[str]:
 
 
 def _ladder(st, groups, levels, slots_of):
+    with single_threaded_blas():
+        return _ladder_fits(st, groups, levels, slots_of)
+
+
+def _ladder_fits(st, groups, levels, slots_of):
     fits: dict[str, OrdinalInvarianceFit] = {}
     tests: dict[str, ScaledDifference] = {}
     previous = None
