@@ -519,6 +519,13 @@ def _fit_level(st, specs, groups, level, previous=None) -> OrdinalInvarianceFit:
     pieces[0]["traces"] = traces
     fm, test = _measures(pieces, "WLSMV")
     estimates = _estimate_table(model, groups, x, vcov)
+    resid = estimates[(estimates["op"] == "~~") & (estimates["lhs"] == estimates["rhs"])]
+    resid = resid[resid["lhs"].isin(st.items) & (resid["est"] < 0)]
+    for r in resid.itertuples():
+        where = f" (group {r.group})" if n_groups > 1 else ""
+        warnings.append(
+            f"Heywood case: the residual variance of {r.lhs!r} is negative ({r.est:.4g}){where}"
+        )
     return OrdinalInvarianceFit(
         level=level,
         converged=converged,

@@ -425,3 +425,18 @@ def test_cli_ordinal_usage_errors(capsys, model_files, extra, option, fragment):
     )
     assert proc.returncode == 2
     assert option in proc.stderr and fragment in proc.stderr
+
+
+def test_a_negative_residual_variance_is_a_heywood_warning():
+    # in group a the polychorics give r(y4,y3) r(y4,y6) / r(y3,y6) = 1.2: a one-factor model
+    # of these three items needs a standardised loading of y4 above 1
+    res = invariance(
+        "f =~ y4 + y3 + y6", GROUPS, "grp", levels=["configural"], estimator="WLSMV", ordered=True
+    )
+    fit = res.fits["configural"]
+    est = fit.estimates
+    resid = est[(est["op"] == "~~") & (est["lhs"] == "y4")].set_index("group")["est"]
+    assert resid[1] < 0 < resid[2]
+    assert [w for w in fit.warnings if w.startswith("Heywood case")] == [
+        f"Heywood case: the residual variance of 'y4' is negative ({resid[1]:.4g}) (group 1)"
+    ]
