@@ -1,9 +1,10 @@
-"""Ordinal measurement invariance (WLSMV, delta; Wu & Estabrook 2016) across groups and waves,
-and longitudinal invariance with MLM, against lavaan 0.6-14 / semTools 0.5-6.
+"""Ordinal measurement invariance (WLSMV, delta and theta; Wu & Estabrook 2016) across groups
+and waves, and longitudinal invariance with MLM, against lavaan 0.6-14 / semTools 0.5-6.
 
 References: tests/psychometrics/expected/ordinal_invariance/generate_ordinal_invariance.R
-(two groups, N = 520 + 480) and generate_longitudinal_ordinal.R (three waves, N = 400 with
-dropout: complete cases and pairwise; MLM on ../longitudinal/long.csv).
+(two groups, N = 520 + 480; delta and theta; complete, and 6 % MCAR cells with pairwise) and
+generate_longitudinal_ordinal.R (three waves, N = 400 with dropout: complete cases and
+pairwise, theta on complete cases; MLM on ../longitudinal/long.csv).
 """
 
 from __future__ import annotations
@@ -169,6 +170,26 @@ def test_an_empty_category_in_one_group_is_a_data_error():
     data.loc[(data["grp"] == "b") & (data["y6"] == 5), "y6"] = 4
     with pytest.raises(DataError, match="same categories in every group.*y6"):
         invariance(MODEL, data, "grp", estimator="WLSMV", ordered=True)
+
+
+@pytest.mark.parametrize("level", ["configural", "thresholds", "metric", "scalar"])
+def test_pairwise_missing_across_groups_matches_lavaan(groups_pairwise, level):
+    ref = MG["pairwise"]["levels"][level]
+    fit = groups_pairwise.fits[level]
+    check_measures(fit.fit_measures(), ref["fit_measures"])
+    table = fit.estimates.assign(rhs=lambda t: t["rhs"].fillna(""))
+    check_estimates(table, ref["estimates"], ["lhs", "op", "rhs", "group"])
+    if level != "configural":
+        test, r = groups_pairwise.tests[level], MG["pairwise"]["lrt"][level]
+        assert test.chisq_diff == pytest.approx(r["chisq_diff"], rel=1e-6)
+        assert test.pvalue == pytest.approx(r["pvalue"], abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def groups_pairwise():
+    data = pd.read_csv(HERE / "groups_missing.csv")
+    assert data.isna().any().any()
+    return invariance(MODEL, data, "grp", estimator="WLSMV", ordered=True, missing="pairwise")
 
 
 # ------------------------------------------------------------------------------ theta

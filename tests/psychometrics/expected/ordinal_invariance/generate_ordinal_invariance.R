@@ -1,7 +1,8 @@
 # Golden values for multi-group ordinal invariance (psychometrics.cfa.ordinal_invariance).
 # R 4.2.2, lavaan 0.6-14, semTools 0.5-6, MASS, jsonlite. From the repository root:
 #   Rscript tests/psychometrics/expected/ordinal_invariance/generate_ordinal_invariance.R
-# Writes groups.csv and ordinal_invariance_oracles.json next to itself.
+# Writes groups.csv, groups_missing.csv (6 % MCAR cells; missing = "pairwise") and
+# ordinal_invariance_oracles.json next to itself.
 suppressPackageStartupMessages({library(lavaan); library(semTools); library(jsonlite)})
 out_dir <- "tests/psychometrics/expected/ordinal_invariance"
 RNGkind("Mersenne-Twister", "Inversion", "Rejection")
@@ -32,14 +33,15 @@ ladder <- list(configural = "", thresholds = "thresholds",
                metric = c("thresholds", "loadings"),
                scalar = c("thresholds", "loadings", "intercepts"),
                strict = c("thresholds", "loadings", "intercepts", "residuals"))
-run_ladder <- function(parameterization) {
+run_ladder <- function(parameterization, data = d, missing = "listwise") {
   # strict invariance is a model of the theta parameterisation only (semTools refuses delta)
   levels <- if (parameterization == "delta") names(ladder)[1:4] else names(ladder)
   fits <- list(); out <- list()
   for (lv in levels) {
-    fit <- measEq.syntax(model, data = d, ordered = items, parameterization = parameterization,
+    fit <- measEq.syntax(model, data = data, ordered = items, parameterization = parameterization,
                          ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = "grp",
-                         group.equal = ladder[[lv]], estimator = "WLSMV", return.fit = TRUE)
+                         group.equal = ladder[[lv]], estimator = "WLSMV", missing = missing,
+                         return.fit = TRUE)
     fits[[lv]] <- fit
     pe <- parameterEstimates(fit)
     fm <- fitMeasures(fit)
@@ -66,6 +68,14 @@ run_ladder <- function(parameterization) {
 }
 delta <- run_ladder("delta")
 theta <- run_ladder("theta")
+# the same data with 6 % of the item cells missing completely at random: missing = "pairwise"
+set.seed(seed + 1)
+dm <- d
+cells <- as.matrix(dm[, items])
+cells[sample.int(length(cells), round(0.06 * length(cells)))] <- NA
+dm[, items] <- cells
+write.csv(dm, file.path(out_dir, "groups_missing.csv"), row.names = FALSE, na = "")
+pairwise <- run_ladder("delta", dm, "pairwise")
 meta <- list(R = R.version.string, lavaan = as.character(packageVersion("lavaan")),
              semTools = as.character(packageVersion("semTools")), seed = seed,
              call = paste("measEq.syntax(model, data, ordered = items, parameterization =",
@@ -74,6 +84,7 @@ meta <- list(R = R.version.string, lavaan = as.character(packageVersion("lavaan"
                           "group.equal = <level>, estimator = 'WLSMV', return.fit = TRUE);",
                           "lavTestLRT(previous, current) (default method)"),
              model = model)
-writeLines(toJSON(list(meta = meta, levels = delta$levels, lrt = delta$lrt, theta = theta), digits = NA, auto_unbox = TRUE,
+writeLines(toJSON(list(meta = meta, levels = delta$levels, lrt = delta$lrt, theta = theta,
+                  pairwise = pairwise[c("levels", "lrt")]), digits = NA, auto_unbox = TRUE,
                   null = "null", na = "null", pretty = TRUE),
            file.path(out_dir, "ordinal_invariance_oracles.json"))
