@@ -49,6 +49,10 @@ Examples
     python -m psychometrics invariance --data answers.csv --model model.lav --group site
     python -m psychometrics invariance --data long.csv --model model.lav --longitudinal \\
         --id participant --time wave --missing ml
+    python -m psychometrics invariance --data answers.csv --model model.lav --group site \\
+        --ordered all   # WLSMV: configural / thresholds / metric / scalar (Wu & Estabrook)
+    python -m psychometrics invariance --data long.csv --model model.lav --longitudinal \\
+        --id participant --time wave --ordered all --missing pairwise
 """
 
 from __future__ import annotations
@@ -239,18 +243,33 @@ def _longitudinal_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--missing",
-        choices=("listwise", "ml"),
+        choices=("listwise", "ml", "pairwise"),
         default="listwise",
         help="listwise (default; with --longitudinal: participants with every item at every "
-        "wave) or full-information ML (keeps those who dropped out)",
+        "wave) or full-information ML (keeps those who dropped out; ML, MLR); pairwise: "
+        "with --ordered (WLSMV) only",
     )
     p.add_argument(
         "--estimator",
         type=str.upper,
-        default="ML",
-        metavar="ML|MLR|MLM",
-        help="ML (default); MLR or MLM across groups (--group): robust SEs, scaled tests and "
-        "Satorra-Bentler (2001) scaled differences; ML or MLR with --longitudinal",
+        default=None,
+        metavar="ML|MLR|MLM|WLSMV",
+        help="ML (default); MLR or MLM: robust SEs, scaled tests and Satorra-Bentler (2001) "
+        "scaled differences (MLM: complete data); WLSMV (default with --ordered): ordered "
+        "items, the Wu & Estabrook (2016) ladder configural / thresholds / metric / scalar "
+        "with Satorra (2000) scaled-shifted differences",
+    )
+    p.add_argument(
+        "--ordered",
+        metavar="all|ITEM,...",
+        help="the items are ordered categories (WLSMV): 'all' or every item of the model",
+    )
+    p.add_argument(
+        "--parameterization",
+        choices=("delta", "theta"),
+        default=None,
+        help="with --ordered: delta (default, as lavaan) or theta (which adds strict "
+        "invariance, equal residual variances, as the last level)",
     )
     p.add_argument(
         "--identification",
@@ -532,6 +551,8 @@ def run_invariance(args, data):
         return _run_longitudinal(args, data)
     model = _read_model(args.model)
     _check_group(args, data)
+    if args.ordered is not None or args.estimator in ORDINAL_ESTIMATORS:
+        return _run_invariance_ordinal(args, data, cfa_mod, model)
     estimator = _robust_estimator(args)
     res = _with_model(
         args.model,
@@ -587,6 +608,82 @@ def _group_partial(args) -> list[str]:
     return items
 
 
+def _invariance_ordered(args, data):
+    """--ordered and --estimator of an ordinal invariance run: (True or item list); the
+    columns are checked when ``data`` is given."""
+    estimator = args.estimator or "WLSMV"
+    if estimator != "WLSMV":
+        raise InputError(
+            "--estimator",
+            f"not supported with --ordered for invariance: {estimator}; supported: WLSMV",
+        )
+    if args.ordered is None:
+        raise InputError(
+            "--ordered",
+            "--estimator WLSMV is for ordered items: add --ordered all (or the list of the "
+            "model's items); for continuous items supported: ML, MLR, MLM",
+        )
+    if args.missing == "ml":
+        raise InputError(
+            "--missing",
+            "ml is not supported with ordered items (WLSMV); supported: listwise, pairwise",
+        )
+    args.estimator = estimator
+    if args.ordered.strip().lower() == "all":
+        return True
+    ordered = _item_list(args.ordered)
+    absent = [] if data is None else [v for v in ordered if v not in data.columns]
+    if absent:
+        raise InputError("--ordered", f"not in the data: {', '.join(absent)}")
+    return ordered
+
+
+def _run_invariance_ordinal(args, data, cfa_mod, model):
+    ordered = _invariance_ordered(args, data)
+    for flag, given in (
+        ("--group-partial", getattr(args, "group_partial", None) is not None),
+        ("--score-test", getattr(args, "score_test", False)),
+    ):
+        if given:
+            raise InputError(
+                flag, "not supported with --ordered (WLSMV) yet; supported: ML, MLR, MLM"
+            )
+    if args.std_lv:
+        raise InputError(
+            "--std-lv", "is implied with --ordered (semTools' ID.fac = 'std.lv'): leave it out"
+        )
+    res = _with_model(
+        args.model,
+        lambda: cfa_mod.invariance(
+            model,
+            data,
+            group=args.group,
+            missing=args.missing,
+            estimator="WLSMV",
+            ordered=ordered,
+            parameterization=args.parameterization or "delta",
+        ),
+    )
+    problems = Problems([], False)
+    for level, fit in res.fits.items():
+        found = _fit_problems(fit, prefix=f"{level} model: ")
+        problems = Problems(problems.messages + found.messages, problems.severe or found.severe)
+    text = (
+        f"Measurement invariance of ordered items across {args.group} (WLSMV, "
+        f"{args.parameterization or 'delta'}; "
+        "Wu & Estabrook 2016 ladder; delta_chisq Satorra 2000 scaled-shifted)\n"
+        + _table(res.table.set_index("level"), index=True)
+    )
+    out = res.to_dict()
+    for level, fit in res.fits.items():
+        out["fits"][level]["fit_measures"] = _lavaan_names(fit.fit_measures())
+    return out, _with_warning_block(problems, text), problems
+
+
+def _lavaan_names(measures: dict) -> dict:
+    return {k.replace("_", "."): v for k, v in measures.items()}
+
+
 def _check_invariance_mode(args) -> bool:
     """Whether the invariance run is longitudinal; usage errors for a wrong combination."""
     if args.longitudinal and args.group is not None:
@@ -607,24 +704,40 @@ def _check_invariance_mode(args) -> bool:
                 "give --group COL (across groups) or --longitudinal --id COL --time COL "
                 "(across waves)",
             )
-        _robust_estimator(args)
+        if args.ordered is None and args.estimator not in ORDINAL_ESTIMATORS:
+            if args.parameterization is not None:
+                raise InputError("--parameterization", "only with --ordered (ordered items)")
+            if args.estimator is None:
+                args.estimator = "ML"
+            if args.missing == "pairwise":
+                raise InputError("--missing", "pairwise is only for ordered items (--ordered)")
+            _robust_estimator(args)
         return False
     if getattr(args, "group_partial", None) is not None:
         raise InputError("--group-partial", "only with --group (multi-group invariance)")
     if getattr(args, "score_test", False):
         raise InputError("--score-test", "only with --group (multi-group invariance) here")
-    from psychometrics.cfa.longitudinal import SUPPORTED_ESTIMATORS
+    from psychometrics.cfa.longitudinal import ESTIMATOR_MISSING, SUPPORTED_ESTIMATORS
 
+    if args.ordered is not None or args.estimator in ORDINAL_ESTIMATORS:
+        _invariance_ordered(args, None)
+    elif args.parameterization is not None:
+        raise InputError("--parameterization", "only with --ordered (ordered items)")
+    if args.estimator is None:
+        args.estimator = "ML"
     if args.estimator not in SUPPORTED_ESTIMATORS:
-        why = (
-            " (ordinal CFA is not in the engine yet)"
-            if args.estimator.startswith("WLS") or args.estimator.startswith("ULS")
-            else ""
-        )
         raise InputError(
             "--estimator",
-            f"not supported yet: {args.estimator} for longitudinal invariance{why}; "
-            f"supported: {', '.join(SUPPORTED_ESTIMATORS)} (with --missing listwise or ml)",
+            f"not supported: {args.estimator} for longitudinal invariance; supported: "
+            + "; ".join(f"{e} (--missing {' or '.join(m)})" for e, m in ESTIMATOR_MISSING.items())
+            + " (WLSMV with --ordered)",
+        )
+    allowed = ESTIMATOR_MISSING[args.estimator]
+    if args.missing not in allowed:
+        raise InputError(
+            "--missing",
+            f"{args.missing} is not supported with --estimator {args.estimator} for "
+            f"longitudinal invariance; supported: {', '.join(allowed)}",
         )
     if args.std_lv and args.identification != "std.lv":
         raise InputError(
@@ -656,6 +769,14 @@ def _run_longitudinal(args, data):
             missing=args.missing,
             estimator=args.estimator,
             identification=args.identification,
+            **(
+                {
+                    "ordered": _longitudinal_ordered(args),
+                    "parameterization": args.parameterization or "delta",
+                }
+                if args.estimator == "WLSMV"
+                else {}
+            ),
         ),
     )
     problems = NO_PROBLEMS
@@ -677,6 +798,13 @@ def _run_longitudinal(args, data):
 
 
 ORDINAL_ESTIMATORS = ("WLSMV", "WLSM", "ULSMV")
+
+
+def _longitudinal_ordered(args):
+    """--ordered of a longitudinal run: True, or the cross-sectional item names."""
+    if args.ordered.strip().lower() == "all":
+        return True
+    return _item_list(args.ordered)
 
 
 def _run_cfa_ordinal(args, data, cfa_mod, model, kwargs):

@@ -81,8 +81,23 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "strict": ("loadings", "intercepts", "residuals"),
 }
 IDENTIFICATIONS = ("std.lv", "marker")
-SUPPORTED_ESTIMATORS = ("ML", "MLR")
+SUPPORTED_ESTIMATORS = ("ML", "MLR", "MLM", "WLSMV")
 SUPPORTED_MISSING = ("listwise", "ml")
+# what each estimator supports (MLM: complete data; WLSMV: ordered items, listwise or pairwise)
+ESTIMATOR_MISSING = {
+    "ML": ("listwise", "ml"),
+    "MLR": ("listwise", "ml"),
+    "MLM": ("listwise",),
+    "WLSMV": ("listwise", "pairwise"),
+}
+# the ordinal ladder (Wu & Estabrook 2016, delta parameterisation): constraints of each level
+ORDINAL_LEVELS: dict[str, tuple[str, ...]] = {
+    "configural": (),
+    "thresholds": ("thresholds",),
+    "metric": ("thresholds", "loadings"),
+    "scalar": ("thresholds", "loadings", "intercepts"),
+    "strict": ("thresholds", "loadings", "intercepts", "residuals"),  # theta only
+}
 NAME_FORMAT = "{name}_w{wave}"
 
 DELTA_CFI = -0.010
@@ -369,8 +384,24 @@ class LongitudinalInvarianceResult:
     steps: list[dict]
     highest_level: str | None
 
+    def _table_measures(self) -> tuple[str, ...]:
+        if self.estimator == "WLSMV":
+            return (
+                "npar",
+                "chisq",
+                "df",
+                "chisq_scaled",
+                "pvalue_scaled",
+                "cfi_scaled",
+                "tli_scaled",
+                "rmsea_scaled",
+                "srmr",
+            )
+        return ("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea", "srmr", "aic", "bic")
+
     def table(self) -> pd.DataFrame:
-        """One row per level: fit measures and the changes from the previous level."""
+        """One row per level: fit measures and the changes from the previous level (for
+        WLSMV the scaled-shifted statistics and the scaled CFI/TLI/RMSEA)."""
         by_level = {s["level"]: s for s in self.steps}
         rows = []
         for level, fit in self.fits.items():
@@ -379,8 +410,7 @@ class LongitudinalInvarianceResult:
             rows.append(
                 {
                     "level": level,
-                    **{k: fm[k] for k in ("npar", "chisq", "df", "pvalue", "cfi", "tli")},
-                    **{k: fm[k] for k in ("rmsea", "srmr", "aic", "bic")},
+                    **{k: fm.get(k, np.nan) for k in self._table_measures()},
                     **{
                         k: step.get(k, np.nan)
                         for k in (
@@ -399,9 +429,9 @@ class LongitudinalInvarianceResult:
     def to_dict(self) -> dict:
         levels = {}
         for level, fit in self.fits.items():
-            est = fit.estimates.drop(columns=["group", "std_lv", "se_std_all"])
+            est = fit.estimates.drop(columns=["group", "std_lv", "se_std_all"], errors="ignore")
             levels[level] = {
-                "constraints": list(LEVELS[level]),
+                "constraints": list({**LEVELS, **ORDINAL_LEVELS}[level]),
                 "syntax": self.syntax[level],
                 "converged": fit.converged,
                 "iterations": fit.iterations,
@@ -471,6 +501,47 @@ def _step(level: str, before: str, fit: CFAResult, prev: CFAResult, estimator: s
     return step
 
 
+def _ordinal_ladder(design, wide, levels, missing, ordered, parameterization):
+    """The WLSMV ladder: (syntax, fits, steps), steps judged on the scaled CFI and RMSEA."""
+    from .ordinal_invariance import lavaan_syntax, longitudinal_ordinal
+
+    if ordered is not True:
+        names = [ordered] if isinstance(ordered, str) else list(ordered)
+        not_ordered = [v for v in design.items if v not in names]
+        if not_ordered:
+            raise ValueError(
+                "ordinal longitudinal invariance needs every item ordered (mixed continuous "
+                f"and ordered items are not supported; not ordered: {', '.join(not_ordered)})"
+            )
+    fits, tests = longitudinal_ordinal(design, wide.frame, levels, missing, parameterization)
+    syntax = {lv: lavaan_syntax(fit) for lv, fit in fits.items()}
+    steps = []
+    for k, level in enumerate(levels[1:], start=1):
+        before = levels[k - 1]
+        fit, prev, test = fits[level], fits[before], tests[level]
+        fm, pm = fit.fit_measures(), prev.fit_measures()
+        d_cfi = fm["cfi_scaled"] - pm["cfi_scaled"]
+        d_rmsea = fm["rmsea_scaled"] - pm["rmsea_scaled"]
+        step = {
+            "level": level,
+            "from": before,
+            "method": test.method,
+            "delta_chisq": test.chisq_diff,
+            "delta_df": test.df_diff,
+            "delta_pvalue": test.pvalue,
+            "delta_cfi": d_cfi,
+            "delta_rmsea": d_rmsea,
+            "test_warnings": [],
+        }
+        if not (fit.converged and prev.converged):
+            which = level if not fit.converged else before
+            step.update(supported=None, decision=f"not judged: the {which} model did not converge")
+        else:
+            step["supported"], step["decision"] = chen_decision(d_cfi, d_rmsea)
+        steps.append(step)
+    return syntax, fits, steps
+
+
 def longitudinal_invariance(
     model: str,
     data: pd.DataFrame,
@@ -478,10 +549,12 @@ def longitudinal_invariance(
     id: str,  # noqa: A002 - the CLI's name for the column
     time: str,
     waves: Sequence | None = None,
-    levels: Sequence[str] = tuple(LEVELS),
+    levels: Sequence[str] | None = None,
     missing: str = "listwise",
     estimator: str = "ML",
     identification: str = "std.lv",
+    ordered=None,
+    parameterization: str = "delta",
 ) -> LongitudinalInvarianceResult:
     """Configural -> metric -> scalar -> strict invariance across waves of the same people.
 
@@ -497,15 +570,29 @@ def longitudinal_invariance(
     waves : sequence, optional
         The waves to use, in order (default: every value of ``time``, sorted when numeric,
         else in order of first appearance).
-    levels : sequence of str
-        Any of "configural", "metric", "scalar", "strict", least to most constrained.
-    missing : {"listwise", "ml"}
+    levels : sequence of str, optional
+        Any of "configural", "metric", "scalar", "strict", least to most constrained (default
+        all four); with WLSMV any of "configural", "thresholds", "metric", "scalar".
+    missing : {"listwise", "ml", "pairwise"}
         ``listwise``: the participants with every item at every wave; ``ml``: full-information
-        ML on everyone (a participant who dropped out keeps the waves they answered).
-    estimator : {"ML", "MLR"}
+        ML on everyone (a participant who dropped out keeps the waves they answered; ML and
+        MLR); ``pairwise``: WLSMV only, each polychoric correlation from the participants who
+        answered both items (lavaan's ``missing = "pairwise"``).
+    estimator : {"ML", "MLR", "MLM", "WLSMV"}
         Maximum likelihood, or with robust (Huber-White) standard errors and the Yuan-Bentler
         scaled test (:mod:`psychometrics.cfa.robust`); with MLR the steps use the
         Satorra-Bentler (2001) scaled difference and the changes in the robust CFI and RMSEA.
+        MLM (complete data only): robust SEs and the Satorra-Bentler scaled test, steps as for
+        MLR. WLSMV: ordered items (``ordered``), the Wu & Estabrook (2016) ladder of
+        :mod:`psychometrics.cfa.ordinal_invariance` across waves (semTools' ``measEq.syntax``
+        with ``ID.cat = "Wu.Estabrook.2016"``, delta parameterisation, each item's residuals
+        correlated across waves), steps by Satorra's (2000) scaled-shifted difference and the
+        changes in the scaled CFI and RMSEA; ``identification`` must be "std.lv".
+    ordered : True or list, optional
+        With WLSMV: every item is ordered (True, or the list of all the model's items).
+    parameterization : {"delta", "theta"}
+        With WLSMV: lavaan's parameterisation; strict invariance (equal residual variances)
+        only with "theta" (the last level of its ladder).
     identification : {"std.lv", "marker"}
         ``std.lv`` (semTools ``measEq.syntax``'s default) or lavaan's marker loadings.
 
@@ -526,16 +613,41 @@ def longitudinal_invariance(
     estimator = estimator.upper()
     if estimator not in SUPPORTED_ESTIMATORS:
         raise ValueError(
-            f"not supported yet: estimator {estimator!r} for longitudinal invariance; "
+            f"not supported: estimator {estimator!r} for longitudinal invariance; "
             f"supported: {', '.join(SUPPORTED_ESTIMATORS)}"
         )
-    if missing not in SUPPORTED_MISSING:
-        raise ValueError(f"missing must be one of {', '.join(SUPPORTED_MISSING)}, not {missing!r}")
-    levels = list(levels)
-    unknown = [lv for lv in levels if lv not in LEVELS]
+    allowed = ESTIMATOR_MISSING[estimator]
+    if missing not in allowed:
+        raise ValueError(
+            f"missing={missing!r} is not supported with estimator {estimator} for "
+            f"longitudinal invariance; supported: {', '.join(allowed)}"
+        )
+    ordinal = estimator == "WLSMV"
+    if ordinal and ordered in (None, False):
+        raise ValueError("estimator WLSMV is for ordered items: pass ordered=True")
+    if not ordinal and ordered not in (None, False):
+        raise ValueError(
+            f"ordered items need estimator='WLSMV' (got {estimator}) for longitudinal invariance"
+        )
+    if ordinal:
+        from .ordinal_invariance import check_levels
+
+        levels = check_levels(levels, parameterization)
+        ladder = {lv: ORDINAL_LEVELS[lv] for lv in check_levels(None, parameterization)}
+    elif parameterization != "delta":
+        raise ValueError("parameterization is for ordered items (estimator='WLSMV') only")
+    else:
+        ladder = LEVELS
+    if ordinal and identification != "std.lv":
+        raise ValueError(
+            "the ordinal ladder (WLSMV) uses identification 'std.lv' only (semTools' "
+            "ID.fac = 'std.lv' with ID.cat = 'Wu.Estabrook.2016')"
+        )
+    levels = list(ladder) if levels is None else list(levels)
+    unknown = [lv for lv in levels if lv not in ladder]
     if unknown or not levels:
-        raise ValueError(f"unknown invariance level(s) {unknown}; choose from {list(LEVELS)}")
-    levels = [lv for lv in LEVELS if lv in levels]
+        raise ValueError(f"unknown invariance level(s) {unknown}; choose from {list(ladder)}")
+    levels = [lv for lv in ladder if lv in levels]
     if identification not in IDENTIFICATIONS:
         raise ValueError(
             f"unknown identification {identification!r}; choose from {list(IDENTIFICATIONS)}"
@@ -543,10 +655,17 @@ def longitudinal_invariance(
     design = build_design(model, 2)  # checks the model before the data are reshaped
     wide = to_wide(data, design, id=id, time=time, waves=waves)
     design = build_design(model, len(wide.waves))
-    syntax = {lv: longitudinal_syntax(design, lv, identification=identification) for lv in levels}
     fits: dict[str, CFAResult] = {}
     steps: list[dict] = []
-    for k, level in enumerate(levels):
+    if ordinal:
+        syntax, fits, steps = _ordinal_ladder(
+            design, wide, levels, missing, ordered, parameterization
+        )
+    else:
+        syntax = {
+            lv: longitudinal_syntax(design, lv, identification=identification) for lv in levels
+        }
+    for k, level in enumerate([] if ordinal else levels):
         robust = {} if estimator == "ML" else {"estimator": estimator}
         fits[level] = cfa(syntax[level], wide.frame, meanstructure=True, missing=missing, **robust)
         if k:

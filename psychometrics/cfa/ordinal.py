@@ -38,9 +38,10 @@ Several groups (``group=``): the configural model only (lavaan's default without
 U Gamma summed, acov scaled by N / (N_g (N - G)) instead of 1 / (N_g - 1), N - G and sqrt(G) in
 the RMSEA, SRMR weighted by N_g / N); :class:`MultiGroupOrdinalCFAResult`.
 
-Not done: mixed continuous and ordinal indicators, ``group_equal`` (ordinal invariance with
-lavaan's identification and the Wu & Estabrook 2016 steps), modification indices for ordinal
-fits. Each raises a plain error or is absent.
+Not done: mixed continuous and ordinal indicators, ``group_equal`` here (ordinal invariance,
+the Wu & Estabrook 2016 ladder, is :mod:`.ordinal_invariance`, reached through
+``invariance(..., estimator="WLSMV", ordered=True)``), modification indices for ordinal fits.
+Each raises a plain error or is absent.
 
 References
 ----------
@@ -129,7 +130,9 @@ def check_ordinal_options(
         )
     if group_equal:
         raise ValueError(
-            f"group_equal (ordinal invariance) is not supported yet with {estimator}; {supported}"
+            f"group_equal (ordinal invariance) is not supported in cfa() with {estimator}; "
+            f"{supported}; for the Wu & Estabrook ladder use invariance(model, data, group, "
+            "estimator='WLSMV', ordered=True)"
         )
 
 

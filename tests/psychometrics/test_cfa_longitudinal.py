@@ -304,8 +304,12 @@ def test_bad_long_data_is_a_data_error(frame, kwargs, message):
 
 # --------------------------------------------------------------------------- usage errors
 def test_an_unsupported_estimator_is_a_clear_error(capsys):
-    proc = run_in_process(capsys, *CLI, *IDS, "--estimator", "MLM", "--json")
-    assert_usage_error(proc, "--estimator", "not supported yet: MLM", "supported: ML, MLR")
+    proc = run_in_process(capsys, *CLI, *IDS, "--estimator", "GLS", "--json")
+    assert_usage_error(
+        proc, "--estimator", "not supported: GLS", "ML (--missing listwise or ml)", "WLSMV"
+    )
+    proc = run_in_process(capsys, *CLI, *IDS, "--estimator", "MLM", "--missing", "ml")
+    assert_usage_error(proc, "--missing", "not supported with --estimator MLM", "listwise")
 
 
 @pytest.mark.parametrize(
@@ -313,7 +317,7 @@ def test_an_unsupported_estimator_is_a_clear_error(capsys):
     [
         (
             ["--estimator", "wlsmv", *IDS],
-            ["not supported yet: WLSMV", "ordinal", "supported: ML, MLR"],
+            ["--ordered", "is for ordered items", "supported: ML, MLR, MLM"],
         ),
         (["--group", "wave", *IDS], ["--group and --longitudinal exclude each other"]),
         (["--id", "participant"], ["--longitudinal: needs --time COL"]),
