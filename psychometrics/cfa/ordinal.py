@@ -169,7 +169,7 @@ class _Structure:
         x = np.array(t.value, dtype=float)
         x[self.rows] = theta[self.col_of_row]
         mats = spec.matrices(x, 0)
-        common = np.einsum("ij,jk,ik->i", mats.loadings, mats.phi, mats.loadings)
+        common = np.einsum("ij,jk,ik->i", mats.lam, mats.phi, mats.lam)
         x[self.derived_rows] = 1.0 - common[t.row[self.derived_rows]]
         return x
 
@@ -1045,6 +1045,11 @@ def _estimate_table(spec, struct, poly, params, x, vcov, nth, parameterization) 
     table = pd.DataFrame(rows)
     names = poly.threshold_names()
     th = params[:nth]
+    # std.all of a threshold is tau / sd(y*): 1 in the delta parameterisation, the implied
+    # variance of the latent response in the theta parameterisation
+    implied_var = np.diag(spec.matrices(x, 0).sigma)
+    position = {name: j for j, name in enumerate(spec.observed)}
+    sd = np.sqrt([implied_var[position[nm.split("|")[0]]] for nm in names])
     thr = pd.DataFrame(
         {
             "lhs": [nm.split("|")[0] for nm in names],
@@ -1056,7 +1061,7 @@ def _estimate_table(spec, struct, poly, params, x, vcov, nth, parameterization) 
             "est": th,
             "se": se_all[:nth],
             "std_lv": th,
-            "std_all": th,
+            "std_all": th / sd,
         }
     )
     table = pd.concat([table, thr], ignore_index=True)
