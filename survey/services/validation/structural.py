@@ -291,8 +291,14 @@ def _model(
         "warnings": [],
         "notes": list(spec.notes),
     }
-    if categories["single"]:
-        reason = _single_value_reason(categories["single"])
+    items = len(definition.items)
+    if categories["single"] or len(rows) <= items:
+        reason = (
+            _single_value_reason(categories["single"])
+            if categories["single"]
+            else f"not fitted: {len(rows)} complete rows for {items} items: a CFA needs more "
+            f"rows than items (at least {items + 1}) for positive definite correlations"
+        )
         out.update(reason=reason, verdict="No verdict: the model could not be fitted.")
         out["modification_indices_reason"] = "the model was not fitted"
         out["warnings"].append(reason)
