@@ -161,7 +161,7 @@ def measurement_invariance(
     group: str | None = None,
     min_n: int = MIN_N,
 ) -> dict[str, Any]:
-    """Invariance across ``group`` (or the delivery mode) and across the first two waves (see
+    """Invariance across ``group`` (or the delivery mode) and across all the waves (see
     the module docstring). Never raises for data that cannot be fitted: a level that cannot
     be fitted says why."""
     groups = _across_groups(data, instrument, group=group, min_n=min_n)
