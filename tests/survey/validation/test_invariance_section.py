@@ -30,7 +30,6 @@ from survey.services.validation.invariance import (
     wide_rows,
 )
 from survey.services.validation.report_html import render_report_html
-from survey.services.validation.run import validate_data
 from tests.survey.validation.small_study import simulated_answers, study_data
 from tests.survey.validation.test_report_html import Tree, body_rows, cells, not_computed
 
@@ -438,9 +437,9 @@ def test_waves_are_not_compared_with_one_wave_or_a_one_wave_selection():
 # --------------------------------------------------------------------------------------
 # the report
 # --------------------------------------------------------------------------------------
-def test_the_report_shows_a_table_and_a_plot_per_ladder(simulated_data, simulated_section):
+def test_the_report_shows_a_table_and_a_plot_per_ladder(simulated_report, simulated_section):
     # the other sections as when they cannot compute: no other plot to draw
-    report = not_computed(validate_data(simulated_data, seed=1))
+    report = not_computed(simulated_report)
     report["instruments"][0]["invariance"] = simulated_section
     tree = Tree(render_report_html(report))
     assert tree.errors == []
