@@ -93,7 +93,9 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         for key in ("first_order", "second_order"):
             model = structural.get(key) or {}
             measures = model.get("fit_measures") or {}
-            shown = ", ".join(f"{name} {_number(measures.get(name))}" for name in FIT_SHOWN)
+            judged = model.get("judged") or {}  # the robust CFI/TLI/RMSEA of WLSMV and MLR
+            names = [judged.get(name, name) for name in FIT_SHOWN]
+            shown = ", ".join(f"{name} {_number(measures.get(name))}" for name in names)
             lines.append(
                 f"  {key.replace('_', '-')} CFA ({model.get('estimator', 'n/a')}): {shown}"
             )

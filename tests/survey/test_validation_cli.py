@@ -34,16 +34,19 @@ def test_the_report_has_both_models_with_lavaan_names_and_is_reproducible(runner
     result = validate(runner, SLUG, "--json", str(first))
     assert result.exit_code == 0, result.output
     assert f"Study {SLUG}: " in result.output
-    assert "first-order CFA (ML): chisq " in result.output
+    assert "first-order CFA (WLSMV): chisq " in result.output
+    assert "cfi.robust " in result.output and "rmsea.robust " in result.output
     assert "Structural validity: " in result.output
     assert f"wrote {first}" in result.output
     report = json.loads(first.read_text(encoding="utf-8"))
+    assert report["first_order"]["estimator"] == "WLSMV"
     for key in ("first_order", "second_order"):
         model = report[key]
-        assert model["estimator"] == "ML"
-        assert {"chisq", "df", "cfi", "tli", "rmsea", "srmr", "aic", "bic"} <= set(
+        assert model["estimator"] in ("WLSMV", "MLR") and model["estimator_reason"]
+        assert {"chisq", "df", "chisq.scaled", "cfi.robust", "tli.robust", "rmsea.robust"} <= set(
             model["fit_measures"]
         )
+        assert "srmr" in model["fit_measures"]
     assert report["first_order"] == report["instruments"][0]["structural_validity"]["first_order"]
     assert report["inputs"]["waves"] == ["baseline", "week-4"]
     assert report["inputs"]["seed"] == 1 and len(report["inputs"]["rows_sha256"]) == 64

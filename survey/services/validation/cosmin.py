@@ -7,7 +7,8 @@ was found (``result``) and the criterion it was judged against (``criterion``).
 
 - Structural validity: sufficient when the first-order CFA has CFI or TLI > 0.95, or
   RMSEA < 0.06, or SRMR < 0.08 (COSMIN's criterion; the structural section's own verdict
-  applies the stricter Hu & Bentler reading, all four at once).
+  applies the stricter Hu & Bentler reading, all four at once), on the measures the
+  section judges (its ``judged``: the robust CFI/TLI/RMSEA of a WLSMV or MLR fit).
 - Internal consistency: indeterminate unless structural validity is sufficient; then
   sufficient when every subconstruct's alpha is at least 0.70, else insufficient.
 - Reliability: sufficient when every test-retest ICC is at least 0.70, else insufficient;
@@ -57,7 +58,10 @@ def structural_row(structural: dict[str, Any]) -> dict[str, Any]:
     if not model.get("converged") or not measures:
         result = model.get("reason") or "the first-order model was not fitted or did not converge"
         return _row("Structural validity", "structural_validity", result, criterion, INDETERMINATE)
-    cfi, tli, rmsea, srmr = (measures.get(k) for k in ("cfi", "tli", "rmsea", "srmr"))
+    judged = model.get("judged") or {}
+    cfi, tli, rmsea, srmr = (
+        measures.get(judged.get(k, k)) for k in ("cfi", "tli", "rmsea", "srmr")
+    )
     met = (
         (cfi is not None and cfi > 0.95)
         or (tli is not None and tli > 0.95)
@@ -65,6 +69,8 @@ def structural_row(structural: dict[str, Any]) -> dict[str, Any]:
         or (srmr is not None and srmr < 0.08)
     )
     result = f"CFI {_fmt(cfi)}, TLI {_fmt(tli)}, RMSEA {_fmt(rmsea)}, SRMR {_fmt(srmr)}"
+    if judged and judged.get("cfi") != "cfi":
+        result += f" ({model.get('estimator')}: {', '.join(judged.values())})"
     rating = SUFFICIENT if met else INSUFFICIENT
     return _row("Structural validity", "structural_validity", result, criterion, rating)
 

@@ -1,9 +1,9 @@
-"""Measurement invariance of a validation run: across groups, and across the first two waves.
+"""Measurement invariance of a validation run: across groups, and across all the study's waves.
 
-Two kinds of comparison, each a ladder of nested models fitted by maximum likelihood on
-complete rows (listwise deletion, lavaan's default; the Likert items treated as continuous,
-as in :mod:`.structural`), configural → metric (equal loadings) → scalar (+ equal
-intercepts, latent means then free) → strict (+ equal residual variances) (Meredith 1993,
+Two kinds of comparison, each a ladder of nested models (the Likert items treated as
+continuous: the engine has no ordinal invariance yet), configural → metric (equal
+loadings) → scalar (+ equal intercepts, latent means then free) → strict (+ equal residual
+variances) (Meredith 1993,
 doi:10.1007/BF02294825):
 
 - **groups**: a multi-group CFA of the first-order measurement model
@@ -22,16 +22,20 @@ doi:10.1007/BF02294825):
   reference: its latent means are fixed at 0.
 - **waves**: repeated waves are not independent groups, so multi-group invariance is never
   run on them (Liu et al. 2017, *Psychological Methods* 22:486, doi:10.1037/met0000075).
-  Instead, per construct, one model over the first two waves in wide form (one row per
-  participant with every item of the construct answered at both): one factor per
-  subconstruct per wave on its items, all factors covarying, each item's residual
-  correlated with its own residual at the other wave; equality across waves by shared
-  labels (loadings; + intercepts, the later wave's latent means then free; + residual
-  variances), the longitudinal ladder of ``semTools::measEq.syntax(longFacNames=...)``
-  (checked against lavaan 0.6-14 and semTools 0.5-6, ``tests/survey/validation/
-  invariance_reference/``). The full repeated-measures model (every construct, every wave,
-  FIML under dropout) comes with the longitudinal-invariance engine of the psychometrics II
-  issue.
+  Instead, per construct, one repeated-measures model over **every wave of the study** in
+  wide form (one row per participant who answered at least one item of the construct at
+  some wave): one factor per subconstruct per wave on its items, all factors covarying,
+  each item's residuals correlated across every pair of waves; equality across waves by
+  shared labels (loadings; + intercepts, the later waves' latent means then free; +
+  residual variances), the longitudinal ladder of ``semTools::measEq.syntax(longFacNames=
+  ...)`` (:func:`psychometrics.cfa.longitudinal.longitudinal_syntax`, marker
+  identification). Fitted by full-information ML (``missing="ml"``) with robust SEs and
+  the Yuan-Bentler scaled test (``estimator="MLR"``), so that a participant who dropped
+  out keeps the waves they answered instead of being dropped listwise; the steps use the
+  Satorra-Bentler (2001) scaled chi-square difference and the changes in the robust CFI and
+  RMSEA, as :func:`psychometrics.cfa.longitudinal.longitudinal_invariance` (checked against
+  lavaan 0.6-14, ``tests/survey/validation/invariance_reference/``).
+- The group ladder stays ML on complete rows (listwise deletion, lavaan's default).
 
 Each step is compared with the previous level by the chi-square difference
 (likelihood-ratio) test, ΔCFI and ΔRMSEA, and judged by Chen's (2007,
@@ -58,10 +62,13 @@ from instruments.measurement_model import measurement_model
 from psychometrics.cfa import CFAResult, cfa, invariance
 from psychometrics.cfa.longitudinal import LongitudinalDesign
 from psychometrics.cfa.longitudinal import longitudinal_syntax as repeated_measures_syntax
+from psychometrics.cfa.lrt import lrt
 from survey.services.validation.data import InstrumentData, StudyData
 from survey.services.validation.items import analysed_rows, json_number, rows_at_wave
 from survey.services.validation.structural import (
     CASES_PER_PARAMETER,
+    PLAIN,
+    ROBUST,
     judge_fit,
     lavaan_fit_measures,
 )
@@ -107,6 +114,8 @@ DELIVERY_MODES = ("web", "chat")
 
 ESTIMATOR = "ML"
 MISSING = "listwise"
+WAVE_ESTIMATOR = "MLR"
+WAVE_MISSING = "ml"
 ALPHA_LEVEL = 0.05
 
 LIU = "Liu et al. 2017, Psychological Methods 22:486, doi:10.1037/met0000075"
@@ -125,6 +134,10 @@ _MEASURES = (
     "aic",
     "bic",
     "ntotal",
+    "cfi.robust",
+    "tli.robust",
+    "rmsea.robust",
+    "chisq.scaled",
 )
 
 _ALLOWS = {
@@ -148,7 +161,7 @@ def measurement_invariance(
     group: str | None = None,
     min_n: int = MIN_N,
 ) -> dict[str, Any]:
-    """Invariance across ``group`` (or the delivery mode) and across the first two waves (see
+    """Invariance across ``group`` (or the delivery mode) and across all the waves (see
     the module docstring). Never raises for data that cannot be fitted: a level that cannot
     be fitted says why."""
     groups = _across_groups(data, instrument, group=group, min_n=min_n)
@@ -168,9 +181,11 @@ def measurement_invariance(
         "cases Chen suggests stricter bounds (ΔCFI >= -0.005, ΔRMSEA <= 0.010).",
         "The configural model must fit acceptably itself (CFI and TLI >= .90, RMSEA <= .08, "
         "SRMR <= .10) before the steps are interpreted.",
-        "Estimator ML on complete rows (listwise deletion): the engine has no ordinal "
-        "estimator yet (WLSMV comes with the psychometrics II issue), so the Likert items "
-        "are fitted as continuous.",
+        "Across groups: ML on complete rows (listwise deletion). Across waves: MLR with "
+        "full-information ML (missing = 'ml'), every wave, so that dropout does not remove "
+        "participants; ΔCFI and ΔRMSEA are then those of the robust CFI and RMSEA and Δχ² "
+        "is the Satorra-Bentler (2001) scaled difference. The Likert items are fitted as "
+        "continuous: the engine has no ordinal (WLSMV) invariance yet.",
         *groups["notes"],
         *waves["notes"],
     ]
@@ -179,6 +194,8 @@ def measurement_invariance(
         "reason": reason,
         "estimator": ESTIMATOR,
         "missing": MISSING,
+        "wave_estimator": WAVE_ESTIMATOR,
+        "wave_missing": WAVE_MISSING,
         "criteria": {
             "delta_cfi": DELTA_CFI,
             "delta_rmsea": DELTA_RMSEA,
@@ -277,14 +294,23 @@ def _ladder(
     fit_level: Callable[[str], CFAResult],
     *,
     latent_means: Callable[[CFAResult], list[dict[str, Any]]],
+    estimator: str = ESTIMATOR,
 ) -> list[dict[str, Any]]:
     """The level rows of a ladder: fit measures (lavaan's names), the changes from the
-    previous level and the decision on each step. ``fit_level(level)`` fits one level."""
+    previous level and the decision on each step. ``fit_level(level)`` fits one level. With
+    ``estimator`` "MLR" the fit is judged on the robust CFI/TLI/RMSEA, Δχ² is the
+    Satorra-Bentler (2001) scaled difference (:func:`psychometrics.cfa.lrt.lrt`) and ΔCFI,
+    ΔRMSEA are those of the robust measures, as
+    :func:`psychometrics.cfa.longitudinal.longitudinal_invariance`."""
+    names = PLAIN if estimator == ESTIMATOR else ROBUST
     rows: list[dict[str, Any]] = []
     previous: dict[str, Any] | None = None
+    previous_fit: CFAResult | None = None
     for level, constraints in LEVELS:
         row: dict[str, Any] = {
             "level": level,
+            "estimator": estimator,
+            "judged": dict(names),
             "constraints": list(constraints),
             "fitted": False,
             "converged": False,
@@ -308,7 +334,7 @@ def _ladder(
             row["reason"] = f"not fitted: {error}"
             row["decision"] = "not judged: the model could not be fitted"
             rows.append(row)
-            previous = None
+            previous, previous_fit = None, None
             continue
         measures = lavaan_fit_measures(result)
         row.update({name: measures.get(name) for name in _MEASURES})
@@ -319,35 +345,54 @@ def _ladder(
             reason=None if result.converged else f"did not converge: {result.message}",
             warnings=list(result.warnings),
         )
-        _cutoffs, row["fit"], verdict = judge_fit(measures, converged=row["converged"])
+        _cutoffs, row["fit"], verdict = judge_fit(measures, converged=row["converged"], names=names)
         if level == "configural":
             row["supported"] = None if row["fit"] is None else row["fit"] != "poor"
             row["decision"] = verdict
         else:
-            _judge_step(row, previous)
+            _judge_step(row, previous, result, previous_fit, names)
         if "intercepts" in constraints and result.converged:
             row["latent_means"] = latent_means(result)
         rows.append(row)
-        previous = row
+        previous, previous_fit = row, result
     return rows
 
 
-def _judge_step(row: dict[str, Any], previous: dict[str, Any] | None) -> None:
-    """Changes from the previous level as :func:`psychometrics.cfa.invariance` computes them,
-    and Chen's decision when both levels converged."""
-    if previous is None:
+def _judge_step(
+    row: dict[str, Any],
+    previous: dict[str, Any] | None,
+    result: CFAResult,
+    previous_fit: CFAResult | None,
+    names: dict[str, str],
+) -> None:
+    """Changes from the previous level as :func:`psychometrics.cfa.invariance` (ML) or
+    :func:`psychometrics.cfa.longitudinal.longitudinal_invariance` (MLR) computes them, and
+    Chen's decision when both levels converged."""
+    if previous is None or previous_fit is None:
         row["decision"] = "not judged: the previous level could not be fitted"
         return
-    d_chi = _difference(row["chisq"], previous["chisq"])
-    d_df = _difference(row["df"], previous["df"])
+    if names is PLAIN:
+        d_chi = _difference(row["chisq"], previous["chisq"])
+        d_df = _difference(row["df"], previous["df"])
+        d_p = (
+            None
+            if d_chi is None or d_df is None or d_df <= 0
+            else json_number(float(stats.chi2.sf(d_chi, d_df)))
+        )
+    else:
+        test = lrt(result, previous_fit)
+        d_chi, d_df, d_p = (
+            json_number(test.chisq_diff),
+            int(test.df_diff),
+            json_number(test.pvalue),
+        )
+    cfi, rmsea = names["cfi"], names["rmsea"]
     row.update(
         delta_chisq=d_chi,
         delta_df=d_df,
-        delta_pvalue=None
-        if d_chi is None or d_df is None or d_df <= 0
-        else json_number(float(stats.chi2.sf(d_chi, d_df))),
-        delta_cfi=_difference(row["cfi"], previous["cfi"]),
-        delta_rmsea=_difference(row["rmsea"], previous["rmsea"]),
+        delta_pvalue=d_p,
+        delta_cfi=_difference(row[cfi], previous[cfi]),
+        delta_rmsea=_difference(row[rmsea], previous[rmsea]),
     )
     if not (row["converged"] and previous["converged"]):
         which = "this level" if not row["converged"] else f"the {previous['level']} level"
@@ -633,19 +678,18 @@ def _across_waves(data: StudyData, instrument: InstrumentData, *, min_n: int) ->
     out: dict[str, Any] = {
         "available": False,
         "reason": None,
+        "waves": [],
         "from": None,
         "to": None,
-        "model": "per construct, first-order factors at two waves, each item's residuals "
-        "correlated across the waves",
+        "estimator": WAVE_ESTIMATOR,
+        "missing": WAVE_MISSING,
+        "model": "per construct, first-order factors at every wave, each item's residuals "
+        "correlated across every pair of waves",
         "constructs": [],
         "constructs_fitted": [],
         "notes": [],
         "warnings": [],
     }
-    engine = (
-        "the full repeated-measures model (every construct, every wave, FIML under dropout) "
-        "needs the longitudinal-invariance engine of the psychometrics II issue"
-    )
     if data.wave is not None:
         out["reason"] = (
             f"the run is restricted to wave {data.wave!r}; invariance across waves needs two"
@@ -655,24 +699,24 @@ def _across_waves(data: StudyData, instrument: InstrumentData, *, min_n: int) ->
     if out["reason"]:
         out["notes"].append(f"Across waves: not run: {out['reason']}.")
         return out
-    first, second = data.waves[0], data.waves[1]
-    out.update({"from": first, "to": second})
+    waves = tuple(data.waves)
+    out.update({"waves": list(waves), "from": waves[0], "to": waves[-1]})
+    suffixes = ", ".join(f"{wave!r} (__t{k})" for k, wave in enumerate(waves, 1))
     out["notes"] += [
         f"Across waves: never as independent groups, since the same participants answer at "
-        f"every wave ({LIU}). Per construct, one model over waves {first!r} (suffix __t1) and "
-        f"{second!r} (__t2) in wide form: one factor per subconstruct per wave, all factors "
-        "covarying, each item's residual correlated with its own at the other wave; equality "
-        "by shared labels, the later wave's latent means free from the scalar level on "
-        "(semTools::measEq.syntax with longFacNames and auto = 'all').",
-        f"Participants with every item of the construct answered at both waves (listwise); "
-        f"at least {min_n} needed. Only the first two waves; {engine}.",
+        f"every wave ({LIU}). Per construct, one model over all {len(waves)} waves, "
+        f"{suffixes}, in wide form: one factor per subconstruct per wave, all factors "
+        "covarying, each item's residual correlated with its own at every other wave; "
+        "equality by shared labels, the later waves' latent means free from the scalar level "
+        "on (semTools::measEq.syntax with longFacNames and auto = 'all').",
+        f"Every participant who answered at least one item of the construct at some wave, "
+        f"by full-information ML (missing = 'ml', estimator MLR): a participant who dropped "
+        f"out keeps the waves answered; at least {min_n} participants needed.",
     ]
     spec = measurement_model(instrument.definition, second_order=False)
     for construct in instrument.definition.constructs:
         factors = {sub.code: spec.first_order[sub.code] for sub in construct.subconstructs}
-        entry = _construct_ladder(
-            instrument, construct.code, construct.name, factors, (first, second), min_n
-        )
+        entry = _construct_ladder(instrument, construct.code, construct.name, factors, waves, min_n)
         out["constructs"].append(entry)
         if entry["available"]:
             out["constructs_fitted"].append(entry)
@@ -683,37 +727,36 @@ def _across_waves(data: StudyData, instrument: InstrumentData, *, min_n: int) ->
         out["available"] = True
     else:
         out["reason"] = (
-            f"no construct has {min_n} participants with every item answered at both "
-            f"{first!r} and {second!r}"
+            f"no construct has {min_n} participants with an answer at some wave of "
+            f"{', '.join(map(repr, waves))}"
         )
     return out
 
 
 def wide_rows(
-    instrument: InstrumentData, items: Sequence[str], waves: tuple[str, str]
+    instrument: InstrumentData, items: Sequence[str], waves: Sequence[str]
 ) -> pd.DataFrame:
-    """The reverse-keyed answers to ``items`` of the participants who answered every one of
-    them at both ``waves``, one row per participant (in participant order), columns
-    ``<item>__t1`` then ``<item>__t2``."""
+    """The reverse-keyed answers to ``items`` at each of ``waves``, one row per participant
+    who answered at least one of them at some wave (in participant order), columns
+    ``<item>__t1``, ``<item>__t2``, ... (wave by wave); unanswered items and waves a
+    participant missed are NaN (for full-information ML)."""
     keyed = instrument.keyed[list(items)]
-    first = rows_at_wave(keyed, waves[0]).dropna(how="any")
-    second = rows_at_wave(keyed, waves[1]).dropna(how="any")
-    both = first.index[first.index.isin(second.index)]
-    return pd.concat(
-        [first.loc[both].add_suffix("__t1"), second.loc[both].add_suffix("__t2")], axis=1
-    )
+    blocks = [rows_at_wave(keyed, wave).add_suffix(f"__t{k}") for k, wave in enumerate(waves, 1)]
+    wide = pd.concat(blocks, axis=1)
+    wide = wide[wide.notna().any(axis=1)]
+    return wide.sort_index()
 
 
-def longitudinal_syntax(factors: dict[str, Sequence[str]], level: str) -> str:
-    """lavaan syntax of the two-wave model of ``factors`` (factor -> its items, the first the
-    marker) at ``level``: factor ``F__t1`` on ``x__t1``, ``F__t2`` on ``x__t2``, all factors
-    covarying (cfa's default), ``x__t1 ~~ x__t2`` for every item; from ``metric`` on the
-    loadings share labels across waves, from ``scalar`` the intercepts (and the wave-2
-    latent means are freed: wave 1's stay at 0), at ``strict`` the residual variances.
-    Built by :func:`psychometrics.cfa.longitudinal.longitudinal_syntax` with marker
-    identification (the latent means then in the marker item's units)."""
+def longitudinal_syntax(factors: dict[str, Sequence[str]], level: str, n_waves: int = 2) -> str:
+    """lavaan syntax of the ``n_waves``-wave model of ``factors`` (factor -> its items, the
+    first the marker) at ``level``: factor ``F__t<k>`` on ``x__t<k>``, all factors covarying
+    (cfa's default), ``x__t<a> ~~ x__t<b>`` for every item and pair of waves; from
+    ``metric`` on the loadings share labels across waves, from ``scalar`` the intercepts
+    (and the later waves' latent means are freed: wave 1's stay at 0), at ``strict`` the
+    residual variances. Built by :func:`psychometrics.cfa.longitudinal.longitudinal_syntax`
+    with marker identification (the latent means then in the marker item's units)."""
     design = LongitudinalDesign(
-        {factor: tuple(items) for factor, items in factors.items()}, 2, "{name}__t{wave}"
+        {factor: tuple(items) for factor, items in factors.items()}, n_waves, "{name}__t{wave}"
     )
     return repeated_measures_syntax(design, level, identification="marker")
 
@@ -723,12 +766,17 @@ def _construct_ladder(
     code: str,
     name: str,
     factors: dict[str, tuple[str, ...]],
-    waves: tuple[str, str],
+    waves: tuple[str, ...],
     min_n: int,
 ) -> dict[str, Any]:
     items = [item for members in factors.values() for item in members]
     wide = wide_rows(instrument, items, waves)
-    label = f"waves {waves[0]} → {waves[1]} (construct {code})"
+    label = f"waves {' → '.join(waves)} (construct {code})"
+    per_wave = {
+        wave: int(wide[[f"{item}__t{k}" for item in items]].notna().any(axis=1).sum())
+        for k, wave in enumerate(waves, 1)
+    }
+    complete = int(wide.notna().all(axis=1).sum())
     entry: dict[str, Any] = {
         "available": False,
         "reason": None,
@@ -736,27 +784,38 @@ def _construct_ladder(
         "label": label,
         "construct": code,
         "construct_name": name,
+        "waves": list(waves),
         "from": waves[0],
-        "to": waves[1],
+        "to": waves[-1],
+        "estimator": WAVE_ESTIMATOR,
+        "missing": WAVE_MISSING,
         "factors": {factor: list(members) for factor, members in factors.items()},
         "n": len(wide),
-        "syntax": {level: longitudinal_syntax(factors, level) for level, _ in LEVELS},
+        "participants_per_wave": per_wave,
+        "complete": complete,
+        "syntax": {level: longitudinal_syntax(factors, level, len(waves)) for level, _ in LEVELS},
         "levels": [],
         "highest_level": None,
         "conclusion": None,
         "warnings": [],
     }
-    if len(wide) < min_n or len(wide) <= wide.shape[1]:
+    if len(wide) < min_n:
         entry["reason"] = (
-            f"{len(wide)} participants with every item answered at both waves, fewer than "
-            f"{max(min_n, wide.shape[1] + 1)}"
+            f"{len(wide)} participants with an answer at some wave, fewer than {min_n}"
         )
         return entry
     levels = _ladder(
-        lambda level: cfa(entry["syntax"][level], wide, meanstructure=True),
+        lambda level: cfa(
+            entry["syntax"][level],
+            wide,
+            meanstructure=True,
+            missing=WAVE_MISSING,
+            estimator=WAVE_ESTIMATOR,
+        ),
         latent_means=lambda result: _latent_means(result, by="wave"),
+        estimator=WAVE_ESTIMATOR,
     )
-    highest, sentence = conclude(levels, f"{waves[0]} and {waves[1]} for {code}")
+    highest, sentence = conclude(levels, f"{', '.join(waves)} for {code}")
     entry.update(available=True, levels=levels, highest_level=highest, conclusion=sentence)
     entry["warnings"] = _ladder_warnings(label, levels, highest)
     return entry

@@ -743,7 +743,10 @@ def invariance_ladder(ladder: dict[str, Any]) -> str:
         axes = figure.subplots(1, 2)
         x = np.arange(len(levels))
         for ax, (heading, name, delta, holds) in zip(axes, panels, strict=True):
-            values = np.array([_measure(row, name) for row in levels])
+            # the measure the ladder judges (cfi.robust, rmsea.robust for MLR ladders)
+            values = np.array(
+                [_measure(row, (row.get("judged") or {}).get(name, name)) for row in levels]
+            )
             ax.plot(x, values, color=OBSERVED, linewidth=1)
             for i, row in enumerate(levels):
                 change = _measure(row, delta) if i else math.nan

@@ -7,19 +7,38 @@ reverse-keyed rows with every item answered), three analyses:
   covarying freely; **second_order**: the same with one second-order factor per construct
   on its subconstruct factors. Both from
   :func:`instruments.measurement_model.measurement_model`, fitted with
-  :func:`psychometrics.cfa.cfa` by maximum likelihood on the complete rows (listwise
-  deletion, lavaan's default). The engine has no ordinal estimator yet (WLSMV on
-  polychoric correlations comes with the psychometrics II issue), so the Likert items are
-  treated as continuous; every model says so in ``estimator_reason``.
+  :func:`psychometrics.cfa.cfa` with ``ordered=True, estimator="WLSMV"`` on the complete
+  rows (listwise deletion): the items have at most five response options, and for so few
+  categories lavaan's and Mplus' practice is to treat them as ordered, diagonally weighted
+  least squares on the polychoric correlations with the mean- and variance-adjusted
+  (scaled-shifted) test (Rhemtulla, Brosseau-Liard & Savalei 2012,
+  doi:10.1037/a0029315). Each item's thresholds are those of its *observed* categories: a
+  response option nobody chose is collapsed away, as lavaan does (:mod:`psychometrics.
+  polychoric`), and the report names such items. An item with a single observed value has
+  no threshold and no polychoric correlation: neither model is fitted and the report says
+  which item. When WLSMV fails (an error or no convergence) the model is fitted by robust
+  ML (``MLR``: Huber-White SEs, Yuan-Bentler scaled test) with the items as continuous,
+  and ``estimator_reason`` says why.
 - Each model's fit measures carry lavaan's ``fitMeasures()`` names and are judged against
   Hu & Bentler's (1999, doi:10.1080/10705519909540118) cut-offs: CFI >= .95, TLI >= .95,
-  RMSEA <= .06, SRMR <= .08. The verdict is *good* when all four are met, *acceptable* when
-  each is at least within the conventional acceptable range (CFI and TLI >= .90, RMSEA <=
-  .08, SRMR <= .10; Marsh, Hau & Wen 2004, doi:10.1207/s15328007sem1103_2; Browne &
-  Cudeck 1993), else *poor*.
+  RMSEA <= .06, SRMR <= .08, on the *robust* CFI, TLI and RMSEA (``cfi.robust``,
+  ``tli.robust``, ``rmsea.robust``, as lavaan 0.6-14 computes them for WLSMV and MLR; the
+  ``.scaled`` ones when the robust ones cannot be computed) and SRMR; ``judged`` names the
+  measures used. The cut-offs were derived for ML with continuous data; with WLSMV they
+  are conventions, not calibrated criteria (Xia & Yang 2019, doi:10.3758/s13428-018-1055-2).
+  The verdict is *good* when all four are met, *acceptable* when each is at least within
+  the conventional acceptable range (CFI and TLI >= .90, RMSEA <= .08, SRMR <= .10; Marsh,
+  Hau & Wen 2004, doi:10.1207/s15328007sem1103_2; Browne & Cudeck 1993), else *poor*.
 - **comparison**: the second-order model is nested in the first-order one (it constrains
-  the factor correlations), so the chi-square difference (likelihood-ratio) test applies,
-  beside AIC and BIC of both.
+  the factor correlations). With MLR the Satorra-Bentler (2001) scaled chi-square
+  difference (:func:`psychometrics.cfa.lrt.lrt`) beside AIC and BIC. With WLSMV there is
+  no likelihood (no AIC/BIC) and the engine has no DWLS difference test (lavaan's
+  ``satorra.2000`` / Mplus DIFFTEST), so the comparison is descriptive: the change in
+  the robust CFI and RMSEA, judged as an invariance step (Chen 2007: the more
+  parsimonious model is preferred when CFI drops by at most .010 and RMSEA rises by at
+  most .015).
+- Modification indices: the engine computes them for ML-family fits only; for a WLSMV
+  fit the section says they are not available instead of showing an empty table.
 - **efa**: KMO (Kaiser 1970, labels of Kaiser 1974), Bartlett's test of sphericity and
   Horn's parallel analysis with :data:`PARALLEL_ITERATIONS` random data sets drawn from
   the run's seed (:mod:`psychometrics.efa`), a check on dimensionality beside the models.
@@ -35,13 +54,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from instruments.definition import InstrumentDefinition
 from instruments.measurement_model import measurement_model
 from psychometrics import efa
 from psychometrics.cfa import CFAResult, cfa
 from psychometrics.cfa.fit_names import lavaan_names
+from psychometrics.cfa.lrt import lrt
 from survey.services.validation.data import InstrumentData, StudyData
 from survey.services.validation.items import analysed_rows, json_number
 
@@ -57,8 +76,22 @@ __all__ = [
     "structural_validity",
 ]
 
-ESTIMATOR = "ML"
+ESTIMATOR = "WLSMV"
+FALLBACK_ESTIMATOR = "MLR"
 MISSING = "listwise"
+
+ROBUST = {"cfi": "cfi.robust", "tli": "tli.robust", "rmsea": "rmsea.robust", "srmr": "srmr"}
+"""The measures a WLSMV or MLR fit is judged on (lavaan 0.6-14's robust CFI/TLI/RMSEA)."""
+SCALED = {"cfi": "cfi.scaled", "tli": "tli.scaled", "rmsea": "rmsea.scaled", "srmr": "srmr"}
+"""... when the robust ones cannot be computed (lavaan then leaves them NA)."""
+PLAIN = {"cfi": "cfi", "tli": "tli", "rmsea": "rmsea", "srmr": "srmr"}
+"""... the normal-theory ones, for ML fits."""
+
+DELTA_CFI = -0.010
+DELTA_RMSEA = 0.015
+"""Descriptive first- vs second-order comparison under WLSMV (Chen 2007's step criteria)."""
+
+RHEMTULLA = "Rhemtulla, Brosseau-Liard & Savalei 2012, doi:10.1037/a0029315"
 
 CUTOFFS: tuple[tuple[str, str, float, float], ...] = (
     ("cfi", ">=", 0.95, 0.90),
@@ -112,9 +145,10 @@ def structural_validity(
     analysed wave (see the module docstring). ``seed`` drives the parallel analysis."""
     definition = instrument.definition
     wave, rows = analysed_rows(data, instrument)
-    first, first_fit = _model(definition, rows, second_order=False)
-    second, second_fit = _model(definition, rows, second_order=True)
-    comparison = _comparison(first, second, first_fit, second_fit)
+    categories = observed_categories(definition, rows)
+    first, first_fit = _model(definition, rows, categories, second_order=False)
+    second, second_fit = _model(definition, rows, categories, second_order=True)
+    comparison = _compare(definition, rows, first, second, first_fit, second_fit)
     exploratory = _efa(definition, rows, seed=seed)
 
     warnings = []
@@ -126,28 +160,72 @@ def structural_validity(
     for label, model in (("first-order model", first), ("second-order model", second)):
         warnings += [f"{label}: {warning}" for warning in model["warnings"]]
     warnings += [f"EFA: {warning}" for warning in exploratory["warnings"]]
+    notes = [
+        f"Wave {wave!r}: one wave only, as the rows of a participant at several waves are "
+        "not independent.",
+        f"{len(rows)} rows with every item answered (listwise deletion), reverse-keyed items "
+        "reversed (instruments.scoring.reverse_keyed).",
+        first["estimator_reason"],
+    ]
+    if categories["collapsed"]:
+        shown = ", ".join(
+            f"{c['item']} ({'/'.join(_code(v) for v in c['observed'])} of {c['options']} options)"
+            for c in categories["collapsed"]
+        )
+        notes.append(
+            "Response options nobody chose are collapsed away for the ordinal fit, as lavaan "
+            f"does (one threshold fewer per empty option): {shown}."
+        )
+    notes += [
+        f"Cut-offs: {HU_BENTLER}; acceptable: CFI and TLI >= .90, RMSEA <= .08, SRMR <= .10 "
+        "(Marsh, Hau & Wen 2004). Judged on "
+        + _judged_text(first.get("judged") or ROBUST)
+        + "; the cut-offs were derived for ML on continuous data and are conventions for "
+        "WLSMV (Xia & Yang 2019).",
+        f"Modification indices shown: at least {MI_MINIMUM:g}, the {MI_SHOWN} largest "
+        "(ML-family fits only; not available for WLSMV).",
+        f"Parallel analysis: {PARALLEL_ITERATIONS} random normal data sets of the same "
+        f"size, seed {seed}, {PARALLEL_PERCENTILE:g}th percentile of their eigenvalues.",
+    ]
     return {
         "wave": wave,
         "n": len(rows),
         "missing": MISSING,
+        "categories": categories,
         "first_order": first,
         "second_order": second,
         "comparison": comparison,
         "efa": exploratory,
-        "notes": [
-            f"Wave {wave!r}: one wave only, as the rows of a participant at several waves are "
-            "not independent.",
-            f"{len(rows)} rows with every item answered (listwise deletion, lavaan's "
-            "default), reverse-keyed items reversed (instruments.scoring.reverse_keyed).",
-            first["estimator_reason"],
-            f"Cut-offs: {HU_BENTLER}; acceptable: CFI and TLI >= .90, RMSEA <= .08, SRMR <= .10 "
-            "(Marsh, Hau & Wen 2004).",
-            f"Modification indices shown: at least {MI_MINIMUM:g}, the {MI_SHOWN} largest.",
-            f"Parallel analysis: {PARALLEL_ITERATIONS} random normal data sets of the same "
-            f"size, seed {seed}, {PARALLEL_PERCENTILE:g}th percentile of their eigenvalues.",
-        ],
+        "notes": notes,
         "warnings": warnings,
     }
+
+
+def _code(value: float) -> str:
+    return f"{value:g}"
+
+
+def _judged_text(judged: dict[str, str]) -> str:
+    return ", ".join(f"{name.upper()} as {measure}" for name, measure in judged.items())
+
+
+def observed_categories(definition: InstrumentDefinition, rows: pd.DataFrame) -> dict[str, Any]:
+    """Each item's observed values among ``rows`` against its response scale's options:
+    ``single`` lists the items with one observed value (no ordinal fit possible),
+    ``collapsed`` those with fewer observed values than options (lavaan and the engine use
+    the observed categories: an empty option loses its threshold)."""
+    options = {scale.key: len(scale.options) for scale in definition.response_scales}
+    single, collapsed = [], []
+    for item in definition.items:
+        if item.id not in rows.columns:
+            continue
+        values = sorted(float(v) for v in pd.unique(rows[item.id].dropna()))
+        entry = {"item": item.id, "observed": values, "options": options.get(item.scale)}
+        if len(values) == 1:
+            single.append(entry)
+        elif entry["options"] is not None and len(values) < entry["options"]:
+            collapsed.append(entry)
+    return {"single": single, "collapsed": collapsed}
 
 
 # --------------------------------------------------------------------------------------
@@ -157,21 +235,37 @@ def _estimator_reason(definition: InstrumentDefinition) -> str:
     options = sorted({len(scale.options) for scale in definition.response_scales})
     points = "/".join(str(n) for n in options)
     return (
-        "Maximum likelihood (ML): the CFA engine has no ordinal estimator yet (WLSMV on "
-        "polychoric correlations comes with the psychometrics II issue), so the "
-        f"{points}-point items are fitted as continuous, on the complete rows (listwise "
-        "deletion, lavaan's default). With few response options ML tends to underestimate "
-        "loadings and to inflate the chi-square."
+        f"WLSMV on ordered items: the {points}-point items are treated as ordered "
+        "categories (polychoric correlations and thresholds, diagonally weighted least "
+        "squares, robust standard errors and the mean- and variance-adjusted test), lavaan's "
+        "and Mplus' practice for five or fewer response options; ML on such items tends to "
+        f"underestimate loadings and to inflate the chi-square ({RHEMTULLA}). Complete rows "
+        "(listwise deletion)."
+    )
+
+
+def _single_value_reason(single: list[dict[str, Any]]) -> str:
+    shown = ", ".join(f"{c['item']} (everyone answered {_code(c['observed'][0])})" for c in single)
+    return (
+        f"not fitted: {len(single)} item(s) with a single observed value among the complete "
+        f"rows: {shown}. An ordinal (WLSMV) CFA needs at least two observed categories per "
+        "item (a threshold and polychoric correlations), and a constant item has no variance "
+        "for ML either; collect more data or leave the item out of the analysis."
     )
 
 
 def _model(
-    definition: InstrumentDefinition, rows: pd.DataFrame, *, second_order: bool
-) -> tuple[dict[str, Any], CFAResult | None]:
+    definition: InstrumentDefinition,
+    rows: pd.DataFrame,
+    categories: dict[str, Any],
+    *,
+    second_order: bool,
+) -> tuple[dict[str, Any], Any]:
     spec = measurement_model(definition, second_order=second_order)
     out: dict[str, Any] = {
         "estimator": ESTIMATOR,
         "estimator_reason": _estimator_reason(definition),
+        "ordered": True,
         "missing": MISSING,
         "syntax": spec.syntax,
         "factors": {
@@ -183,28 +277,67 @@ def _model(
         "iterations": None,
         "reason": None,
         "fit_measures": {},
+        "judged": dict(ROBUST),
         "cutoffs": {},
         "cutoffs_reference": HU_BENTLER,
         "fit": None,
         "verdict": None,
         "loadings": [],
         "factor_correlations": {"factors": [], "values": [], "se": []},
+        "modification_indices_available": False,
+        "modification_indices_reason": None,
         "modification_indices": [],
         "modification_indices_total": 0,
         "warnings": [],
         "notes": list(spec.notes),
     }
-    try:
-        result = cfa(spec.syntax, rows, missing=MISSING)
-    except ValueError as error:  # too few rows, singular data: the engine says why
-        out["reason"] = f"not fitted: {error}"
-        out["verdict"] = "No verdict: the model could not be fitted."
-        out["warnings"].append(f"not fitted: {error}")
+    items = len(definition.items)
+    if categories["single"] or len(rows) <= items:
+        reason = (
+            _single_value_reason(categories["single"])
+            if categories["single"]
+            else f"not fitted: {len(rows)} complete rows for {items} items: a CFA needs more "
+            f"rows than items (at least {items + 1}) for positive definite correlations"
+        )
+        out.update(reason=reason, verdict="No verdict: the model could not be fitted.")
+        out["modification_indices_reason"] = "the model was not fitted"
+        out["warnings"].append(reason)
         return out, None
+    result, failure = None, None
+    try:
+        result = cfa(spec.syntax, rows, ordered=True, estimator=ESTIMATOR, missing=MISSING)
+    except ValueError as error:  # too few rows, singular polychorics: the engine says why
+        failure = f"WLSMV could not be fitted ({error})"
+    if result is not None and not result.converged:
+        failure = f"WLSMV did not converge ({result.message})"
+    elif result is not None:
+        failure = delta_check(result)
+    if failure is not None:
+        try:
+            result = cfa(spec.syntax, rows, estimator=FALLBACK_ESTIMATOR, missing=MISSING)
+        except ValueError as error:
+            reason = f"not fitted: {failure}; MLR could not be fitted either: {error}"
+            out.update(reason=reason, verdict="No verdict: the model could not be fitted.")
+            out["modification_indices_reason"] = "the model was not fitted"
+            out["warnings"].append(reason)
+            return out, None
+        out.update(
+            estimator=FALLBACK_ESTIMATOR,
+            ordered=False,
+            estimator_reason=(
+                f"MLR (robust ML, the items as continuous) instead of WLSMV: {failure}. "
+                "Huber-White standard errors and the Yuan-Bentler scaled test; ML on 5-point "
+                f"items tends to underestimate loadings ({RHEMTULLA}). Complete rows "
+                "(listwise deletion)."
+            ),
+        )
+        out["warnings"].append(f"{failure}; fitted by MLR instead.")
 
     measures = lavaan_fit_measures(result)
-    cutoffs, level, verdict = judge_fit(measures, converged=bool(result.converged))
-    mi = result.modification_indices(minimum=MI_MINIMUM)
+    judged = judged_measures(measures)
+    cutoffs, level, verdict = judge_fit(measures, converged=bool(result.converged), names=judged)
+    ordinal = out["estimator"] == ESTIMATOR
+    mi = None if ordinal else result.modification_indices(minimum=MI_MINIMUM)
     out.update(
         {
             "nobs": result.nobs,
@@ -212,34 +345,80 @@ def _model(
             "iterations": int(result.iterations),
             "reason": None if result.converged else f"did not converge: {result.message}",
             "fit_measures": measures,
+            "judged": judged,
             "cutoffs": cutoffs,
             "fit": level,
             "verdict": verdict,
             "loadings": _loadings(result, set(spec.second_order)),
             "factor_correlations": _factor_correlations(result),
-            "modification_indices": _modification_indices(mi),
-            "modification_indices_total": len(mi),
-            "warnings": _warnings(result, measures),
+            "modification_indices_available": not ordinal,
+            "modification_indices_reason": (
+                "the engine computes modification indices for ML-family fits only, not for "
+                "WLSMV (ordinal) fits"
+                if ordinal
+                else None
+            ),
+            "modification_indices": [] if mi is None else _modification_indices(mi),
+            "modification_indices_total": 0 if mi is None else len(mi),
+            "warnings": out["warnings"] + _warnings(result, measures),
         }
     )
     return out, result
 
 
+def delta_check(result: Any, tolerance: float = 1e-6) -> str | None:
+    """None when a WLSMV fit keeps the delta parameterisation's defining constraint, else
+    why not. There the latent responses have unit variance, so each item's residual
+    variance equals its standardised value (theta_ii = 1 - diag(Lambda Phi Lambda')_ii
+    makes diag(Sigma) = 1). The engine's chi-square does not depend on these derived
+    variances (only the correlations are fitted), but its standardised loadings and robust
+    CFI/TLI/RMSEA do; a fit that breaks the constraint is not reported."""
+    est = result.estimates
+    items = set(result.ordered)
+    residual = est[(est["op"] == "~~") & (est["lhs"] == est["rhs"]) & est["lhs"].isin(items)]
+    gap = (residual["est"] - residual["std_all"]).abs()
+    if gap.empty or not (gap.max() > tolerance) and gap.notna().all():
+        return None
+    worst = residual.loc[gap.fillna(np.inf).idxmax()]
+    return (
+        "WLSMV's estimates break the delta parameterisation (latent responses of unit "
+        f"variance): the residual variance of {worst['lhs']!r} is {worst['est']:.4g} but "
+        f"{worst['std_all']:.4g} standardised, so its standardised loadings and robust fit "
+        "measures are not to be trusted (a defect of the engine's ordinal CFA with "
+        "second-order factors)"
+    )
+
+
+def judged_measures(measures: dict[str, Any]) -> dict[str, str]:
+    """Which lavaan measure each cut-off is judged on: the robust CFI/TLI/RMSEA when the fit
+    has them (WLSMV, MLR), else the scaled ones, else the normal-theory ones (ML)."""
+    for names in (ROBUST, SCALED):
+        if all(measures.get(name) is not None for name in names.values()):
+            return dict(names)
+    return dict(PLAIN)
+
+
 def judge_fit(
-    measures: dict[str, Any], *, converged: bool = True
+    measures: dict[str, Any],
+    *,
+    converged: bool = True,
+    names: dict[str, str] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], str | None, str]:
     """The cut-offs beside the values, the level (``"good"``, ``"acceptable"``, ``"poor"`` or
-    None when it cannot be judged) and the verdict sentence, from lavaan-named measures."""
-    cutoffs = _cutoffs(measures)
+    None when it cannot be judged) and the verdict sentence, from lavaan-named measures.
+    ``names`` maps ``cfi``, ``tli``, ``rmsea``, ``srmr`` to the lavaan measure judged
+    (default: the measure of that name; :data:`ROBUST` for WLSMV and MLR fits)."""
+    cutoffs = _cutoffs(measures, names or PLAIN)
     level, verdict = _verdict(converged, cutoffs)
     return cutoffs, level, verdict
 
 
-def _cutoffs(measures: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _cutoffs(measures: dict[str, Any], names: dict[str, str]) -> dict[str, dict[str, Any]]:
     out = {}
     for name, direction, good, acceptable in CUTOFFS:
-        value = measures.get(name)
+        value = measures.get(names.get(name, name))
         out[name] = {
+            "measure": names.get(name, name),
             "value": value,
             "criterion": f"{direction} {good:.2f}",
             "threshold": good,
@@ -283,8 +462,10 @@ def _verdict(converged: bool, cutoffs: dict[str, dict[str, Any]]) -> tuple[str |
     return "poor", f"Poor fit: outside the acceptable range: {shown}."
 
 
-def _loadings(result: CFAResult, second_order: set[str]) -> list[dict[str, Any]]:
-    est = result.estimates
+def _loadings(result: Any, second_order: set[str]) -> list[dict[str, Any]]:
+    """Loadings with their standardised values; ``se_std_all`` is None for WLSMV fits (the
+    engine has no delta-method SEs of standardised ordinal estimates)."""
+    est = _with_std_se(result.estimates)
     rows = est[est["op"] == "=~"]
     return [
         {
@@ -301,10 +482,14 @@ def _loadings(result: CFAResult, second_order: set[str]) -> list[dict[str, Any]]
     ]
 
 
-def _factor_correlations(result: CFAResult) -> dict[str, Any]:
+def _with_std_se(est: pd.DataFrame) -> pd.DataFrame:
+    return est if "se_std_all" in est.columns else est.assign(se_std_all=np.nan)
+
+
+def _factor_correlations(result: Any) -> dict[str, Any]:
     """Standardised covariances (correlations) among the factors that covary freely: the
     subconstruct factors in the first-order model, the construct factors in the second."""
-    est = result.estimates
+    est = _with_std_se(result.estimates)
     latent = list(result.spec.latent)
     pairs = est[
         (est["op"] == "~~")
@@ -344,7 +529,7 @@ def _modification_indices(mi: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def _warnings(result: CFAResult, measures: dict[str, Any]) -> list[str]:
+def _warnings(result: Any, measures: dict[str, Any]) -> list[str]:
     out = []
     if not result.converged:
         out.append(
@@ -365,20 +550,75 @@ def _warnings(result: CFAResult, measures: dict[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------------------
 # first vs second order
 # --------------------------------------------------------------------------------------
+def _compare(
+    definition: InstrumentDefinition,
+    rows: pd.DataFrame,
+    first: dict[str, Any],
+    second: dict[str, Any],
+    first_fit: Any,
+    second_fit: Any,
+) -> dict[str, Any]:
+    """:func:`_comparison`; when one model fell back to MLR and the other is WLSMV, both are
+    compared as MLR fits (the WLSMV one refitted by MLR for the test), and the sentence says
+    so."""
+    if (
+        first_fit is None
+        or second_fit is None
+        or first["estimator"] == second["estimator"]
+        or not (first["converged"] and second["converged"])
+    ):
+        return _comparison(first, second, first_fit, second_fit)
+    models, fits = [first, second], [first_fit, second_fit]
+    for k, (model, second_order) in enumerate(((first, False), (second, True))):
+        if model["estimator"] == FALLBACK_ESTIMATOR:
+            continue
+        spec = measurement_model(definition, second_order=second_order)
+        try:
+            refit = cfa(spec.syntax, rows, estimator=FALLBACK_ESTIMATOR, missing=MISSING)
+        except ValueError as error:
+            return _comparison(first, second, first_fit, second_fit) | {
+                "reason": f"the MLR refit for the comparison failed: {error}"
+            }
+        measures = lavaan_fit_measures(refit)
+        models[k] = {
+            "estimator": FALLBACK_ESTIMATOR,
+            "converged": bool(refit.converged),
+            "fit_measures": measures,
+            "judged": judged_measures(measures),
+        }
+        fits[k] = refit
+    out = _comparison(models[0], models[1], fits[0], fits[1])
+    if out["sentence"]:
+        out["sentence"] = (
+            f"Compared as MLR fits of both models (the {first['estimator']} first-order and "
+            f"{second['estimator']} second-order fits cannot be compared with each other): "
+            + out["sentence"]
+        )
+    return out
+
+
 def _comparison(
     first: dict[str, Any],
     second: dict[str, Any],
-    first_fit: CFAResult | None,
-    second_fit: CFAResult | None,
+    first_fit: Any,
+    second_fit: Any,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "available": False,
         "reason": None,
-        "test": "chi-square difference (likelihood-ratio) test of nested ML models: the "
-        "second-order model constrains the first-order factor covariances",
+        "estimator": first["estimator"],
+        "test": "the second-order model constrains the first-order factor covariances: "
+        + (
+            "descriptive comparison of the robust CFI and RMSEA (WLSMV has no likelihood "
+            "and the engine no DWLS difference test)"
+            if first["estimator"] == ESTIMATOR
+            else "Satorra-Bentler (2001) scaled chi-square difference test of nested MLR models"
+        ),
         "chisq_diff": None,
         "df_diff": None,
         "pvalue": None,
+        "delta_cfi": None,
+        "delta_rmsea": None,
         "aic": {"first_order": None, "second_order": None},
         "bic": {"first_order": None, "second_order": None},
         "preferred": None,
@@ -388,9 +628,14 @@ def _comparison(
         out["reason"] = "both models must be fitted and converge to be compared"
         out["sentence"] = "The models cannot be compared: " + out["reason"] + "."
         return out
+    if first["estimator"] != second["estimator"]:
+        out["reason"] = (
+            f"the models were fitted by different estimators ({first['estimator']} and "
+            f"{second['estimator']})"
+        )
+        out["sentence"] = "The models cannot be compared: " + out["reason"] + "."
+        return out
     f1, f2 = first["fit_measures"], second["fit_measures"]
-    out["aic"] = {"first_order": f1["aic"], "second_order": f2["aic"]}
-    out["bic"] = {"first_order": f1["bic"], "second_order": f2["bic"]}
     df_diff = f2["df"] - f1["df"]
     if df_diff <= 0:
         out["reason"] = (
@@ -399,14 +644,60 @@ def _comparison(
         )
         out["sentence"] = "No difference test: " + out["reason"] + "."
         return out
-    chisq_diff = f2["chisq"] - f1["chisq"]
-    pvalue = float(stats.chi2.sf(max(chisq_diff, 0.0), df_diff))
+    cfi, rmsea = first["judged"]["cfi"], first["judged"]["rmsea"]
+    delta_cfi = _delta(f2.get(cfi), f1.get(cfi))
+    delta_rmsea = _delta(f2.get(rmsea), f1.get(rmsea))
+    out.update(df_diff=int(df_diff), delta_cfi=delta_cfi, delta_rmsea=delta_rmsea)
+    if first["estimator"] == ESTIMATOR:
+        return _descriptive_comparison(out, cfi, rmsea)
+    return _tested_comparison(out, first_fit, second_fit, f1, f2)
+
+
+def _delta(value: float | None, before: float | None) -> float | None:
+    return None if value is None or before is None else json_number(value - before)
+
+
+def _descriptive_comparison(out: dict[str, Any], cfi: str, rmsea: str) -> dict[str, Any]:
+    delta_cfi, delta_rmsea = out["delta_cfi"], out["delta_rmsea"]
+    if delta_cfi is None or delta_rmsea is None:
+        out["reason"] = f"{cfi} or {rmsea} could not be computed for both models"
+        out["sentence"] = "The models cannot be compared: " + out["reason"] + "."
+        return out
+    holds = delta_cfi >= DELTA_CFI and delta_rmsea <= DELTA_RMSEA
+    out.update(available=True, preferred="second_order" if holds else "first_order")
+    out["sentence"] = (
+        f"WLSMV: no likelihood (no AIC or BIC) and no DWLS difference test in the engine, so "
+        f"the comparison is descriptive: the second-order constraints ({out['df_diff']} df) "
+        f"change {cfi} by {delta_cfi:+.3f} and {rmsea} by {delta_rmsea:+.3f}; "
+        + (
+            "within ΔCFI >= -0.010 and ΔRMSEA <= 0.015 (Chen 2007), so the more parsimonious "
+            "second-order model is preferred."
+            if holds
+            else "beyond ΔCFI >= -0.010 or ΔRMSEA <= 0.015 (Chen 2007), so the first-order "
+            "model is preferred."
+        )
+    )
+    return out
+
+
+def _tested_comparison(
+    out: dict[str, Any], first_fit: Any, second_fit: Any, f1: dict, f2: dict
+) -> dict[str, Any]:
+    out["aic"] = {"first_order": f1.get("aic"), "second_order": f2.get("aic")}
+    out["bic"] = {"first_order": f1.get("bic"), "second_order": f2.get("bic")}
+    test = lrt(second_fit, first_fit)
+    chisq_diff, pvalue = float(test.chisq_diff), float(test.pvalue)
+    if not np.isfinite(chisq_diff) or not np.isfinite(pvalue):
+        out["reason"] = "the scaled difference test is not defined here (negative scaling)"
+        out["sentence"] = "No difference test: " + out["reason"] + "."
+        return out
+    df_diff = out["df_diff"]
     aic_second = f2["aic"] < f1["aic"]
     bic_second = f2["bic"] < f1["bic"]
     rejected = pvalue < ALPHA_LEVEL
-    test = (
-        f"The chi-square difference test gives Δχ² = {chisq_diff:.2f} on {df_diff} df, "
-        f"p = {pvalue:.3g}: the second-order constraints "
+    said = (
+        f"The {test.method} chi-square difference test gives Δχ² = {chisq_diff:.2f} on "
+        f"{df_diff} df, p = {pvalue:.3g}: the second-order constraints "
         f"{'significantly worsen' if rejected else 'do not significantly worsen'} the fit"
     )
     ic = (
@@ -434,10 +725,9 @@ def _comparison(
         {
             "available": True,
             "chisq_diff": json_number(chisq_diff),
-            "df_diff": int(df_diff),
             "pvalue": json_number(pvalue),
             "preferred": preferred,
-            "sentence": f"{test}; {ic}; {verdict}.",
+            "sentence": f"{said}; {ic}; {verdict}.",
         }
     )
     return out

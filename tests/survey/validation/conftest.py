@@ -2,7 +2,10 @@
 
 ``simulated_data`` is the :class:`survey.services.validation.data.StudyData` of a study of
 400 simulated participants over 3 waves (seed 7), excluded sessions none, read from its own
-migrated SQLite file; ``simulated_truth`` is the simulation's truth (the ``--truth`` JSON).
+migrated SQLite file; ``simulated_truth`` is the simulation's truth (the ``--truth`` JSON);
+``simulated_report`` the whole validation report of it (seed 1, the hypotheses of
+``test_report_html.HYPOTHESES``), made once per session for the report tests (a full run
+fits two CFAs by WLSMV and 40 FIML models; treat it as read-only, deep-copy to change it).
 Section tests take these plain objects and need no database of their own.
 """
 
@@ -80,3 +83,11 @@ def simulated_data(simulated: Simulated) -> StudyData:
 @pytest.fixture(scope="session")
 def simulated_truth(simulated: Simulated) -> dict[str, Any]:
     return simulated.truth
+
+
+@pytest.fixture(scope="session")
+def simulated_report(simulated_data: StudyData) -> dict[str, Any]:
+    from survey.services.validation.run import validate_data
+    from tests.survey.validation.test_report_html import stated
+
+    return validate_data(simulated_data, seed=1, hypotheses=stated(simulated_data))

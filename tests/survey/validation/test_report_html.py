@@ -17,7 +17,6 @@ import pytest
 from survey.services import hypotheses
 from survey.services.validation import report_html
 from survey.services.validation.report_html import render_report_html
-from survey.services.validation.run import validate_data
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
@@ -107,8 +106,8 @@ def stated(data) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def report(simulated_data) -> dict[str, Any]:
-    report = validate_data(simulated_data, seed=1, hypotheses=stated(simulated_data))
+def report(simulated_report) -> dict[str, Any]:
+    report = copy.deepcopy(simulated_report)
     report["study"]["name"] = "Validation study"
     return report
 
@@ -235,10 +234,13 @@ def test_fit_tables_show_the_reports_numbers_beside_the_cut_offs(report, tree, m
     table = tree.root.find_id(f"i1-{model.replace('_', '-')}-fit")
     shown = {row.attrs["data-measure"]: cells(row) for row in body_rows(table)}
     assert list(shown) == ["cfi", "tli", "rmsea", "srmr"]
-    cfi = fitted["fit_measures"]["cfi"]
-    assert shown["cfi"][:3] == ["CFI", f"{cfi:.3f}", ">= 0.95"]
-    assert shown["cfi"][3] == ("yes" if cfi >= 0.95 else "no")
-    assert shown["srmr"][1] == f"{fitted['fit_measures']['srmr']:.3f}"
+    # the measure judged (the robust CFI of a WLSMV or MLR fit), its lavaan name beside it
+    judged = fitted["judged"]["cfi"]
+    assert judged == "cfi.robust"
+    cfi = fitted["fit_measures"][judged]
+    assert shown["cfi"][:4] == ["CFI", judged, f"{cfi:.3f}", ">= 0.95"]
+    assert shown["cfi"][4] == ("yes" if cfi >= 0.95 else "no")
+    assert shown["srmr"][1:3] == ["srmr", f"{fitted['fit_measures']['srmr']:.3f}"]
     verdicts = [n.text() for n in tree.root.iter("p") if n.attrs.get("class") == "verdict"]
     assert fitted["verdict"] in verdicts
     measures = tree.root.find_id(f"i1-{model.replace('_', '-')}-measures")
@@ -246,6 +248,11 @@ def test_fit_tables_show_the_reports_numbers_beside_the_cut_offs(report, tree, m
     assert by_name["chisq"] == f"{fitted['fit_measures']['chisq']:.2f}"
     assert by_name["df"] == str(fitted["fit_measures"]["df"])
     assert by_name["pvalue"] == "< 0.001"
+    assert by_name["chisq.scaled"] == f"{fitted['fit_measures']['chisq.scaled']:.2f}"
+    assert by_name["cfi.robust"] == f"{fitted['fit_measures']['cfi.robust']:.3f}"
+    if fitted["estimator"] == "WLSMV":  # no modification indices: said, not an empty table
+        absent = tree.root.find_id(f"i1-{model.replace('_', '-')}-mi-absent")
+        assert "not available" in absent.text() and "WLSMV" in absent.text()
 
 
 def test_tables_hold_loadings_alphas_iccs_and_criterion_numbers(report, tree):
@@ -450,6 +457,22 @@ def test_two_instrument_versions_get_their_own_articles_and_distinct_ids(report)
     for svg in svgs:
         labelled = svg.attrs["aria-labelledby"].split()
         assert labelled == [child.attrs["id"] for child in svg.elements()[:2]]
+
+
+def test_a_structural_section_that_could_not_be_fitted_is_said_in_the_report(report):
+    from survey.services.validation.structural import structural_validity
+    from tests.survey.validation.small_study import simulated_answers, study_data
+
+    raw = simulated_answers(150, seed=2)
+    raw["B_3"] = 3.0  # everyone answered 3: no ordinal fit
+    data = study_data(raw)
+    later = not_computed(report)  # fast: no other plot to draw
+    later["instruments"][0]["structural_validity"] = structural_validity(data, data.instruments[0])
+    tree = Tree(render_report_html(later))
+    assert tree.errors == []
+    section = tree.root.find_id("i1-structural_validity")
+    assert "B_3 (everyone answered 3)" in section.text()
+    assert "at least two observed categories" in section.text()
 
 
 def test_an_invariance_section_is_shown_with_its_ladder_when_the_report_has_one(report):

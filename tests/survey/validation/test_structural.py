@@ -1,5 +1,6 @@
-"""structural_validity: on the simulated study against direct fits and independent EFA
-statistics, the truth of the simulation, and hand-made data for the verdict and warnings."""
+"""structural_validity: on the simulated study against direct WLSMV (ordered items) fits and
+independent EFA statistics, the truth of the simulation, and hand-made data for the verdict,
+the warnings, empty response options, single-valued items and the MLR fallback."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import json
 import numpy as np
 import pytest
 from factor_analyzer.factor_analyzer import calculate_bartlett_sphericity, calculate_kmo
-from scipy import stats
 
 from instruments.measurement_model import measurement_model
 from psychometrics.cfa import cfa
+from psychometrics.cfa.lrt import lrt
 from psychometrics.efa import parallel_analysis
 from survey.services.validation.items import analysed_rows
 from survey.services.validation.structural import (
     MI_MINIMUM,
     MI_SHOWN,
     PARALLEL_ITERATIONS,
+    ROBUST,
+    delta_check,
     judge_fit,
     structural_validity,
 )
@@ -25,8 +28,29 @@ from tests.survey.validation.small_study import simulated_answers, study_data
 
 TOL = 1e-8
 REQUIRED_MEASURES = (
-    "npar chisq df pvalue cfi tli rmsea rmsea.ci.lower rmsea.ci.upper srmr aic bic ntotal"
+    "npar chisq df pvalue chisq.scaled cfi tli rmsea cfi.scaled tli.scaled rmsea.scaled "
+    "cfi.robust tli.robust rmsea.robust srmr ntotal"
 ).split()
+
+
+def lavaan_named(result) -> dict:
+    return {
+        {"nobs": "ntotal"}.get(name, name.replace("_", ".")): value
+        for name, value in result.fit_measures().items()
+    }
+
+
+def expected_estimator(syntax: str, rows) -> tuple[str, object]:
+    """What the section should use for ``syntax``, decided here from direct fits: WLSMV on
+    ordered items unless it raises, does not converge or breaks the delta
+    parameterisation; then MLR."""
+    try:
+        fit = cfa(syntax, rows, ordered=True, estimator="WLSMV")
+    except ValueError:
+        return "MLR", cfa(syntax, rows, estimator="MLR")
+    if not fit.converged or delta_check(fit) is not None:
+        return "MLR", cfa(syntax, rows, estimator="MLR")
+    return "WLSMV", fit
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +63,32 @@ def rows(simulated_data):
     return analysed_rows(simulated_data, simulated_data.instruments[0])[1]
 
 
-def test_shape_on_the_simulated_study(simulated_data, section, rows):
+@pytest.fixture(scope="module")
+def direct(simulated_data, rows):
+    definition = simulated_data.instruments[0].definition
+    return {
+        key: expected_estimator(measurement_model(definition, second_order=second).syntax, rows)
+        for key, second in (("first_order", False), ("second_order", True))
+    }
+
+
+def test_shape_on_the_simulated_study(simulated_data, section, rows, direct):
     definition = simulated_data.instruments[0].definition
     assert section["wave"] == "baseline" and section["n"] == len(rows) > 0
+    # the first-order model is fitted by WLSMV on ordered items
+    assert direct["first_order"][0] == "WLSMV"
     for key, second in (("first_order", False), ("second_order", True)):
         model = section[key]
-        assert model["estimator"] == "ML" and "ordinal" in model["estimator_reason"]
+        assert model["estimator"] == direct[key][0]
+        if model["estimator"] == "WLSMV":
+            assert model["ordered"] is True and "ordered" in model["estimator_reason"]
+            assert model["judged"] == ROBUST
+            assert model["modification_indices"] == []
+            assert model["modification_indices_available"] is False
+            assert "WLSMV" in model["modification_indices_reason"]
+        else:  # the fallback says why
+            assert model["estimator_reason"].startswith("MLR (robust ML, the items as continuous)")
+            assert any("fitted by MLR instead" in w for w in model["warnings"])
         assert model["syntax"] == measurement_model(definition, second_order=second).syntax
         assert model["converged"] is True and model["nobs"] == len(rows)
         assert set(REQUIRED_MEASURES) <= set(model["fit_measures"])
@@ -61,32 +105,52 @@ def test_shape_on_the_simulated_study(simulated_data, section, rows):
         c.code for c in definition.constructs
     }
     assert second["factor_correlations"]["factors"] == [c.code for c in definition.constructs]
+    assert any("cfi.robust" in note and "derived for ML" in note for note in section["notes"])
     json.dumps(section, allow_nan=False)
 
 
-def test_fit_measures_equal_a_direct_fit_of_the_same_rows(simulated_data, section, rows):
-    definition = simulated_data.instruments[0].definition
-    for key, second in (("first_order", False), ("second_order", True)):
-        direct = cfa(measurement_model(definition, second_order=second).syntax, rows)
-        expected = {
-            {"nobs": "ntotal"}.get(name, name.replace("_", ".")): value
-            for name, value in direct.fit_measures().items()
-        }
+def test_fit_measures_equal_a_direct_fit_of_the_same_rows(section, direct):
+    for key in ("first_order", "second_order"):
+        estimator, fit = direct[key]
+        expected = lavaan_named(fit)
+        assert section[key]["estimator"] == estimator
         assert section[key]["fit_measures"] == expected
-        est = direct.estimates.query("op == '=~'")
+        est = fit.estimates.query("op == '=~'")
         got = section[key]["loadings"]
         assert [r["indicator"] for r in got] == est["rhs"].tolist()
         np.testing.assert_allclose([r["std_all"] for r in got], est["std_all"], atol=TOL)
+        np.testing.assert_allclose([r["est"] for r in got], est["est"], atol=TOL)
         cut = section[key]["cutoffs"]
-        assert cut["cfi"]["met"] == (expected["cfi"] >= 0.95)
-        assert cut["rmsea"]["met"] == (expected["rmsea"] <= 0.06)
+        assert cut["cfi"]["measure"] == "cfi.robust" == section[key]["judged"]["cfi"]
+        assert cut["cfi"]["value"] == expected["cfi.robust"]
+        assert cut["cfi"]["met"] == (expected["cfi.robust"] >= 0.95)
+        assert cut["rmsea"]["met"] == (expected["rmsea.robust"] <= 0.06)
         assert cut["srmr"]["acceptable_met"] == (expected["srmr"] <= 0.10)
+
+
+def test_the_wlsmv_numbers_equal_a_direct_ordinal_call(section, rows, simulated_data):
+    # the first-order model, by name: cfa(..., ordered=True, estimator="WLSMV")
+    definition = simulated_data.instruments[0].definition
+    fit = cfa(
+        measurement_model(definition, second_order=False).syntax,
+        rows,
+        ordered=True,
+        estimator="WLSMV",
+    )
+    measures = fit.fit_measures()
+    model = section["first_order"]
+    for name in ("chisq_scaled", "cfi_robust", "tli_robust", "rmsea_robust", "srmr", "npar"):
+        assert model["fit_measures"][name.replace("_", ".")] == measures[name]
+    loadings = fit.estimates.query("op == '=~'")["std_all"].to_numpy()
+    np.testing.assert_allclose([r["std_all"] for r in model["loadings"]], loadings, atol=TOL)
+    # WLSMV has no standardised SEs in the engine: None, not a made-up number
+    assert all(r["se_std_all"] is None for r in model["loadings"])
 
 
 def test_first_order_loadings_are_close_to_the_simulated_truth(section, simulated_truth):
     # The truth is the loading of the continuous response behind each 5-point item; the
-    # data hold the simulation's 5 % careless respondents. Measured: mean |difference|
-    # 0.069 on these 378 rows (0.040 without the careless respondents).
+    # data hold the simulation's 5 % careless respondents. Measured (WLSMV, polychoric):
+    # mean |difference| 0.059 on these 378 rows (ML on the same rows gave 0.069).
     truth = simulated_truth["loadings"]
     got = {r["indicator"]: r["std_all"] for r in section["first_order"]["loadings"]}
     assert set(got) == set(truth)
@@ -94,24 +158,40 @@ def test_first_order_loadings_are_close_to_the_simulated_truth(section, simulate
     assert difference < 0.10
 
 
-def test_modification_indices_and_comparison(section):
+def test_modification_indices_and_comparison(section, direct, rows, simulated_data):
     for key in ("first_order", "second_order"):
         model = section[key]
         mi = [row["mi"] for row in model["modification_indices"]]
         assert len(mi) == min(MI_SHOWN, model["modification_indices_total"])
         assert all(value >= MI_MINIMUM for value in mi) and mi == sorted(mi, reverse=True)
         assert all({"epc", "sepc.all"} <= set(row) for row in model["modification_indices"])
+        if model["estimator"] == "MLR":
+            assert model["modification_indices_available"] is True
     comparison = section["comparison"]
     f1, f2 = section["first_order"]["fit_measures"], section["second_order"]["fit_measures"]
     assert comparison["available"] is True
     assert comparison["df_diff"] == f2["df"] - f1["df"] > 0
-    assert comparison["chisq_diff"] == pytest.approx(f2["chisq"] - f1["chisq"], abs=TOL)
-    expected_p = stats.chi2.sf(f2["chisq"] - f1["chisq"], f2["df"] - f1["df"])
-    assert comparison["pvalue"] == pytest.approx(expected_p, abs=TOL)
-    assert comparison["aic"] == {"first_order": f1["aic"], "second_order": f2["aic"]}
-    assert comparison["bic"] == {"first_order": f1["bic"], "second_order": f2["bic"]}
+    estimators = (direct["first_order"][0], direct["second_order"][0])
+    if estimators == ("WLSMV", "WLSMV"):  # descriptive: robust CFI and RMSEA
+        assert comparison["chisq_diff"] is None and comparison["aic"]["first_order"] is None
+        assert comparison["delta_cfi"] == pytest.approx(f2["cfi.robust"] - f1["cfi.robust"])
+        assert "descriptive" in comparison["sentence"]
+    else:  # both as MLR fits: the Satorra-Bentler (2001) scaled difference
+        definition = simulated_data.instruments[0].definition
+        fits = [
+            cfa(measurement_model(definition, second_order=so).syntax, rows, estimator="MLR")
+            for so in (False, True)
+        ]
+        test = lrt(fits[1], fits[0])
+        assert comparison["chisq_diff"] == pytest.approx(test.chisq_diff, abs=TOL)
+        assert comparison["pvalue"] == pytest.approx(test.pvalue, abs=TOL)
+        assert comparison["df_diff"] == test.df_diff
+        aic = [f.fit_measures()["aic"] for f in fits]
+        assert comparison["aic"] == {"first_order": aic[0], "second_order": aic[1]}
+        assert "Δχ²" in comparison["sentence"]
+        if estimators[0] != estimators[1]:
+            assert comparison["sentence"].startswith("Compared as MLR fits of both models")
     assert comparison["preferred"] in ("first_order", "second_order", None)
-    assert "Δχ²" in comparison["sentence"]
 
 
 # factor_analyzer switches to a pseudo-inverse, with a warning, when the determinant of the
@@ -166,14 +246,20 @@ def test_small_sample_warnings_and_a_comparison_without_degrees_of_freedom():
     data = study_data(simulated_answers(60, seed=5))
     section = structural_validity(data, data.instruments[0], seed=1)
     first = section["first_order"]
-    assert first["converged"] and first["fit_measures"]["npar"] == 13
+    rows = analysed_rows(data, data.instruments[0])[1]
+    direct = cfa(first["syntax"], rows, ordered=True, estimator="WLSMV")
+    npar = direct.fit_measures()["npar"]  # thresholds count as free parameters
+    assert first["converged"] and first["estimator"] == "WLSMV"
+    assert first["fit_measures"]["npar"] == npar > 60 / 5
     assert any("below 200" in w for w in section["warnings"])
-    # 60 rows for 13 free parameters: 4.6 per parameter, fewer than 5.
-    assert any("13 free parameters (4.62 cases per parameter)" in w for w in first["warnings"])
+    assert any(
+        f"{npar} free parameters ({60 / npar:.2f} cases per parameter)" in w
+        for w in first["warnings"]
+    )
     # One construct of two subconstructs: the second-order model is the first-order one
     # re-parametrised (same df), so there is nothing to test.
     comparison = section["comparison"]
-    assert comparison["available"] is False and comparison["df_diff"] is None
+    assert comparison["available"] is False and comparison["chisq_diff"] is None
     assert "no more degrees of freedom" in comparison["reason"]
     assert section["first_order"]["fit_measures"]["df"] == 8
     # Reverse keyed, the two factors correlate negatively (B is reverse-oriented within AB).
@@ -181,6 +267,68 @@ def test_small_sample_warnings_and_a_comparison_without_degrees_of_freedom():
     assert row["est"] == -1.0 and row["std_all"] < 0
     assert section["first_order"]["factor_correlations"]["values"][0][1] < 0
     json.dumps(section, allow_nan=False)
+
+
+def test_an_empty_response_option_is_collapsed_as_lavaan_does():
+    raw = simulated_answers(300, seed=4)
+    raw.loc[raw["A_1"] == 2, "A_1"] = 1.0  # nobody chose 2
+    raw.loc[raw["B_1"] == 5, "B_1"] = 4.0  # nobody chose 5
+    data = study_data(raw)
+    section = structural_validity(data, data.instruments[0], seed=1)
+    rows = analysed_rows(data, data.instruments[0])[1]
+    collapsed = {c["item"]: c for c in section["categories"]["collapsed"]}
+    assert collapsed["A_1"]["observed"] == [1.0, 3.0, 4.0, 5.0]
+    assert collapsed["B_1"]["observed"] == [1.0, 2.0, 3.0, 4.0]
+    assert section["categories"]["single"] == []
+    assert any(
+        "collapsed away" in note and "A_1 (1/3/4/5 of 5" in note for note in section["notes"]
+    )
+    first = section["first_order"]
+    assert first["estimator"] == "WLSMV" and first["converged"]
+    fit = cfa(first["syntax"], rows, ordered=True, estimator="WLSMV")
+    assert first["fit_measures"] == lavaan_named(fit)
+    thresholds = fit.estimates.query("op == '|'")
+    # three thresholds for the four observed categories, four for the five
+    assert (thresholds["lhs"] == "A_1").sum() == 3 and (thresholds["lhs"] == "B_1").sum() == 3
+    assert (thresholds["lhs"] == "A_2").sum() == 4
+
+
+def test_an_item_with_a_single_observed_value_is_said_and_the_report_renders():
+    raw = simulated_answers(150, seed=2)
+    raw["B_3"] = 3.0  # everyone answered 3
+    data = study_data(raw)
+    section = structural_validity(data, data.instruments[0], seed=1)
+    assert [c["item"] for c in section["categories"]["single"]] == ["B_3"]
+    for key in ("first_order", "second_order"):
+        model = section[key]
+        assert model["converged"] is False and model["fit_measures"] == {}
+        assert model["reason"].startswith("not fitted: 1 item(s) with a single observed value")
+        assert "B_3 (everyone answered 3)" in model["reason"]
+        assert "at least two observed categories" in model["reason"]
+        assert model["verdict"] == "No verdict: the model could not be fitted."
+    assert section["comparison"]["available"] is False
+    json.dumps(section, allow_nan=False)
+    # the report renders it: test_report_html.test_a_structural_section_that_could_not_be_fitted
+
+
+def test_wlsmv_that_cannot_be_used_falls_back_to_mlr_and_says_why():
+    # B_2 a step function of B_1 (polychoric correlation 1): the second-order WLSMV fit
+    # cannot be used as it stands; MLR fits the items as continuous.
+    raw = simulated_answers(300, seed=5)
+    raw["B_2"] = np.where(raw["B_1"] >= 3, 5.0, 1.0)
+    data = study_data(raw)
+    section = structural_validity(data, data.instruments[0], seed=1)
+    rows = analysed_rows(data, data.instruments[0])[1]
+    for key in ("first_order", "second_order"):
+        model = section[key]
+        estimator, fit = expected_estimator(model["syntax"], rows)
+        assert model["estimator"] == estimator
+        assert model["fit_measures"] == lavaan_named(fit)
+    model = section["second_order"]
+    assert model["estimator"] == "MLR" and model["ordered"] is False
+    assert model["estimator_reason"].startswith("MLR (robust ML, the items as continuous)")
+    assert "instead of WLSMV: WLSMV" in model["estimator_reason"]
+    assert model["judged"] == ROBUST and model["modification_indices_available"] is True
 
 
 def test_same_seed_same_result_and_the_seed_reaches_parallel_analysis():
@@ -204,6 +352,7 @@ def test_too_few_rows_are_reported_not_raised():
         assert model["converged"] is False and model["reason"].startswith("not fitted")
         assert model["fit_measures"] == {} and model["fit"] is None
     assert section["comparison"]["available"] is False
+    assert "5 complete rows for 6 items" in section["first_order"]["reason"]
     # 5 rows for 6 items: the correlation matrix is singular.
     assert section["efa"]["available"] is False and "singular" in section["efa"]["reason"]
     assert section["efa"]["kmo"] is None and section["efa"]["parallel_analysis"] is None
