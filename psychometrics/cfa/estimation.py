@@ -595,6 +595,8 @@ def _group_start(
     mean: np.ndarray,
     start: np.ndarray,
 ) -> None:
+    """Start values of the rows of one group (into ``start``), as :func:`start_values`
+    describes: factors resolved level by level, from the first-order factors upwards."""
     t = spec.table
     p, m = spec.p, spec.m
     lam_rows = rows[t.matrix[rows] == LAMBDA]
@@ -654,6 +656,11 @@ def _group_start(
 
 
 def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, nodes) -> None:
+    """Start values of the rows of one group from the loadings and factor covariances of
+    :func:`_group_start`: regressions 0, loadings as estimated (1 when not), residual variances
+    what the loadings leave of the sample variance (clipped to [0.1, 0.9] of it), covariances
+    of residuals and means of factors 0, intercepts the sample means, phantom variables half
+    their sample variance and their sample mean."""
     t = spec.table
     p, m = spec.p, spec.m
     lam_rows = rows[t.matrix[rows] == LAMBDA]
@@ -681,30 +688,39 @@ def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, no
             start[i] = mean[phantom[r]]
         elif mat in (LAMBDA, BETA):
             start[i] = loading.get(i, 1.0)
-        elif mat == THETA:
-            if r == c:
-                start[i] = float(
-                    np.clip(cov[r, r] - explained[r], 0.1 * cov[r, r], 0.9 * cov[r, r])
-                )
-            else:
-                start[i] = 0.0
+        elif mat == THETA and r == c:
+            start[i] = float(np.clip(cov[r, r] - explained[r], 0.1 * cov[r, r], 0.9 * cov[r, r]))
+        elif mat == PSI and r != c:
+            start[i] = _start_covariance(
+                t, indicators, loading, cov, r, c, phi, has_items, nodes, p
+            )
         elif mat == PSI:
-            if r != c:
-                start[i] = _start_covariance(
-                    t, indicators, loading, cov, r, c, phi, has_items, nodes, p
-                )
-            elif not has_ind[r]:
-                start[i] = 0.5 * float(np.mean(phi[has_items])) if has_items.any() else 1.0
-            elif spec.exogenous[r]:
-                start[i] = phi[r]
-            elif explained_lv[r] > 0:
-                start[i] = float(np.clip(phi[r] - explained_lv[r], 0.1 * phi[r], 0.9 * phi[r]))
-            else:
-                start[i] = 0.5 * phi[r]
+            start[i] = _start_variance(spec, r, phi, has_items, has_ind, explained_lv)
         elif mat == NU:
             start[i] = mean[r]
         else:
             start[i] = 0.0
+
+
+def _start_variance(
+    spec: ModelSpec,
+    r: int,
+    phi: np.ndarray,
+    has_items: np.ndarray,
+    has_ind: np.ndarray,
+    explained_lv: np.ndarray,
+) -> float:
+    """Start of the (disturbance) variance of factor r: half the mean first-order factor
+    variance without indicators, the variance phi_r of an exogenous factor, otherwise what its
+    regression on the factors above leaves unexplained, clipped to [0.1, 0.9] phi_r
+    (0.5 phi_r when nothing is explained)."""
+    if not has_ind[r]:
+        return 0.5 * float(np.mean(phi[has_items])) if has_items.any() else 1.0
+    if spec.exogenous[r]:
+        return phi[r]
+    if explained_lv[r] > 0:
+        return float(np.clip(phi[r] - explained_lv[r], 0.1 * phi[r], 0.9 * phi[r]))
+    return 0.5 * phi[r]
 
 
 def _start_covariance(

@@ -243,6 +243,8 @@ def derivative_vectors(
 
 
 def _pick(values: tuple | None, group: int, n_groups: int, what: str) -> Any:
+    """The value of a modifier for ``group``: one value for all groups, or one per group
+    (``c(...)``); ``_UNSET`` without the modifier."""
     if values is None:
         return _UNSET
     if len(values) == 1:
@@ -259,6 +261,7 @@ _UNSET = object()
 
 
 def _equal_type(matrix: int, row: int, col: int) -> str:
+    """lavaan's ``group.equal`` type of a measurement-part entry of ``matrix``."""
     if matrix in (LAMBDA, BETA):
         return "loadings"
     if matrix == NU:
@@ -763,6 +766,9 @@ def _assign_free(
     group_equal: tuple[str, ...],
     partial: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> np.ndarray:
+    """Free parameter index of every row (-1: fixed). Rows with the same label, and with
+    several groups the rows of a ``group_equal`` type not released by ``partial``, share one
+    index; a set with a fixed member is fixed at that member's value (the rows are updated)."""
     keys: list[Any] = []
     for i, r in enumerate(rows):
         if r["label"]:
@@ -794,6 +800,7 @@ def _assign_free(
 
 
 def _check_single_indicators(spec: ModelSpec, parsed: ParsedModel) -> None:
+    """Refuse a factor with a single indicator whose residual variance is free."""
     t = spec.table
     for name in spec.latent:
         indicators = parsed.indicators(name)
