@@ -5,12 +5,39 @@ https://doi.org/10.1007/BF02289343), summed over groups with weights N_g / N:
 
     F_g = 1/2 [log|Sigma| + tr(S Sigma^-1) - log|S| - p + (m - mu)' Sigma^-1 (m - mu)]
 
-with S the covariance matrix with divisor N (the mean term only with a mean structure). Each
-iteration takes the Fisher-scoring step theta <- theta - I(theta)^-1 g(theta) with the analytic
-gradient g and the expected information I, with a backtracking line search and, where that fails,
-Levenberg-Marquardt damping (see :func:`fisher_scoring`). When scoring stalls (a nearly
-unidentified model whose iterates drift along a ridge), a quasi-Newton method (BFGS with the same
-analytic gradient, unbounded, as lavaan's ``nlminb``) takes over (see :func:`quasi_newton`).
+with S the covariance matrix with divisor N (the mean term only with a mean structure).
+
+Fisher scoring (:func:`fisher_scoring`; Jennrich, R. I., & Sampson, P. F. (1976).
+Newton-Raphson and related algorithms for maximum likelihood variance component estimation.
+*Technometrics, 18*(1), 11-17, https://doi.org/10.1080/00401706.1976.10489395; for covariance
+structures Lee, S.-Y., & Jennrich, R. I. (1979). A study of algorithms for covariance structure
+analysis with specific comparisons using factor analysis. *Psychometrika, 44*, 99-113) replaces
+the Hessian of Newton's method by the expected information
+I(theta) = sum_g (N_g / N) Delta_g' W_g Delta_g, with Delta_g the derivatives of
+(vech Sigma_g, mu_g) and W_g the normal-theory weight (1/2 D'(Sigma^-1 (x) Sigma^-1) D, and
+Sigma^-1 for the means; with missing data its sum over the patterns, see :mod:`.fiml`):
+
+    theta_{k+1} = theta_k + a_k d_k,    (I(theta_k) + lambda_k diag I(theta_k)) d_k = -g(theta_k)
+
+with the analytic gradient g, a backtracking step length a_k in {1, 1/2, ..., 1/16} that
+satisfies the Armijo condition F(theta_k + a d) <= F(theta_k) + 1e-4 a g'd (Nocedal & Wright,
+2006, sec. 3.1), and a Levenberg-Marquardt damping lambda_k (Marquardt, D. W. (1963). An
+algorithm for least-squares estimation of nonlinear parameters. *Journal of the SIAM,
+11*(2), 431-441, https://doi.org/10.1137/0111030) that is 0 unless no step length decreases
+F; it grows tenfold on such failures and shrinks tenfold after full steps. Converged when
+max |g| < tol.
+
+When scoring stalls (a nearly unidentified model whose iterates drift along a ridge), a
+quasi-Newton method takes over (:func:`quasi_newton`): BFGS (Nocedal, J., & Wright, S. J.
+(2006). *Numerical optimization* (2nd ed.), ch. 6. Springer.
+https://doi.org/10.1007/978-0-387-40065-5), which builds an approximation H_k of the inverse
+Hessian from the gradient differences y_k = g_{k+1} - g_k and steps s_k,
+
+    H_{k+1} = (I - r s_k y_k') H_k (I - r y_k s_k') + r s_k s_k',    r = 1 / (y_k' s_k),
+
+with the same F and analytic gradient, unbounded, as lavaan minimises F by ``nlminb``
+(Rosseel, 2012, https://doi.org/10.18637/jss.v048.i02); SciPy's ``minimize(method="BFGS")``
+with a Wolfe line search does the iterations.
 
 Starting values matter more than the optimiser for higher-order models: the ML function of a
 construct with two first-order indicators has an improper local minimum with a negative construct
@@ -301,6 +328,12 @@ def _stalled(history: list[tuple[float, bool]]) -> bool:
 
 
 def _scoring(objective, start, *, max_iter, tol, trace) -> Estimate:
+    """The Fisher-scoring iterations of :func:`fisher_scoring` (without its fallback).
+
+    Per iteration: a damped scoring step accepted by the line search (:func:`_accepted_step`),
+    the move to it and the new gradient (:func:`_move`), the convergence tests
+    (:func:`_converged`) and the stall test (:func:`_stalled`).
+    """
     theta = np.array(start, dtype=float)
     f, grad, info = objective.evaluate(theta)
     if not np.isfinite(f):
@@ -311,66 +344,122 @@ def _scoring(objective, start, *, max_iter, tol, trace) -> Estimate:
             False,
             "the starting values imply a covariance matrix that is not positive definite",
         )
-    damping = 0.0
-    factorised: _Factor | None = None
+    state = _Iterate(theta, f, grad, info)
     history: list[tuple[float, bool]] = []
     for it in range(1, max_iter + 1):
-        while True:
-            if factorised is None:
-                if info is None:
-                    f, grad, info = objective.evaluate(theta)
-                factorised = _Factor(info, damping)
-            step = factorised.step(grad)
-            if step is None or not np.all(np.isfinite(step)):
-                return Estimate(theta, f, it, False, "the information matrix is singular")
-            slope = float(grad @ step)
-            factor = 1.0
-            accepted = False
-            for _ in range(5):
-                candidate = theta + factor * step
-                f_new = objective.value(candidate)
-                if np.isfinite(f_new) and (
-                    f_new <= f + 1e-4 * factor * min(slope, 0.0)
-                    or (f_new <= f + 1e-14 * max(1.0, abs(f)) and factor == 1.0)
-                ):
-                    accepted = True
-                    break
-                factor *= 0.5
-            if accepted and (factor == 1.0 or info is not None):
-                break
-            factorised = None
-            if not accepted and info is not None:
-                # The information is current: damp it.
-                if damping > 1e8 or float(np.max(np.abs(step))) < 1e-14:
-                    converged = float(np.max(np.abs(grad))) < 1e-6
-                    msg = "converged" if converged else "no step decreased the discrepancy function"
-                    return Estimate(theta, f, it, converged, msg)
-                damping = max(1e-3, 10.0 * damping)
-            # else: a reused factorisation did not give a full step; recompute it.
-        if factor == 1.0 and damping > 0.0:
-            damping = 0.0 if damping < 1e-6 else 0.1 * damping
-            factorised = None
-        theta = candidate
-        f_old = f
-        reuse = (
-            factor == 1.0
-            and damping == 0.0
-            and factorised is not None
-            and float(np.max(np.abs(grad))) < 1e-4
-        )
-        f, grad, info = objective.evaluate(theta, information=not reuse)
-        if not reuse:
-            factorised = None
+        accepted = _accepted_step(objective, state, it)
+        if isinstance(accepted, Estimate):
+            return accepted
+        factor, step, candidate = accepted
+        f_old = _move(objective, state, factor, candidate)
         if trace is not None:
-            trace.append((f, float(np.max(np.abs(grad))), factor, damping))
-        if float(np.max(np.abs(grad))) < tol:
-            return Estimate(theta, f, it, True, "converged")
-        if float(np.max(np.abs(factor * step))) < tol and abs(f_old - f) < 1e-15:
-            return Estimate(theta, f, it, True, "converged")
-        history.append((f, factor == 1.0 and damping == 0.0))
+            trace.append((state.f, float(np.max(np.abs(state.grad))), factor, state.damping))
+        if _converged(state, f_old, factor * step, tol):
+            return Estimate(state.theta, state.f, it, True, "converged")
+        history.append((state.f, factor == 1.0 and state.damping == 0.0))
         if _stalled(history):
-            return Estimate(theta, f, it, False, f"Fisher scoring stalled after {it} iterations")
-    return Estimate(theta, f, max_iter, False, f"did not converge in {max_iter} iterations")
+            return Estimate(
+                state.theta, state.f, it, False, f"Fisher scoring stalled after {it} iterations"
+            )
+    return Estimate(
+        state.theta, state.f, max_iter, False, f"did not converge in {max_iter} iterations"
+    )
+
+
+@dataclass
+class _Iterate:
+    """The current point of Fisher scoring: theta, F, its gradient, the information (``None``
+    when only the gradient was evaluated), the Levenberg-Marquardt damping and the current
+    factorisation of the damped information (``None``: to be computed)."""
+
+    theta: np.ndarray
+    f: float
+    grad: np.ndarray
+    info: np.ndarray | None
+    damping: float = 0.0
+    factorised: _Factor | None = None
+
+
+def _line_search(objective, theta, f, grad, step) -> tuple[bool, float, np.ndarray]:
+    """Backtracking along ``step``: factors 1, 1/2, ..., 1/16; the first with a finite F that
+    decreases by the Armijo fraction 1e-4 of the linear prediction g'step (or, for the full
+    step, does not increase beyond rounding) is accepted. Returns (accepted, factor, point)."""
+    slope = float(grad @ step)
+    factor = 1.0
+    for _ in range(5):
+        candidate = theta + factor * step
+        f_new = objective.value(candidate)
+        if np.isfinite(f_new) and (
+            f_new <= f + 1e-4 * factor * min(slope, 0.0)
+            or (f_new <= f + 1e-14 * max(1.0, abs(f)) and factor == 1.0)
+        ):
+            return True, factor, candidate
+        factor *= 0.5
+    return False, factor, candidate
+
+
+def _accepted_step(objective, state: _Iterate, it: int):
+    """A scoring step -(I + damping D)^-1 g that the line search accepts, as (factor, step,
+    point), or the :class:`Estimate` that ends the iteration (singular information, or no
+    step decreases F even with the strongest damping).
+
+    A step from a reused factorisation must be a full step; otherwise the information is
+    recomputed. A step that fails with the current information raises the damping tenfold
+    (at least to 1e-3).
+    """
+    while True:
+        if state.factorised is None:
+            if state.info is None:
+                state.f, state.grad, state.info = objective.evaluate(state.theta)
+            state.factorised = _Factor(state.info, state.damping)
+        step = state.factorised.step(state.grad)
+        if step is None or not np.all(np.isfinite(step)):
+            return Estimate(state.theta, state.f, it, False, "the information matrix is singular")
+        accepted, factor, candidate = _line_search(
+            objective, state.theta, state.f, state.grad, step
+        )
+        if accepted and (factor == 1.0 or state.info is not None):
+            return factor, step, candidate
+        state.factorised = None
+        if not accepted and state.info is not None:
+            # The information is current: damp it.
+            if state.damping > 1e8 or float(np.max(np.abs(step))) < 1e-14:
+                converged = float(np.max(np.abs(state.grad))) < 1e-6
+                msg = "converged" if converged else "no step decreased the discrepancy function"
+                return Estimate(state.theta, state.f, it, converged, msg)
+            state.damping = max(1e-3, 10.0 * state.damping)
+        # else: a reused factorisation did not give a full step; recompute it.
+
+
+def _move(objective, state: _Iterate, factor: float, candidate: np.ndarray) -> float:
+    """Move to the accepted point and evaluate F and its gradient there; returns the old F.
+
+    A full step relaxes the damping tenfold (to 0 below 1e-6). After a full undamped step
+    with the largest gradient element below 1e-4 the information is not recomputed and its
+    factorisation is reused in the next iteration.
+    """
+    if factor == 1.0 and state.damping > 0.0:
+        state.damping = 0.0 if state.damping < 1e-6 else 0.1 * state.damping
+        state.factorised = None
+    state.theta = candidate
+    f_old = state.f
+    reuse = (
+        factor == 1.0
+        and state.damping == 0.0
+        and state.factorised is not None
+        and float(np.max(np.abs(state.grad))) < 1e-4
+    )
+    state.f, state.grad, state.info = objective.evaluate(state.theta, information=not reuse)
+    if not reuse:
+        state.factorised = None
+    return f_old
+
+
+def _converged(state: _Iterate, f_old: float, moved: np.ndarray, tol: float) -> bool:
+    """max |g| < tol, or the step taken (``moved``) below tol with F unchanged (< 1e-15)."""
+    if float(np.max(np.abs(state.grad))) < tol:
+        return True
+    return float(np.max(np.abs(moved))) < tol and abs(f_old - state.f) < 1e-15
 
 
 def quasi_newton(
@@ -506,6 +595,8 @@ def _group_start(
     mean: np.ndarray,
     start: np.ndarray,
 ) -> None:
+    """Start values of the rows of one group (into ``start``), as :func:`start_values`
+    describes: factors resolved level by level, from the first-order factors upwards."""
     t = spec.table
     p, m = spec.p, spec.m
     lam_rows = rows[t.matrix[rows] == LAMBDA]
@@ -565,6 +656,11 @@ def _group_start(
 
 
 def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, nodes) -> None:
+    """Start values of the rows of one group from the loadings and factor covariances of
+    :func:`_group_start`: regressions 0, loadings as estimated (1 when not), residual variances
+    what the loadings leave of the sample variance (clipped to [0.1, 0.9] of it), covariances
+    of residuals and means of factors 0, intercepts the sample means, phantom variables half
+    their sample variance and their sample mean."""
     t = spec.table
     p, m = spec.p, spec.m
     lam_rows = rows[t.matrix[rows] == LAMBDA]
@@ -592,30 +688,39 @@ def _fill_rows(spec, rows, value, cov, mean, start, indicators, loading, phi, no
             start[i] = mean[phantom[r]]
         elif mat in (LAMBDA, BETA):
             start[i] = loading.get(i, 1.0)
-        elif mat == THETA:
-            if r == c:
-                start[i] = float(
-                    np.clip(cov[r, r] - explained[r], 0.1 * cov[r, r], 0.9 * cov[r, r])
-                )
-            else:
-                start[i] = 0.0
+        elif mat == THETA and r == c:
+            start[i] = float(np.clip(cov[r, r] - explained[r], 0.1 * cov[r, r], 0.9 * cov[r, r]))
+        elif mat == PSI and r != c:
+            start[i] = _start_covariance(
+                t, indicators, loading, cov, r, c, phi, has_items, nodes, p
+            )
         elif mat == PSI:
-            if r != c:
-                start[i] = _start_covariance(
-                    t, indicators, loading, cov, r, c, phi, has_items, nodes, p
-                )
-            elif not has_ind[r]:
-                start[i] = 0.5 * float(np.mean(phi[has_items])) if has_items.any() else 1.0
-            elif spec.exogenous[r]:
-                start[i] = phi[r]
-            elif explained_lv[r] > 0:
-                start[i] = float(np.clip(phi[r] - explained_lv[r], 0.1 * phi[r], 0.9 * phi[r]))
-            else:
-                start[i] = 0.5 * phi[r]
+            start[i] = _start_variance(spec, r, phi, has_items, has_ind, explained_lv)
         elif mat == NU:
             start[i] = mean[r]
         else:
             start[i] = 0.0
+
+
+def _start_variance(
+    spec: ModelSpec,
+    r: int,
+    phi: np.ndarray,
+    has_items: np.ndarray,
+    has_ind: np.ndarray,
+    explained_lv: np.ndarray,
+) -> float:
+    """Start of the (disturbance) variance of factor r: half the mean first-order factor
+    variance without indicators, the variance phi_r of an exogenous factor, otherwise what its
+    regression on the factors above leaves unexplained, clipped to [0.1, 0.9] phi_r
+    (0.5 phi_r when nothing is explained)."""
+    if not has_ind[r]:
+        return 0.5 * float(np.mean(phi[has_items])) if has_items.any() else 1.0
+    if spec.exogenous[r]:
+        return phi[r]
+    if explained_lv[r] > 0:
+        return float(np.clip(phi[r] - explained_lv[r], 0.1 * phi[r], 0.9 * phi[r]))
+    return 0.5 * phi[r]
 
 
 def _start_covariance(

@@ -400,35 +400,23 @@ def _cfa(
     estimator="ML",
     group_partial=(),
 ) -> CFAResult:
+    """Fit a model with continuous indicators by ML (or MLM/MLR): the steps of lavaan's
+    ``lavaan()`` (lav_data -> lav_partable -> lav_model -> lav_optim -> lav_vcov -> lav_test):
+    prepare the data groups, build the parameter table, compile the defined parameters and
+    constraints, check identification, estimate from the start values, then the information,
+    the standard errors and, for MLM/MLR, the robust corrections."""
     if missing not in ("listwise", "ml"):
         raise ValueError("missing must be 'listwise' or 'ml'")
     estimator = check_estimator(estimator, missing=missing, raw_data=data is not None)
-    rows = None
     if isinstance(group_equal, str):
         group_equal = (group_equal,)
     group_equal = tuple(group_equal)
     parsed = parse_model(model)
-    observed = parsed.observed
-    if data is not None:
-        if sample_cov is not None:
-            raise ValueError("give either data or sample_cov, not both")
-        groups, labels, rows = _from_data(data, observed, group, missing)
-    elif sample_cov is not None:
-        if missing == "ml":
-            raise ValueError("missing='ml' needs raw data")
-        groups, labels = _from_moments(sample_cov, sample_mean, nobs, observed)
-    else:
-        raise ValueError("give data or sample_cov (with nobs)")
-    if meanstructure is False and (missing == "ml" or len(groups) > 1):
-        raise ValueError("missing='ml' and multiple groups need a mean structure")
-    if meanstructure is None:
-        meanstructure = missing == "ml" or len(groups) > 1
-    if meanstructure and data is None and sample_mean is None:
-        raise ValueError("a mean structure needs sample_mean")
-    if group_equal and len(groups) < 2:
-        raise ValueError("group_equal needs a group variable with at least two groups")
-    if group_partial and not group_equal:
-        raise ValueError("group_partial releases group_equal constraints: give group_equal too")
+    groups, labels, rows = _data_groups(
+        parsed.observed, data, sample_cov, sample_mean, nobs, group, missing
+    )
+    meanstructure = _meanstructure(meanstructure, groups, data, sample_mean, missing)
+    _check_group_options(group_equal, group_partial, len(groups))
     spec = build_model(
         parsed,
         n_groups=len(groups),
@@ -439,67 +427,16 @@ def _cfa(
     )
     fix_covariates(spec, groups)
     definitions = compile_definitions(parsed, spec)
-    if spec.fixed_x and (estimator == "MLM" or (estimator == "MLR" and missing == "ml")):
-        raise ValueError(
-            f"estimator {estimator!r}{' with missing=ml' if missing == 'ml' else ''} is not "
-            "supported with observed covariates of regressions (fixed.x); use estimator='ML', "
-            "MLR with complete data, or regressions among factors only"
-        )
-    p = spec.p
-    lin = linear_constraints(spec, parsed.constraints) if parsed.constraints else None
-    if lin is not None and estimator != "ML":
-        raise ValueError(
-            "constraints ('==', '<', '>') are supported with estimator 'ML' only, "
-            f"not {estimator!r}"
-        )
-    npar = spec.n_free - (lin.n_equal if lin is not None else 0)
-    moments = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))
-    moments -= fixed_moments(spec)
-    if moments - npar < 0:
-        raise ModelIdentificationError(
-            f"the model is not identified: {npar} free parameters but only {moments} "
-            f"sample moments (df = {moments - npar})"
-        )
-    covs = [g.h1_moments()[0] for g in groups]
-    means = [g.h1_moments()[1] for g in groups]
-    objective = Objective(spec, groups)
-    start = start_values(spec, covs, means)
-    if lin is not None:
-        estimate, null_basis, lin = constrained_fit(objective, start, lin, fisher_scoring)
-    else:
-        estimate = fisher_scoring(objective, start)
-    warnings: list[str] = []
-    if not estimate.converged:
-        warnings.append(
-            f"the model did not converge: {estimate.message}; the estimates are not trustworthy"
-        )
-    _, _, expected = objective.evaluate(estimate.theta)
-    has_missing = any(isinstance(g, MissingData) for g in groups)
-    # lavaan 0.6-14: MLR's bread is the observed information, also with complete data
-    information = "observed" if has_missing or estimator == "MLR" else "expected"
-    info = (
-        expected
-        if information == "expected"
-        # FIML: the analytic Hessian (per pattern, see .fiml); complete-data MLR: differences
-        else observed_information(objective, estimate.theta)
-        if has_missing
-        else _observed_information(objective, estimate.theta)
-    )
-    n_total = objective.n
+    _check_fixed_x(spec, estimator, missing)
+    lin = _linear_constraints(spec, parsed, estimator)
+    moments = _identified_moments(spec, len(groups), meanstructure, lin)
+    objective, estimate, null_basis, lin = _estimate(spec, groups, lin)
+    warnings = _convergence_warnings(estimate)
+    expected, information, info = _information(objective, estimate, groups, estimator)
+    inverse = _inverse_information(spec, info, lin, null_basis, warnings)
     vcov = np.full((spec.n_free, spec.n_free), np.nan)
-    if lin is not None:
-        # on the constraint surface: K (K' I K)^-1 K' (see .constraints)
-        reduced = _inverse_or_none(null_basis.T @ info @ null_basis)
-        inverse = None if reduced is None else null_basis @ reduced @ null_basis.T
-    else:
-        inverse = _inverse_or_none(info) if spec.n_free else None
-    if spec.n_free and inverse is None:
-        warnings.append(
-            "the information matrix is singular: the model may be empirically "
-            "under-identified, and standard errors could not be computed"
-        )
-    elif spec.n_free:
-        vcov = 0.5 * (inverse + inverse.T) / n_total
+    if inverse is not None:
+        vcov = 0.5 * (inverse + inverse.T) / objective.n
     robust = None
     if estimator != "ML" and inverse is not None:
         robust = robust_fit(
@@ -531,3 +468,133 @@ def _cfa(
     )
     result.constraints = lin
     return result
+
+
+def _data_groups(observed, data, sample_cov, sample_mean, nobs, group, missing):
+    """The data groups (complete-data moments or FIML patterns), their labels and the raw rows
+    (``None`` from moments), from ``data`` or from ``sample_cov``/``sample_mean``/``nobs``."""
+    if data is not None:
+        if sample_cov is not None:
+            raise ValueError("give either data or sample_cov, not both")
+        return _from_data(data, observed, group, missing)
+    if sample_cov is not None:
+        if missing == "ml":
+            raise ValueError("missing='ml' needs raw data")
+        groups, labels = _from_moments(sample_cov, sample_mean, nobs, observed)
+        return groups, labels, None
+    raise ValueError("give data or sample_cov (with nobs)")
+
+
+def _meanstructure(meanstructure, groups, data, sample_mean, missing) -> bool:
+    """Whether the model has a mean structure: by default with FIML or several groups, which
+    both need one."""
+    if meanstructure is False and (missing == "ml" or len(groups) > 1):
+        raise ValueError("missing='ml' and multiple groups need a mean structure")
+    if meanstructure is None:
+        meanstructure = missing == "ml" or len(groups) > 1
+    if meanstructure and data is None and sample_mean is None:
+        raise ValueError("a mean structure needs sample_mean")
+    return meanstructure
+
+
+def _check_group_options(group_equal, group_partial, n_groups: int) -> None:
+    """``group_equal`` needs two groups or more, ``group_partial`` needs ``group_equal``."""
+    if group_equal and n_groups < 2:
+        raise ValueError("group_equal needs a group variable with at least two groups")
+    if group_partial and not group_equal:
+        raise ValueError("group_partial releases group_equal constraints: give group_equal too")
+
+
+def _check_fixed_x(spec, estimator: str, missing: str) -> None:
+    """Refuse the robust estimators not implemented with fixed.x covariates."""
+    if spec.fixed_x and (estimator == "MLM" or (estimator == "MLR" and missing == "ml")):
+        raise ValueError(
+            f"estimator {estimator!r}{' with missing=ml' if missing == 'ml' else ''} is not "
+            "supported with observed covariates of regressions (fixed.x); use estimator='ML', "
+            "MLR with complete data, or regressions among factors only"
+        )
+
+
+def _linear_constraints(spec, parsed, estimator: str):
+    """The model's ``==``/``<``/``>`` constraints (see :mod:`.constraints`), ML only; ``None``
+    without any."""
+    lin = linear_constraints(spec, parsed.constraints) if parsed.constraints else None
+    if lin is not None and estimator != "ML":
+        raise ValueError(
+            "constraints ('==', '<', '>') are supported with estimator 'ML' only, "
+            f"not {estimator!r}"
+        )
+    return lin
+
+
+def _identified_moments(spec, n_groups: int, meanstructure: bool, lin) -> int:
+    """The number of free sample moments (without those of fixed.x covariates); refuses a
+    model with more free parameters (net of equality constraints) than moments."""
+    p = spec.p
+    npar = spec.n_free - (lin.n_equal if lin is not None else 0)
+    moments = n_groups * (p * (p + 1) // 2 + (p if meanstructure else 0))
+    moments -= fixed_moments(spec)
+    if moments - npar < 0:
+        raise ModelIdentificationError(
+            f"the model is not identified: {npar} free parameters but only {moments} "
+            f"sample moments (df = {moments - npar})"
+        )
+    return moments
+
+
+def _estimate(spec, groups, lin):
+    """Minimise the ML discrepancy from the start values by Fisher scoring (on the constraint
+    surface with constraints). Returns the objective, the estimate, the null-space basis K of
+    the equality constraints (``None`` without) and the constraints at the solution."""
+    covs = [g.h1_moments()[0] for g in groups]
+    means = [g.h1_moments()[1] for g in groups]
+    objective = Objective(spec, groups)
+    start = start_values(spec, covs, means)
+    null_basis = None
+    if lin is not None:
+        estimate, null_basis, lin = constrained_fit(objective, start, lin, fisher_scoring)
+    else:
+        estimate = fisher_scoring(objective, start)
+    return objective, estimate, null_basis, lin
+
+
+def _convergence_warnings(estimate) -> list[str]:
+    """The warnings list of the result, with one for a fit that did not converge."""
+    warnings: list[str] = []
+    if not estimate.converged:
+        warnings.append(
+            f"the model did not converge: {estimate.message}; the estimates are not trustworthy"
+        )
+    return warnings
+
+
+def _information(objective, estimate, groups, estimator: str):
+    """The expected information at the estimate, which information the SEs use ("expected",
+    or "observed" with FIML or MLR) and that matrix."""
+    _, _, expected = objective.evaluate(estimate.theta)
+    has_missing = any(isinstance(g, MissingData) for g in groups)
+    # lavaan 0.6-14: MLR's bread is the observed information, also with complete data
+    information = "observed" if has_missing or estimator == "MLR" else "expected"
+    if information == "expected":
+        return expected, information, expected
+    if has_missing:  # FIML: the analytic Hessian (per pattern, see .fiml)
+        return expected, information, observed_information(objective, estimate.theta)
+    # complete-data MLR: differences of the analytic gradient
+    return expected, information, _observed_information(objective, estimate.theta)
+
+
+def _inverse_information(spec, info, lin, null_basis, warnings: list[str]):
+    """The inverse of the information (per observation), on the constraint surface
+    K (K' I K)^-1 K' with constraints (see :mod:`.constraints`); ``None`` without free
+    parameters or when it is singular (then with a warning)."""
+    if lin is not None:
+        reduced = _inverse_or_none(null_basis.T @ info @ null_basis)
+        inverse = None if reduced is None else null_basis @ reduced @ null_basis.T
+    else:
+        inverse = _inverse_or_none(info) if spec.n_free else None
+    if spec.n_free and inverse is None:
+        warnings.append(
+            "the information matrix is singular: the model may be empirically "
+            "under-identified, and standard errors could not be computed"
+        )
+    return inverse if spec.n_free else None

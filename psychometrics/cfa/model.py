@@ -243,6 +243,8 @@ def derivative_vectors(
 
 
 def _pick(values: tuple | None, group: int, n_groups: int, what: str) -> Any:
+    """The value of a modifier for ``group``: one value for all groups, or one per group
+    (``c(...)``); ``_UNSET`` without the modifier."""
     if values is None:
         return _UNSET
     if len(values) == 1:
@@ -259,6 +261,7 @@ _UNSET = object()
 
 
 def _equal_type(matrix: int, row: int, col: int) -> str:
+    """lavaan's ``group.equal`` type of a measurement-part entry of ``matrix``."""
     if matrix in (LAMBDA, BETA):
         return "loadings"
     if matrix == NU:
@@ -283,12 +286,90 @@ def build_model(
 
     ``group_partial`` (lavaan's ``group.partial``) names parameters, e.g. ``"visual =~ x3"`` or
     ``"x7 ~ 1"``, that are released from the ``group_equal`` constraints.
+
+    The steps, in the order of lavaan's ``lav_partable_*`` functions: the model's variables
+    (:func:`_variables`) and statement checks; per group the rows of the measurement part, the
+    regressions, the user's (co)variances and intercepts, then the default rows: residual
+    variances, factor variances (markers or ``std_lv``), covariances of the covariates and of
+    the exogenous factors, and the mean structure; then the ``group.equal`` types, the
+    ``group_partial`` check, the free parameter indices (equality constraints) and the
+    single-indicator check. The row order is the table's order.
     """
+    _check_group_equal(group_equal)
+    v = _variables(parsed)
+    _check_statements(parsed, v)
+    rows = _Rows(n_groups)
+    for g in range(n_groups):
+        _measurement_rows(rows, v, g, std_lv)
+        _regression_rows(rows, v, g)
+        _user_covariance_rows(rows, parsed, v, g)
+        _user_intercept_rows(rows, parsed, v, g)
+        _residual_variance_rows(rows, v, g)
+        _factor_variance_rows(rows, v, g, std_lv, group_equal)
+        _covariate_covariance_rows(rows, v, g)
+        _factor_covariance_rows(rows, v, g)
+        if meanstructure:
+            _mean_rows(rows, v, g, group_equal)
+        elif v.user_mean:
+            raise ValueError("'~ 1' statements need a mean structure (meanstructure=True)")
+    _structural_equal_types(rows.rows, set(v.phantom_names))
+    partial = parse_group_partial(group_partial)
+    _check_group_partial(rows.rows, partial)
+    free_index = _assign_free(rows.rows, n_groups, group_equal, partial)
+    table = _parameter_table(rows.rows, free_index)
+    spec = ModelSpec(
+        tuple(v.observed),
+        tuple(v.latent),
+        tuple(v.exogenous),
+        n_groups,
+        meanstructure,
+        bool(v.endogenous),
+        table,
+        int(free_index.max(initial=-1) + 1),
+        _group_rows(table, n_groups),
+        tuple((v.ov_index[name], v.lv_index[name]) for name in v.phantom_names),
+        tuple(v.lv_index[name] for name in v.covariates),
+    )
+    _check_single_indicators(spec, parsed)
+    return spec
+
+
+def _check_group_equal(group_equal: tuple[str, ...]) -> None:
+    """Refuse ``group_equal`` values that are not lavaan ``group.equal`` types we support."""
     unknown = sorted(set(group_equal) - set(GROUP_EQUAL_TYPES))
     if unknown:
         raise ValueError(
             f"unknown group_equal value(s) {unknown}; choose from {', '.join(GROUP_EQUAL_TYPES)}"
         )
+
+
+@dataclass(frozen=True)
+class _Variables:
+    """The variables of a model and their roles, shared by the row-building steps.
+
+    ``latent`` holds the factors followed by the phantom factors of the observed variables of
+    regressions; ``exogenous[i]`` says whether ``latent[i]`` is neither an indicator of a
+    higher-order factor nor regressed on anything; ``user_var`` and ``user_mean`` are the
+    (sorted) pairs of the user's ``~~`` statements and the names of the user's ``~ 1``.
+    """
+
+    latent: list[str]
+    observed: list[str]
+    measured: list[Any]
+    regressions: list[Any]
+    phantom_names: list[str]
+    covariates: list[str]
+    lv_index: dict[str, int]
+    ov_index: dict[str, int]
+    endogenous: set[str]
+    exogenous: list[bool]
+    first_indicator: dict[str, str]
+    user_var: set[tuple[str, str]]
+    user_mean: set[str]
+
+
+def _variables(parsed: ParsedModel) -> _Variables:
+    """Factors (with phantoms), observed variables, their indices and roles in ``parsed``."""
     latent = list(parsed.latent)
     observed = list(parsed.observed)
     measured = [s for s in parsed.statements if s.op == "=~"]
@@ -298,37 +379,61 @@ def build_model(
     lv_index = {name: i for i, name in enumerate(latent)}
     ov_index = {name: i for i, name in enumerate(observed)}
     endogenous = {s.rhs for s in measured if s.rhs in lv_index} | {s.lhs for s in regressions}
-    exogenous = [name not in endogenous for name in latent]
-    first_indicator = {}
+    first_indicator: dict[str, str] = {}
     for s in measured:
         first_indicator.setdefault(s.lhs, s.rhs)
+    return _Variables(
+        latent=latent,
+        observed=observed,
+        measured=measured,
+        regressions=regressions,
+        phantom_names=phantom_names,
+        covariates=covariates,
+        lv_index=lv_index,
+        ov_index=ov_index,
+        endogenous=endogenous,
+        exogenous=[name not in endogenous for name in latent],
+        first_indicator=first_indicator,
+        user_var={
+            (min(s.lhs, s.rhs), max(s.lhs, s.rhs)) for s in parsed.statements if s.op == "~~"
+        },
+        user_mean={s.lhs for s in parsed.statements if s.op == "~1"},
+    )
+
+
+def _check_statements(parsed: ParsedModel, v: _Variables) -> None:
+    """Refuse ``~~`` between a factor and an observed variable, and ``~~``/``~ 1`` of an
+    observed variable that is neither an indicator nor in a regression."""
+    indicators = {m.rhs for m in v.measured}
+
+    def check_indicator(name: str) -> None:
+        if name in v.ov_index and name not in indicators:
+            raise ModelIdentificationError(
+                f"observed variable {name!r} is not an indicator of any factor"
+            )
 
     for s in parsed.statements:
-        if s.op == "~~" and (s.lhs in lv_index) != (s.rhs in lv_index):
+        if s.op == "~~" and (s.lhs in v.lv_index) != (s.rhs in v.lv_index):
             raise ModelIdentificationError(
                 f"'{s.lhs} ~~ {s.rhs}' mixes a factor and an observed variable; "
                 "covariances must be between two factors or two observed variables"
             )
-        if s.op == "~~" and s.lhs in ov_index and s.lhs in lv_index:
-            continue  # an observed variable of a regression
-        if s.op == "~~" and s.lhs in ov_index and not any(m.rhs == s.lhs for m in measured):
-            raise ModelIdentificationError(
-                f"observed variable {s.lhs!r} is not an indicator of any factor"
-            )
-        if s.op == "~~" and s.rhs in ov_index and not any(m.rhs == s.rhs for m in measured):
-            raise ModelIdentificationError(
-                f"observed variable {s.rhs!r} is not an indicator of any factor"
-            )
-        if s.op == "~1" and s.lhs in lv_index:
-            continue
-        if s.op == "~1" and s.lhs in ov_index and not any(m.rhs == s.lhs for m in measured):
-            raise ModelIdentificationError(
-                f"observed variable {s.lhs!r} is not an indicator of any factor"
-            )
+        if s.op == "~~" and not (s.lhs in v.ov_index and s.lhs in v.lv_index):
+            check_indicator(s.lhs)
+            check_indicator(s.rhs)
+        if s.op == "~1" and s.lhs not in v.lv_index:
+            check_indicator(s.lhs)
 
-    rows: list[dict[str, Any]] = []
+
+class _Rows:
+    """The parameter-table rows under construction (dicts, in table order)."""
+
+    def __init__(self, n_groups: int) -> None:
+        self.n_groups = n_groups
+        self.rows: list[dict[str, Any]] = []
 
     def add(
+        self,
         lhs: str,
         op: str,
         rhs: str,
@@ -342,16 +447,24 @@ def build_model(
         user: bool,
         start: float = np.nan,
     ) -> None:
-        fixed = _pick(mod.fixed, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
-        label = _pick(mod.label, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
-        ustart = _pick(mod.start, g, n_groups, f"{lhs} {op} {rhs}") if mod else _UNSET
+        """Append one row of group ``g``.
+
+        A fixed value of the modifier ``mod`` (``0.5*x1``, ``c(1, NA)*x1`` per group) overrides
+        ``default_fixed`` (``None``: free by default) and is then not an automatic
+        identification constraint; a free row starts at the modifier's ``start(...)`` value, or
+        at ``start`` (NaN: computed by :func:`~psychometrics.cfa.estimation.start_values`).
+        """
+        what = f"{lhs} {op} {rhs}"
+        fixed = _pick(mod.fixed, g, self.n_groups, what) if mod else _UNSET
+        label = _pick(mod.label, g, self.n_groups, what) if mod else _UNSET
+        ustart = _pick(mod.start, g, self.n_groups, what) if mod else _UNSET
         if fixed is _UNSET:
             is_fixed, value = default_fixed is not None, default_fixed
         else:
             is_fixed, value, auto_fixed = fixed is not None, fixed, False
         if not is_fixed:
             value = start if ustart is _UNSET or ustart is None else ustart
-        rows.append(
+        self.rows.append(
             dict(
                 lhs=lhs,
                 op=op,
@@ -368,193 +481,186 @@ def build_model(
             )
         )
 
-    user_var = {(min(s.lhs, s.rhs), max(s.lhs, s.rhs)) for s in parsed.statements if s.op == "~~"}
-    user_mean = {s.lhs for s in parsed.statements if s.op == "~1"}
-    for g in range(n_groups):
-        for s in measured:
-            marker = not std_lv and first_indicator[s.lhs] == s.rhs
-            if s.rhs in lv_index:
-                add(
-                    s.lhs,
-                    "=~",
-                    s.rhs,
-                    g,
-                    BETA,
-                    lv_index[s.rhs],
-                    lv_index[s.lhs],
-                    s.modifier,
-                    1.0 if marker else None,
-                    marker,
-                    True,
-                )
-            else:
-                add(
-                    s.lhs,
-                    "=~",
-                    s.rhs,
-                    g,
-                    LAMBDA,
-                    ov_index[s.rhs],
-                    lv_index[s.lhs],
-                    s.modifier,
-                    1.0 if marker else None,
-                    marker,
-                    True,
-                )
-        for s in regressions:
-            add(
-                s.lhs,
-                "~",
-                s.rhs,
-                g,
-                BETA,
-                lv_index[s.lhs],
-                lv_index[s.rhs],
-                s.modifier,
-                None,
-                False,
-                True,
-            )
-        for s in parsed.statements:
-            if s.op == "~~":
-                if s.lhs in lv_index:
-                    r, c = sorted((lv_index[s.lhs], lv_index[s.rhs]), reverse=True)
-                    add(s.lhs, "~~", s.rhs, g, PSI, r, c, s.modifier, None, False, True)
-                else:
-                    r, c = sorted((ov_index[s.lhs], ov_index[s.rhs]), reverse=True)
-                    add(s.lhs, "~~", s.rhs, g, THETA, r, c, s.modifier, None, False, True)
-        for s in parsed.statements:
-            if s.op == "~1":
-                if s.lhs in lv_index:
-                    add(
-                        s.lhs, "~1", "", g, ALPHA, lv_index[s.lhs], 0, s.modifier, None, False, True
-                    )
-                else:
-                    add(s.lhs, "~1", "", g, NU, ov_index[s.lhs], 0, s.modifier, None, False, True)
-        for name in observed:
-            if (name, name) in user_var or name in covariates:
-                continue
-            if name in lv_index:  # an observed outcome: its residual variance, in Psi
-                add(
-                    name,
-                    "~~",
-                    name,
-                    g,
-                    PSI,
-                    lv_index[name],
-                    lv_index[name],
-                    None,
-                    None,
-                    False,
-                    False,
-                )
-                continue
-            add(
-                name,
-                "~~",
-                name,
-                g,
-                THETA,
-                ov_index[name],
-                ov_index[name],
-                None,
-                None,
-                False,
-                False,
-            )
-        # With std_lv and equal loadings, lavaan frees the factor variances of groups 2, 3, ...
-        fix_var = std_lv and not (
-            g > 0 and "loadings" in group_equal and "lv.variances" not in group_equal
-        )
-        for name in latent:
-            if (name, name) not in user_var and (name not in ov_index or name in covariates):
-                phantom = name in ov_index
-                add(
-                    name,
-                    "~~",
-                    name,
-                    g,
-                    PSI,
-                    lv_index[name],
-                    lv_index[name],
-                    None,
-                    np.nan if name in covariates else None if phantom else 1.0 if fix_var else None,
-                    fix_var and not phantom,
-                    False,
-                )
-        # fixed.x: the covariances of the exogenous covariates (fixed to the sample values)
-        for a in range(len(covariates)):
-            for b in range(a + 1, len(covariates)):
-                pair = (min(covariates[a], covariates[b]), max(covariates[a], covariates[b]))
-                if pair not in user_var:
-                    i, j = lv_index[covariates[a]], lv_index[covariates[b]]
-                    add(
-                        covariates[a],
-                        "~~",
-                        covariates[b],
-                        g,
-                        PSI,
-                        max(i, j),
-                        min(i, j),
-                        None,
-                        np.nan,
-                        False,
-                        False,
-                    )
-        exo = [
-            name for name, e in zip(latent, exogenous, strict=True) if e and name not in ov_index
-        ]
-        for a in range(len(exo)):
-            for b in range(a + 1, len(exo)):
-                if (min(exo[a], exo[b]), max(exo[a], exo[b])) not in user_var:
-                    add(
-                        exo[a],
-                        "~~",
-                        exo[b],
-                        g,
-                        PSI,
-                        lv_index[exo[b]],
-                        lv_index[exo[a]],
-                        None,
-                        None,
-                        False,
-                        False,
-                    )
-        if meanstructure:
-            for name in observed:
-                if name in user_mean or name in covariates:
-                    continue
-                if name in lv_index:  # an observed outcome: its intercept, in alpha
-                    add(name, "~1", "", g, ALPHA, lv_index[name], 0, None, None, False, False)
-                else:
-                    add(name, "~1", "", g, NU, ov_index[name], 0, None, None, False, False)
-            free_means = g > 0 and "intercepts" in group_equal and "means" not in group_equal
-            # As lavaan: with equal intercepts every factor mean is free in groups 2, 3, ...
-            # (with higher-order factors this is not identified and the SEs warn so).
-            for name in latent:
-                if name not in user_mean and (name not in ov_index or name in covariates):
-                    add(
-                        name,
-                        "~1",
-                        "",
-                        g,
-                        ALPHA,
-                        lv_index[name],
-                        0,
-                        None,
-                        np.nan
-                        if name in covariates
-                        else None
-                        if free_means or name in ov_index
-                        else 0.0,
-                        False,
-                        False,
-                    )
-        elif user_mean:
-            raise ValueError("'~ 1' statements need a mean structure (meanstructure=True)")
 
-    _structural_equal_types(rows, set(phantom_names))
-    partial = parse_group_partial(group_partial)
+def _measurement_rows(rows: _Rows, v: _Variables, g: int, std_lv: bool) -> None:
+    """``f =~ x`` loadings (Lambda; B for a factor of a higher-order factor); without
+    ``std_lv`` the first indicator of each factor is its marker, fixed to 1."""
+    for s in v.measured:
+        marker = not std_lv and v.first_indicator[s.lhs] == s.rhs
+        if s.rhs in v.lv_index:
+            matrix, r = BETA, v.lv_index[s.rhs]
+        else:
+            matrix, r = LAMBDA, v.ov_index[s.rhs]
+        rows.add(
+            s.lhs,
+            "=~",
+            s.rhs,
+            g,
+            matrix,
+            r,
+            v.lv_index[s.lhs],
+            s.modifier,
+            1.0 if marker else None,
+            marker,
+            True,
+        )
+
+
+def _regression_rows(rows: _Rows, v: _Variables, g: int) -> None:
+    """``y ~ x`` regression coefficients, free entries B[y, x]."""
+    for s in v.regressions:
+        rows.add(
+            s.lhs,
+            "~",
+            s.rhs,
+            g,
+            BETA,
+            v.lv_index[s.lhs],
+            v.lv_index[s.rhs],
+            s.modifier,
+            None,
+            False,
+            True,
+        )
+
+
+def _user_covariance_rows(rows: _Rows, parsed: ParsedModel, v: _Variables, g: int) -> None:
+    """The user's ``~~`` statements: Psi between factors, Theta between observed variables
+    (lower triangle)."""
+    for s in parsed.statements:
+        if s.op != "~~":
+            continue
+        if s.lhs in v.lv_index:
+            r, c = sorted((v.lv_index[s.lhs], v.lv_index[s.rhs]), reverse=True)
+            rows.add(s.lhs, "~~", s.rhs, g, PSI, r, c, s.modifier, None, False, True)
+        else:
+            r, c = sorted((v.ov_index[s.lhs], v.ov_index[s.rhs]), reverse=True)
+            rows.add(s.lhs, "~~", s.rhs, g, THETA, r, c, s.modifier, None, False, True)
+
+
+def _user_intercept_rows(rows: _Rows, parsed: ParsedModel, v: _Variables, g: int) -> None:
+    """The user's ``~ 1`` statements: alpha for factors (and phantoms), nu for indicators."""
+    for s in parsed.statements:
+        if s.op != "~1":
+            continue
+        if s.lhs in v.lv_index:
+            rows.add(s.lhs, "~1", "", g, ALPHA, v.lv_index[s.lhs], 0, s.modifier, None, False, True)
+        else:
+            rows.add(s.lhs, "~1", "", g, NU, v.ov_index[s.lhs], 0, s.modifier, None, False, True)
+
+
+def _residual_variance_rows(rows: _Rows, v: _Variables, g: int) -> None:
+    """Free residual variances of the observed variables not given by the user (Theta; Psi for
+    an observed outcome of a regression); none for the covariates (fixed.x)."""
+    for name in v.observed:
+        if (name, name) in v.user_var or name in v.covariates:
+            continue
+        if name in v.lv_index:  # an observed outcome: its residual variance, in Psi
+            matrix, i = PSI, v.lv_index[name]
+        else:
+            matrix, i = THETA, v.ov_index[name]
+        rows.add(name, "~~", name, g, matrix, i, i, None, None, False, False)
+
+
+def _factor_variance_rows(
+    rows: _Rows, v: _Variables, g: int, std_lv: bool, group_equal: tuple[str, ...]
+) -> None:
+    """(Disturbance) variances of the factors, free, or fixed to 1 with ``std_lv``, and of
+    the covariates (NaN here, fixed to the sample values by ``fix_covariates``)."""
+    # With std_lv and equal loadings, lavaan frees the factor variances of groups 2, 3, ...
+    fix_var = std_lv and not (
+        g > 0 and "loadings" in group_equal and "lv.variances" not in group_equal
+    )
+    for name in v.latent:
+        if (name, name) in v.user_var or (name in v.ov_index and name not in v.covariates):
+            continue
+        phantom = name in v.ov_index
+        if name in v.covariates:
+            default: float | None = np.nan
+        elif phantom:
+            default = None
+        else:
+            default = 1.0 if fix_var else None
+        rows.add(
+            name,
+            "~~",
+            name,
+            g,
+            PSI,
+            v.lv_index[name],
+            v.lv_index[name],
+            None,
+            default,
+            fix_var and not phantom,
+            False,
+        )
+
+
+def _covariate_covariance_rows(rows: _Rows, v: _Variables, g: int) -> None:
+    """fixed.x: the covariances of the exogenous covariates (fixed to the sample values)."""
+    cov = v.covariates
+    for a in range(len(cov)):
+        for b in range(a + 1, len(cov)):
+            if (min(cov[a], cov[b]), max(cov[a], cov[b])) in v.user_var:
+                continue
+            i, j = v.lv_index[cov[a]], v.lv_index[cov[b]]
+            rows.add(cov[a], "~~", cov[b], g, PSI, max(i, j), min(i, j), None, np.nan, False, False)
+
+
+def _factor_covariance_rows(rows: _Rows, v: _Variables, g: int) -> None:
+    """Free covariances between the exogenous factors (lavaan's ``auto.cov.lv.x``)."""
+    exo = [
+        name for name, e in zip(v.latent, v.exogenous, strict=True) if e and name not in v.ov_index
+    ]
+    for a in range(len(exo)):
+        for b in range(a + 1, len(exo)):
+            if (min(exo[a], exo[b]), max(exo[a], exo[b])) in v.user_var:
+                continue
+            rows.add(
+                exo[a],
+                "~~",
+                exo[b],
+                g,
+                PSI,
+                v.lv_index[exo[b]],
+                v.lv_index[exo[a]],
+                None,
+                None,
+                False,
+                False,
+            )
+
+
+def _mean_rows(rows: _Rows, v: _Variables, g: int, group_equal: tuple[str, ...]) -> None:
+    """The mean structure: free intercepts of the observed variables (alpha for an observed
+    outcome), factor means fixed to 0 (free in groups 2, 3, ... with equal intercepts), free
+    means of phantom outcomes and the covariates' means (NaN, fixed to the sample means)."""
+    for name in v.observed:
+        if name in v.user_mean or name in v.covariates:
+            continue
+        if name in v.lv_index:  # an observed outcome: its intercept, in alpha
+            rows.add(name, "~1", "", g, ALPHA, v.lv_index[name], 0, None, None, False, False)
+        else:
+            rows.add(name, "~1", "", g, NU, v.ov_index[name], 0, None, None, False, False)
+    free_means = g > 0 and "intercepts" in group_equal and "means" not in group_equal
+    # As lavaan: with equal intercepts every factor mean is free in groups 2, 3, ...
+    # (with higher-order factors this is not identified and the SEs warn so).
+    for name in v.latent:
+        if name in v.user_mean or (name in v.ov_index and name not in v.covariates):
+            continue
+        if name in v.covariates:
+            default: float | None = np.nan
+        elif free_means or name in v.ov_index:
+            default = None
+        else:
+            default = 0.0
+        rows.add(name, "~1", "", g, ALPHA, v.lv_index[name], 0, None, default, False, False)
+
+
+def _check_group_partial(
+    rows: list[dict[str, Any]], partial: frozenset[tuple[str, str, str]]
+) -> None:
+    """Refuse ``group_partial`` entries that name no row of the table."""
     present = {(r["lhs"], r["op"], r["rhs"]) for r in rows}
     absent = sorted(
         f"{lhs} {op} {rhs}".replace("~1 ", "~ 1")
@@ -563,8 +669,11 @@ def build_model(
     )
     if absent:
         raise ValueError(f"group_partial names parameters not in the model: {', '.join(absent)}")
-    free_index = _assign_free(rows, n_groups, group_equal, partial)
-    table = ParameterTable(
+
+
+def _parameter_table(rows: list[dict[str, Any]], free_index: np.ndarray) -> ParameterTable:
+    """The rows as a :class:`ParameterTable` (columns), with their free indices."""
+    return ParameterTable(
         lhs=tuple(r["lhs"] for r in rows),
         op=tuple(r["op"] for r in rows),
         rhs=tuple(r["rhs"] for r in rows),
@@ -578,25 +687,14 @@ def build_model(
         auto_fixed=np.array([r["auto_fixed"] for r in rows], dtype=bool),
         user=np.array([r["user"] for r in rows], dtype=bool),
     )
-    group_rows = tuple(
+
+
+def _group_rows(table: ParameterTable, n_groups: int) -> tuple[tuple[np.ndarray, ...], ...]:
+    """Per group, the row indices of each of the six matrices (``ModelSpec.group_rows``)."""
+    return tuple(
         tuple(np.flatnonzero((table.group == g) & (table.matrix == code)) for code in range(6))
         for g in range(n_groups)
     )
-    spec = ModelSpec(
-        tuple(observed),
-        tuple(latent),
-        tuple(exogenous),
-        n_groups,
-        meanstructure,
-        bool(endogenous),
-        table,
-        int(free_index.max(initial=-1) + 1),
-        group_rows,
-        tuple((ov_index[name], lv_index[name]) for name in phantom_names),
-        tuple(lv_index[name] for name in covariates),
-    )
-    _check_single_indicators(spec, parsed)
-    return spec
 
 
 def _structural_equal_types(rows: list[dict[str, Any]], phantoms: set[str]) -> None:
@@ -668,6 +766,9 @@ def _assign_free(
     group_equal: tuple[str, ...],
     partial: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> np.ndarray:
+    """Free parameter index of every row (-1: fixed). Rows with the same label, and with
+    several groups the rows of a ``group_equal`` type not released by ``partial``, share one
+    index; a set with a fixed member is fixed at that member's value (the rows are updated)."""
     keys: list[Any] = []
     for i, r in enumerate(rows):
         if r["label"]:
@@ -699,6 +800,7 @@ def _assign_free(
 
 
 def _check_single_indicators(spec: ModelSpec, parsed: ParsedModel) -> None:
+    """Refuse a factor with a single indicator whose residual variance is free."""
     t = spec.table
     for name in spec.latent:
         indicators = parsed.indicators(name)

@@ -505,26 +505,10 @@ def ordinal_cfa(
     estimator = estimator.upper()
     stripped, declared = split_thresholds(model)
     parsed = parse_model(stripped)
-    structural = sorted({s.op for s in parsed.statements if s.op in ("~", ":=")})
-    if structural:
-        raise ValueError(
-            f"{' and '.join(repr(op) for op in structural)} statements (regressions, defined "
-            "parameters) are supported with continuous indicators (estimator ML, MLR, MLM), "
-            "not with ordered items; ordered items support '=~', '~~' and thresholds"
-        )
+    _check_measurement_only(parsed)
     observed = list(parsed.observed)
     items = _ordered_items(observed, ordered)
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError("data must be a pandas DataFrame")
-    absent = [v for v in items if v not in data.columns]
-    if absent:
-        raise DataError(f"variables named in the model are not in the data: {', '.join(absent)}")
-    if len(items) < 2:
-        raise DataError("ordinal CFA needs at least two ordered items")
-    try:
-        poly: PolychoricResult = polychoric(data, items, missing=missing)
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
+    poly = _polychoric_of(data, items, missing)
     _check_thresholds(declared, poly)
     gamma = two_step_gamma(poly)
     spec = build_model(parsed, n_groups=1, std_lv=std_lv, meanstructure=False)
@@ -538,15 +522,7 @@ def ordinal_cfa(
             f"the model is not identified: {struct.q + nth} free parameters but only "
             f"{pstar + nth} sample statistics (df = {df})"
         )
-    if estimator == "ULSMV":
-        wd = np.ones(nth + pstar)
-    else:
-        dg = np.diag(gamma)
-        if not np.all(np.isfinite(dg)) or np.any(dg <= 0):
-            raise DataError(
-                "the asymptotic variances of the polychoric correlations are not finite"
-            )
-        wd = 1.0 / dg
+    wd = _diagonal_weights(estimator, gamma)
     w_r = wd[nth:]
     start_full = start_values(spec, [poly.correlation.to_numpy()], [np.zeros(spec.p)])
     theta0 = start_full[struct.keep]
@@ -575,21 +551,7 @@ def ordinal_cfa(
         delta[nth:, nth:] = struct.jacobian(mats)
         params = np.concatenate([poly.threshold_vector(), theta])
         corr = mats.sigma
-    e = delta.T @ (wd[:, None] * delta)
-    vcov = np.full((npar, npar), np.nan)
-    try:
-        e_inv = np.linalg.inv(e)
-        wdg = wd[:, None] * delta
-        nv = e_inv @ (wdg.T @ gamma @ wdg) @ e_inv
-        vcov = 0.5 * (nv + nv.T) / (n - 1)
-        traces = _ugamma_traces(wd, wdg, e_inv, gamma)
-    except np.linalg.LinAlgError:
-        e_inv = None
-        traces = None
-        warnings.append(
-            "the information matrix is singular: the model may be empirically "
-            "under-identified, and standard errors could not be computed"
-        )
+    vcov, e_inv, traces = _sandwich(delta, wd, gamma, n, npar, warnings)
     p = spec.p
     pieces = {
         "n": n,
@@ -629,6 +591,67 @@ def ordinal_cfa(
         _fit=fm,
         _pieces=pieces,
     )
+
+
+def _check_measurement_only(parsed) -> None:
+    """Refuse regressions and defined parameters, not supported with ordered items."""
+    structural = sorted({s.op for s in parsed.statements if s.op in ("~", ":=")})
+    if structural:
+        raise ValueError(
+            f"{' and '.join(repr(op) for op in structural)} statements (regressions, defined "
+            "parameters) are supported with continuous indicators (estimator ML, MLR, MLM), "
+            "not with ordered items; ordered items support '=~', '~~' and thresholds"
+        )
+
+
+def _polychoric_of(data, items: list[str], missing: str) -> PolychoricResult:
+    """Thresholds and polychoric correlations of ``items`` in ``data`` (at least two items)."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("data must be a pandas DataFrame")
+    absent = [v for v in items if v not in data.columns]
+    if absent:
+        raise DataError(f"variables named in the model are not in the data: {', '.join(absent)}")
+    if len(items) < 2:
+        raise DataError("ordinal CFA needs at least two ordered items")
+    try:
+        return polychoric(data, items, missing=missing)
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+
+
+def _diagonal_weights(estimator: str, gamma: np.ndarray) -> np.ndarray:
+    """The diagonal weights over (thresholds, correlations): 1 for ULS, else the inverse
+    asymptotic variances 1 / diag(Gamma) (DWLS)."""
+    if estimator == "ULSMV":
+        return np.ones(gamma.shape[0])
+    dg = np.diag(gamma)
+    if not np.all(np.isfinite(dg)) or np.any(dg <= 0):
+        raise DataError("the asymptotic variances of the polychoric correlations are not finite")
+    return 1.0 / dg
+
+
+def _sandwich(
+    delta: np.ndarray, wd: np.ndarray, gamma: np.ndarray, n: int, npar: int, warnings: list
+):
+    """Robust covariance of the estimates, E^-1 Delta' W Gamma W Delta E^-1 / (N - 1) with
+    E = Delta' W Delta, with E^-1 and the U Gamma traces of the scaled tests; NaN, ``None``
+    and ``None`` (and a warning) when E is singular."""
+    e = delta.T @ (wd[:, None] * delta)
+    vcov = np.full((npar, npar), np.nan)
+    try:
+        e_inv = np.linalg.inv(e)
+        wdg = wd[:, None] * delta
+        nv = e_inv @ (wdg.T @ gamma @ wdg) @ e_inv
+        vcov = 0.5 * (nv + nv.T) / (n - 1)
+        traces = _ugamma_traces(wd, wdg, e_inv, gamma)
+    except np.linalg.LinAlgError:
+        e_inv = None
+        traces = None
+        warnings.append(
+            "the information matrix is singular: the model may be empirically "
+            "under-identified, and standard errors could not be computed"
+        )
+    return vcov, e_inv, traces
 
 
 def _configural(model, data, ordered, estimator, std_lv, missing, parameterization, group):

@@ -140,10 +140,24 @@ def _robust_x3(res, fm) -> tuple[float, float]:
 
 
 def _fit_blocks(res) -> list[str]:
+    """The fit sections of lavaan's ``summary()``: the user model's test, the baseline model,
+    CFI/TLI, loglikelihood and information criteria, RMSEA and SRMR (with a "Scaled" column
+    for MLM/MLR)."""
     fm = res.fit_measures()
+    return (
+        _user_test_block(res, fm)
+        + _baseline_block(res, fm)
+        + _comparison_block(res, fm)
+        + _loglik_block(res, fm)
+        + _rmsea_block(res, fm)
+        + _srmr_block(res, fm)
+    )
+
+
+def _columns(res, fm):
+    """Whether the fit has robust results, and the values of a measure in the summary's
+    columns: ``pair`` (standard, scaled) and ``same`` (the standard value in both)."""
     robust = res.robust is not None
-    cols = 2 if robust else 1
-    n, n_groups = res.nobs, len(res.group_labels)
 
     def pair(key):
         return (fm[key], fm[f"{key}_scaled"]) if robust else (fm[key],)
@@ -151,6 +165,14 @@ def _fit_blocks(res) -> list[str]:
     def same(key):
         return (fm[key], fm[key]) if robust else (fm[key],)
 
+    return robust, pair, same
+
+
+def _user_test_block(res, fm) -> list[str]:
+    """ "Model Test User Model": chi-square, df, p-value (scaling and correction with robust
+    tests) and the chi-square of each group."""
+    robust, pair, _ = _columns(res, fm)
+    cols = 2 if robust else 1
     lines = ["", "Model Test User Model:"]
     if robust:
         lines.append(_row("", "Standard", "Scaled"))
@@ -164,31 +186,47 @@ def _fit_blocks(res) -> list[str]:
         lines.append(_row("Scaling correction factor", "", fm["chisq_scaling_factor"]))
         name = _CORRECTION.get(res.robust.test.test, res.robust.test.test)
         lines.append(_row(name, indent=4).ljust(LABEL_WIDTH + VALUE_WIDTH * cols))
-    if n_groups > 1:
+    if len(res.group_labels) > 1:
         lines.append("  Test statistic for each group:")
         c = fm["chisq_scaling_factor"] if robust else 1.0
         for label, t in zip(res.group_labels, _group_chisq(res), strict=True):
             values = (t, t / c) if robust else (t,)
             lines.append(_row(_group_label(label), *values, indent=4))
+    return lines
 
-    lines += ["", "Model Test Baseline Model:", ""]
+
+def _baseline_block(res, fm) -> list[str]:
+    """ "Model Test Baseline Model": the independence model's chi-square, df and p-value."""
+    robust, pair, _ = _columns(res, fm)
+    lines = ["", "Model Test Baseline Model:", ""]
     lines.append(_row("Test statistic", *pair("baseline_chisq")))
     lines.append(_row("Degrees of freedom", *pair("baseline_df")))
     lines.append(_row("P-value", *pair("baseline_pvalue")))
     if robust:
         lines.append(_row("Scaling correction factor", "", fm["baseline_chisq_scaling_factor"]))
+    return lines
 
-    lines += ["", "User Model versus Baseline Model:", ""]
+
+def _comparison_block(res, fm) -> list[str]:
+    """ "User Model versus Baseline Model": CFI and TLI (and their robust versions)."""
+    robust, pair, _ = _columns(res, fm)
+    lines = ["", "User Model versus Baseline Model:", ""]
     lines.append(_row("Comparative Fit Index (CFI)", *pair("cfi")))
     lines.append(_row("Tucker-Lewis Index (TLI)", *pair("tli")))
     pad = ("",) if robust else ()  # robust values go in the Scaled column
     if "cfi_robust" in fm:  # MLR, MLM; lavaan also shows them for ML with missing = "ml"
-        lines.append(_blank(cols))
+        lines.append(_blank(2 if robust else 1))
         lines.append(_row("Robust Comparative Fit Index (CFI)", *pad, fm["cfi_robust"]))
         lines.append(_row("Robust Tucker-Lewis Index (TLI)", *pad, fm["tli_robust"]))
+    return lines
 
+
+def _loglik_block(res, fm) -> list[str]:
+    """ "Loglikelihood and Information Criteria": H0 and H1 loglikelihoods (with MLR's scaling
+    factors), AIC, BIC and the sample-size adjusted BIC."""
+    robust, _, same = _columns(res, fm)
     mlr = robust and "scaling_factor_h0" in fm
-    lines += ["", "Loglikelihood and Information Criteria:", ""]
+    lines = ["", "Loglikelihood and Information Criteria:", ""]
     lines.append(_row("Loglikelihood user model (H0)", *same("logl")))
     if mlr:
         lines.append(_row("Scaling correction factor", "", fm["scaling_factor_h0"]))
@@ -197,16 +235,23 @@ def _fit_blocks(res) -> list[str]:
     if mlr:
         lines.append(_row("Scaling correction factor", "", fm["scaling_factor_h1"]))
         lines.append(_row("for the MLR correction", indent=6).ljust(LABEL_WIDTH + 2 * VALUE_WIDTH))
-    lines.append(_blank(cols))
+    lines.append(_blank(2 if robust else 1))
     lines.append(_row("Akaike (AIC)", *same("aic")))
     lines.append(_row("Bayesian (BIC)", *same("bic")))
     lines.append(_row("Sample-size adjusted Bayesian (SABIC)", *same("bic2")))
+    return lines
 
+
+def _rmsea_block(res, fm) -> list[str]:
+    """ "Root Mean Square Error of Approximation": RMSEA, its 90% interval and the close- and
+    not-close-fit p-values (scaled, and the robust RMSEA, with robust tests)."""
+    robust, pair, _ = _columns(res, fm)
+    n, n_groups = res.nobs, len(res.group_labels)
     notclose = [_notclose(fm["chisq"], fm["df"], n, n_groups)]
     if robust:
         df2 = res.robust.test.trace_ugamma if fm["df"] > 0 else np.nan
         notclose.append(_notclose(fm["chisq"], df2, n, n_groups))
-    lines += ["", "Root Mean Square Error of Approximation:", ""]
+    lines = ["", "Root Mean Square Error of Approximation:", ""]
     lines.append(_row("RMSEA", *pair("rmsea")))
     if robust:
         lower = (fm["rmsea_ci_lower"], fm["rmsea_ci_lower_scaled"])
@@ -223,24 +268,33 @@ def _fit_blocks(res) -> list[str]:
     lines.append(_row(f"P-value H_0: RMSEA <= {CLOSE_H0:.3f}", *close))
     lines.append(_row(f"P-value H_0: RMSEA >= {NOTCLOSE_H0:.3f}", *notclose))
     if "rmsea_robust" in fm:
-        if robust:
-            x3_scaled, c3 = _robust_x3(res, fm)
-            robust_notclose = _notclose(x3_scaled, fm["df"], n, n_groups, c3)
-        else:
-            robust_notclose = fm.get("rmsea_notclose_pvalue_robust", np.nan)
-        lines.append(_blank(cols))
-        lines.append(_row("Robust RMSEA", *pad, fm["rmsea_robust"]))
-        for label, value in (
-            ("90 Percent confidence interval - lower", fm["rmsea_ci_lower_robust"]),
-            ("90 Percent confidence interval - upper", fm["rmsea_ci_upper_robust"]),
-            (f"P-value H_0: Robust RMSEA <= {CLOSE_H0:.3f}", fm["rmsea_pvalue_robust"]),
-            (f"P-value H_0: Robust RMSEA >= {NOTCLOSE_H0:.3f}", robust_notclose),
-        ):
-            lines.append(_row(label, *pad, value))
-
-    lines += ["", "Standardized Root Mean Square Residual:", ""]
-    lines.append(_row("SRMR", *same("srmr")))
+        lines += _robust_rmsea_lines(res, fm, robust, n, n_groups)
     return lines
+
+
+def _robust_rmsea_lines(res, fm, robust: bool, n: int, n_groups: int) -> list[str]:
+    """The robust RMSEA (in the Scaled column with robust tests), its interval and p-values."""
+    if robust:
+        x3_scaled, c3 = _robust_x3(res, fm)
+        robust_notclose = _notclose(x3_scaled, fm["df"], n, n_groups, c3)
+    else:
+        robust_notclose = fm.get("rmsea_notclose_pvalue_robust", np.nan)
+    pad = ("",) if robust else ()
+    lines = [_blank(2 if robust else 1), _row("Robust RMSEA", *pad, fm["rmsea_robust"])]
+    for label, value in (
+        ("90 Percent confidence interval - lower", fm["rmsea_ci_lower_robust"]),
+        ("90 Percent confidence interval - upper", fm["rmsea_ci_upper_robust"]),
+        (f"P-value H_0: Robust RMSEA <= {CLOSE_H0:.3f}", fm["rmsea_pvalue_robust"]),
+        (f"P-value H_0: Robust RMSEA >= {NOTCLOSE_H0:.3f}", robust_notclose),
+    ):
+        lines.append(_row(label, *pad, value))
+    return lines
+
+
+def _srmr_block(res, fm) -> list[str]:
+    """ "Standardized Root Mean Square Residual"."""
+    _, _, same = _columns(res, fm)
+    return ["", "Standardized Root Mean Square Residual:", "", _row("SRMR", *same("srmr"))]
 
 
 # --------------------------------------------------------------------------- estimates
