@@ -384,8 +384,7 @@ def delta_check(result: Any, tolerance: float = 1e-6) -> str | None:
         "WLSMV's estimates break the delta parameterisation (latent responses of unit "
         f"variance): the residual variance of {worst['lhs']!r} is {worst['est']:.4g} but "
         f"{worst['std_all']:.4g} standardised, so its standardised loadings and robust fit "
-        "measures are not to be trusted (a defect of the engine's ordinal CFA with "
-        "second-order factors)"
+        "measures are not to be trusted"
     )
 
 

@@ -311,9 +311,10 @@ def test_an_item_with_a_single_observed_value_is_said_and_the_report_renders():
     # the report renders it: test_report_html.test_a_structural_section_that_could_not_be_fitted
 
 
-def test_wlsmv_that_cannot_be_used_falls_back_to_mlr_and_says_why():
-    # B_2 a step function of B_1 (polychoric correlation 1): the second-order WLSMV fit
-    # cannot be used as it stands; MLR fits the items as continuous.
+def test_extreme_items_get_the_estimator_direct_fits_choose():
+    # B_2 a step function of B_1 (polychoric correlation 1): the section's estimator and fit
+    # for each model are those that direct fits choose (WLSMV unless it raises, does not
+    # converge or breaks the delta parameterisation; then MLR with its reason said).
     raw = simulated_answers(300, seed=5)
     raw["B_2"] = np.where(raw["B_1"] >= 3, 5.0, 1.0)
     data = study_data(raw)
@@ -324,11 +325,13 @@ def test_wlsmv_that_cannot_be_used_falls_back_to_mlr_and_says_why():
         estimator, fit = expected_estimator(model["syntax"], rows)
         assert model["estimator"] == estimator
         assert model["fit_measures"] == lavaan_named(fit)
-    model = section["second_order"]
-    assert model["estimator"] == "MLR" and model["ordered"] is False
-    assert model["estimator_reason"].startswith("MLR (robust ML, the items as continuous)")
-    assert "instead of WLSMV: WLSMV" in model["estimator_reason"]
-    assert model["judged"] == ROBUST and model["modification_indices_available"] is True
+        if estimator == "MLR":
+            assert model["ordered"] is False
+            assert model["estimator_reason"].startswith("MLR (robust ML, the items as continuous)")
+            assert "instead of WLSMV: WLSMV" in model["estimator_reason"]
+            assert model["judged"] == ROBUST and model["modification_indices_available"] is True
+        else:
+            assert model["ordered"] is True and model["judged"] == ROBUST
 
 
 def test_same_seed_same_result_and_the_seed_reaches_parallel_analysis():
