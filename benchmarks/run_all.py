@@ -1,7 +1,8 @@
 """Run every benchmark in this folder (``make bench``); results go to benchmarks/results/.
 
-Arguments are passed on to the CFA benchmarks, e.g. ``--repeats 1 --skip-r``; the web benchmark
-runs with its defaults (``web_bench.py --help`` for its own options).
+Arguments are passed on to the CFA benchmarks and ``bench_psychometrics2.py`` (which ignores the
+options it does not have), e.g. ``--repeats 1 --skip-r``; the web benchmark runs with its defaults
+(``web_bench.py --help`` for its own options).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_cfa.py", [], True),
     ("bench_cfa.py", ["--model", "second-order"], True),
     ("bench_fiml.py", [], False),
+    ("bench_psychometrics2.py", [], True),
     ("web_bench.py", ["--threads", "1", "4"], False),
     ("bench_simulate.py", [], False),
     ("bench_exports.py", [], False),
