@@ -27,7 +27,9 @@ keys used to be the Python keys of ``CFAResult.fit_measures()`` (``rmsea_ci_lowe
 nothing else in the JSON was renamed (the invariance ``table`` keeps its column names). The
 text of ``cfa`` is ``CFAResult.summary()``, laid out as lavaan's ``summary(fit,
 fit.measures = TRUE, standardized = TRUE)``, after the WARNING block; composite reliability
-and modification indices are in the JSON.
+and modification indices are in the JSON. With ``--ordered`` (one group) the text is a line
+naming the estimator, ``OrdinalCFAResult.summary()`` (lavaan's summary of a categorical fit)
+and the categorical omega.
 
 ``--estimator`` and ``--missing`` are on every command that fits a CFA (``cfa``,
 ``invariance``; ``reliability`` has ``--missing ml`` for omega's CFA, where the estimator is
@@ -837,11 +839,18 @@ def _run_cfa_ordinal(args, data, cfa_mod, model, kwargs):
         f"Estimator {res.estimator} (ordered items, parameterization {res.parameterization}, "
         f"missing {res.missing}): robust standard errors, {kind} test",
         "",
-        "Fit measures",
-        _indent("\n".join(f"{k:<30} {_fmt(v)}" for k, v in fit.items())),
-        "",
-        "Estimates",
-        _indent(_table(res.estimates, index=False)),
+    ]
+    if "group" in kwargs:  # summary() covers one group
+        lines += [
+            "Fit measures",
+            _indent("\n".join(f"{k:<30} {_fmt(v)}" for k, v in fit.items())),
+            "",
+            "Estimates",
+            _indent(_table(res.estimates, index=False)),
+        ]
+    else:  # lavaan's summary(fit, fit.measures = TRUE, standardized = TRUE), as cfa's text
+        lines.append(res.summary().rstrip())
+    lines += [
         "",
         "Categorical omega (Green & Yang 2009; semTools compRelSEM)",
         _indent(_table(res.composite_reliability(), index=False)),

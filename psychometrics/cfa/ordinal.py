@@ -256,6 +256,13 @@ class OrdinalCFAResult:
         """Fit measures with lavaan's names ('.' replaced by '_', as :class:`CFAResult`)."""
         return dict(self._fit)
 
+    def summary(self) -> str:
+        """The text of lavaan's ``summary(fit, fit.measures = TRUE, standardized = TRUE)``
+        (:mod:`.summary_ordinal`; one group)."""
+        from .summary_ordinal import ordinal_summary
+
+        return ordinal_summary(self)
+
     def composite_reliability(self, obs_var: bool = True) -> pd.DataFrame:
         """Categorical omega of every first-order factor (Green & Yang, 2009), as
         ``semTools::compRelSEM`` reports it for ordered indicators.
@@ -577,7 +584,9 @@ def ordinal_cfa(
         iterations=iterations,
         message=message,
         nobs=n,
+        nobs_total=len(data),
         missing=missing,
+        missing_patterns=_missing_patterns(data, items),
         ordered=items,
         polychoric=poly,
         gamma=gamma,
@@ -591,6 +600,13 @@ def ordinal_cfa(
         _fit=fm,
         _pieces=pieces,
     )
+
+
+def _missing_patterns(data: pd.DataFrame, items: list[str]) -> int:
+    """The number of distinct patterns of missing items among the rows with any item observed
+    (lavaan's "Number of missing patterns" with ``missing = "pairwise"``)."""
+    seen = data[items].isna()
+    return int(seen[~seen.all(axis=1)].drop_duplicates().shape[0])
 
 
 def _check_measurement_only(parsed) -> None:

@@ -227,7 +227,9 @@ def test_cli_estimator_and_item_list(tmp_path, capsys):
     )
     assert status == 0, err
     assert "Estimator WLSM (ordered items" in out and "satorra.bentler" in out
-    assert "chisq_scaled" in out and "y1 | t1" not in out  # a table row, not a formula
+    # the text is the lavaan-style summary (test_summary_ordinal.py)
+    assert "    Satorra-Bentler correction" in out and "Number of missing patterns" in out
+    assert "y1 | t1" not in out  # a table row, not a formula
 
 
 @pytest.mark.parametrize(
