@@ -199,7 +199,7 @@ def ordinal_summary(res) -> str:
     """The lavaan-style text of a one-group
     :class:`~psychometrics.cfa.ordinal.OrdinalCFAResult` (see the module docstring)."""
     if not isinstance(getattr(res, "_pieces", None), dict):
-        raise NotImplementedError(
+        raise ValueError(
             "summary() of a multi-group ordinal fit is not supported; supported: one group "
             "(use fit_measures() and estimates)"
         )

@@ -111,7 +111,7 @@ def test_multigroup_summary_is_refused():
     data = pd.read_csv(ORDINAL / "sparse5.csv")
     data["g"] = [1, 2] * (len(data) // 2)
     res = cfa(MODEL, data, ordered=True, group="g")
-    with pytest.raises(NotImplementedError, match="supported: one group"):
+    with pytest.raises(ValueError, match="supported: one group"):
         res.summary()
 
 
