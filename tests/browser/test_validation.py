@@ -101,6 +101,15 @@ def test_validate_the_demo_study_read_the_report_download_it_and_state_a_hypothe
         cfi = run.report["first_order"]["cutoffs"]["cfi"]["value"]
         cfi_row = page.locator('table#i1-first-order-fit tr[data-measure="cfi"]')
         assert f"{cfi:.3f}" in cfi_row.inner_text()
+        # judged on the robust (else the scaled) CFI of the WLSMV fit, named as lavaan names
+        # it; the scaled chi-square beside the standard one; why there are no modification
+        # indices
+        judged = run.report["first_order"]["cutoffs"]["cfi"]["measure"]
+        assert run.report["first_order"]["estimator"] == "WLSMV"
+        assert judged in ("cfi.robust", "cfi.scaled")
+        assert judged in cfi_row.inner_text()
+        assert "scaled χ²" in page.locator("#i1-first-order-measures").inner_text()
+        assert page.locator("#i1-first-order-mi-absent").is_visible()
 
         # A plot loads (an <img> of its SVG, drawn by the browser).
         loadings = page.locator('img[src$="/plots/i1-loadings.svg"]')
