@@ -228,7 +228,7 @@ def _observed_h1(rows: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndar
     h21 = f[:, None] * (t[j, position[i, y]] + t[i, position[j, y]])
     g = weighted.T @ q_vech
     h22 = np.empty((m, m))
-    chunk = max(1, 2**22 // max(m, 1))  # rows per gather, ~32 MB of indices each
+    chunk = max(1, 2**20 // max(m, 1))  # rows per gather: ~8 MB per index array
     for start in range(0, m, chunk):
         i, j = r[start : start + chunk, None], c[start : start + chunk, None]
         k_, l_ = r[None, :], c[None, :]
