@@ -178,16 +178,34 @@ def _expected_h1(sigma: np.ndarray, means: bool) -> np.ndarray:
 
 def _observed_h1(rows: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """Observed information of (mu, vech Sigma) per observation with missing values
-    (lavaan ``lav_mvnorm_missing_information_observed_samplestats``)."""
+    (lavaan ``lav_mvnorm_missing_information_observed_samplestats``).
+
+    Pattern k (n_k rows, observed block o) contributes, with A_k = Sigma_oo^-1 and
+    Q_k = A_k (2 T_k - Sigma_oo) A_k embedded in p x p (zeros elsewhere; T_k the pattern's
+    moments about mu), b_k = A_k (m_k - mu) and f = 1/2 on the diagonal of vech:
+
+        H_11 = sum_k n_k A_k
+        H_21[ij, y] = f_ij sum_k n_k (b_k[j] A_k[i, y] + b_k[i] A_k[j, y])
+        H_22 = 1/2 sum_k n_k D'(A_k kron Q_k)D
+
+    all divided by N. The sums over patterns are matrix products: with
+    G[xy, zw] = sum_k n_k A_k[x, y] Q_k[z, w] (one (vech x patterns)(patterns x vech)
+    product), entry (ij, kl) of sum_k n_k D'(A_k kron Q_k)D is
+    f_ij f_kl (G[jl, ik] + G[jk, il] + G[il, jk] + G[ik, jl]) (see :func:`_kron_vech`), so no
+    per-pattern (vech x vech) block is formed.
+    """
     n, p = rows.shape
     r, c = _vech_index(p)
+    m = r.size
     f = np.where(r == c, 0.5, 1.0)
-    position = np.zeros((p, p), dtype=int)
-    position[r, c] = position[c, r] = np.arange(r.size)
-    h11 = np.zeros((p, p))
-    h21 = np.zeros((r.size, p))
-    h22 = np.zeros((r.size, r.size))
-    for o, sel in _patterns(rows):
+    position = np.zeros((p, p), dtype=np.intp)
+    position[r, c] = position[c, r] = np.arange(m)
+    patterns = _patterns(rows)
+    counts = np.zeros(len(patterns))
+    a_vech = np.zeros((len(patterns), m))  # A_k on vech positions
+    q_vech = np.zeros((len(patterns), m))  # Q_k on vech positions
+    b_all = np.zeros((len(patterns), p))
+    for k, (o, sel) in enumerate(patterns):
         n_r = int(sel.sum())
         x = rows[np.ix_(sel, o)]
         inv = _embedded_inverse(sigma, o)
@@ -197,15 +215,30 @@ def _observed_h1(rows: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndar
         target = np.zeros((p, p))
         target[np.ix_(o, o)] = centred.T @ centred / n_r
         target += np.outer(d, d)
-        b = inv @ d
-        h11 += n_r * inv
-        h21 += n_r * f[:, None] * (b[c][:, None] * inv[r] + b[r][:, None] * inv[c])
-        # only entries between observed pairs are non-zero: work on the observed block
         q = inv @ (2.0 * target - sigma) @ inv
-        local_r, local_c = _vech_index(o.size)
-        keep = position[o[local_r], o[local_c]]
-        block = _kron_vech(inv[np.ix_(o, o)], q[np.ix_(o, o)])
-        h22[np.ix_(keep, keep)] += n_r * 0.5 * block
+        counts[k] = n_r
+        a_vech[k] = inv[r, c]
+        q_vech[k] = q[r, c]
+        b_all[k] = inv @ d
+    weighted = counts[:, None] * a_vech
+    h11 = np.sum(weighted, axis=0)[position]
+    # t[z, xy] = sum_k n_k b_k[z] A_k[x, y]
+    t = b_all.T @ weighted
+    i, j, y = r[:, None], c[:, None], np.arange(p)[None, :]
+    h21 = f[:, None] * (t[j, position[i, y]] + t[i, position[j, y]])
+    g = weighted.T @ q_vech
+    h22 = np.empty((m, m))
+    chunk = max(1, 2**20 // max(m, 1))  # rows per gather: ~8 MB per index array
+    for start in range(0, m, chunk):
+        i, j = r[start : start + chunk, None], c[start : start + chunk, None]
+        k_, l_ = r[None, :], c[None, :]
+        h22[start : start + chunk] = (
+            g[position[j, l_], position[i, k_]]
+            + g[position[j, k_], position[i, l_]]
+            + g[position[i, l_], position[j, k_]]
+            + g[position[i, k_], position[j, l_]]
+        )
+    h22 *= 0.5 * np.outer(f, f)
     out = np.block([[h11, h21.T], [h21, h22]]) / n
     return 0.5 * (out + out.T)
 
@@ -461,7 +494,9 @@ def robust_fit(
     tr_h0 = np.zeros(len(rows))
     base = _BaselineParts(len(rows))
     deltas = []
-    h1_info = []  # FIML: observed information of the saturated model at the EM estimates
+    # FIML: observed information A_1 of the saturated model at the EM estimates, its inverse
+    # and the first-order information B_1 there (shared by tr(B_1 A_1^-1) and the FIML-C terms)
+    h1_info = []
     xs = covariate_indices(spec)
     for g, (x, mats) in enumerate(zip(rows, implied, strict=True)):
         fg = weights[g]
@@ -476,7 +511,7 @@ def robust_fit(
         if estimator == "MLR":
             j0 = _mean_outer(_h1_scores(x, mean, mats.sigma, means) @ delta)
             if fiml:
-                h1_info.append(_observed_h1(x, *objective.groups[g].h1_moments()[::-1]))
+                h1_info.append(_h1_information(x, objective.groups[g]))
             if xs.size:  # complete data only (checked by the caller)
                 tr_h1[g] = _masked_h1_trace(x, means, moment_indices(spec))
             else:
@@ -533,13 +568,20 @@ def _masked_h1_trace(x: np.ndarray, means: bool, drop: np.ndarray) -> float:
     return float(np.trace(linalg.solve(a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)])))
 
 
-def _mlr_h1_trace(x: np.ndarray, group, means: bool, a1: np.ndarray | None) -> float:
-    """tr(B_1 A_1^-1) of the saturated model at its estimates (A_1 given under FIML)."""
+def _h1_information(x: np.ndarray, group) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A_1, A_1^-1, B_1) of the saturated model at the EM estimates (FIML)."""
+    cov, mean = group.h1_moments()
+    a1 = _observed_h1(x, mean, cov)
+    return a1, linalg.inv(a1), _mean_outer(_h1_scores(x, mean, cov, True))
+
+
+def _mlr_h1_trace(x: np.ndarray, group, means: bool, h1: tuple | None) -> float:
+    """tr(B_1 A_1^-1) of the saturated model at its estimates ((A_1, A_1^-1, B_1) given under
+    FIML, see :func:`_h1_information`)."""
     if not np.isnan(x).any():
         return _complete_h1_trace(x, _ml_cov(x), means)
-    cov, mean = group.h1_moments()
-    b1 = _mean_outer(_h1_scores(x, mean, cov, True))
-    return float(np.trace(linalg.solve(a1, b1, assume_a="pos")))
+    _, a1_inv, b1 = h1
+    return float(np.sum(a1_inv * b1.T))
 
 
 def _ml_cov(x: np.ndarray) -> np.ndarray:
@@ -583,10 +625,10 @@ def _fiml_corrected(objective, implied, rows, deltas, h1_info, df, b_df) -> _Fim
     b_deltas = []
     for g, x in enumerate(rows):
         cov, mean = objective.groups[g].h1_moments()
-        wm_g = h1_info[g]
+        wm_g, wmi_g, jm_g = h1_info[g]
         wm.append(wm_g)
-        wmi.append(linalg.inv(wm_g))
-        jm.append(_mean_outer(_h1_scores(x, mean, cov, True)))
+        wmi.append(wmi_g)
+        jm.append(jm_g)
         wc.append(_expected_h1(cov, True))
         n_g = objective.groups[g].n
         mats = implied[g]
@@ -594,18 +636,38 @@ def _fiml_corrected(objective, implied, rows, deltas, h1_info, df, b_df) -> _Fim
         b_sigma, b_mu = _baseline_moments(x, True)
         x3_b += 2.0 * n_g * _ml_discrepancy(cov, mean, b_sigma, b_mu)
         b_deltas.append(_baseline_delta(p, True))
-    wm_all = linalg.block_diag(*[f * w for f, w in zip(weights, wm, strict=True)])
-    wmi_all = linalg.block_diag(*[w / f for f, w in zip(weights, wmi, strict=True)])
-    wc_all = linalg.block_diag(*[f * w for f, w in zip(weights, wc, strict=True)])
-    gamma_all = linalg.block_diag(
-        *[wi @ j @ wi / f for f, wi, j in zip(weights, wmi, jm, strict=True)]
-    )
-    middle = wmi_all @ wc_all @ wmi_all
+    wm_all = [f * w for f, w in zip(weights, wm, strict=True)]
+    middle = [(wi / f) @ (f * w) @ (wi / f) for f, wi, w in zip(weights, wmi, wc, strict=True)]
+    gamma_all = [wi @ j @ wi / f for f, wi, j in zip(weights, wmi, jm, strict=True)]
+    # W, M and Gamma are block diagonal over groups; with X = W M and Y = W Gamma,
+    # tr(W M W Gamma) = sum_g sum(X_g * Y_g') is shared by the model and the baseline
+    x_all = [w @ m for w, m in zip(wm_all, middle, strict=True)]
+    y_all = [w @ s for w, s in zip(wm_all, gamma_all, strict=True)]
+    t0 = sum(float(np.sum(x * y.T)) for x, y in zip(x_all, y_all, strict=True))
+    sizes = np.cumsum([0] + [w.shape[0] for w in wm_all])
 
     def k(delta_all: np.ndarray) -> float:
-        info = delta_all.T @ wm_all @ delta_all
-        u = wm_all - wm_all @ delta_all @ linalg.solve(info, delta_all.T @ wm_all)
-        return float(np.trace(u @ middle @ u @ gamma_all))
+        # U = W - B S B' with B = W Delta and S = (Delta' W Delta)^-1 (rank q), so
+        # tr(U M U Gamma) = tr(W M W Gamma) - tr(S B'M W Gamma B) - tr(S B'Gamma W M B)
+        #                   + tr(S B'M B S B'Gamma B): no (moments x moments) product is formed
+        q = delta_all.shape[1]
+        info, c_m, c_g, c_mw, c_gw = (np.zeros((q, q)) for _ in range(5))
+        for g, (w, m, s, x, y) in enumerate(
+            zip(wm_all, middle, gamma_all, x_all, y_all, strict=True)
+        ):
+            d_g = delta_all[sizes[g] : sizes[g + 1]]
+            b = w @ d_g
+            mb, gb = m @ b, s @ b
+            info += d_g.T @ b
+            c_m += b.T @ mb
+            c_g += b.T @ gb
+            c_mw += mb.T @ (y @ b)
+            c_gw += gb.T @ (x @ b)
+        s_m = linalg.solve(info, c_m)
+        s_g = linalg.solve(info, c_g)
+        t1 = np.trace(linalg.solve(info, c_mw))
+        t2 = np.trace(linalg.solve(info, c_gw))
+        return float(t0 - t1 - t2 + np.sum(s_m * s_g.T))
 
     c3 = k(np.vstack(deltas)) / df if df > 0 else np.nan
     c3_b = k(linalg.block_diag(*b_deltas)) / b_df
