@@ -1029,17 +1029,11 @@ class _ThetaFit:
             except np.linalg.LinAlgError:
                 message = "singular information matrix during estimation"
                 break
-            scale = 1.0
-            while scale > 1e-8:
-                new = params + scale * step
-                f_new = value(new)
-                if np.isfinite(f_new) and f_new <= f + 1e-14 * max(abs(f), 1.0):
-                    break
-                scale *= 0.5
-            else:
+            moved = halving_line_search(value, params, f, step)
+            if moved is None:
                 message = "the line search failed"
                 break
-            params, f = new, f_new
+            params, f, scale = moved
             if np.max(np.abs(scale * step)) < 1e-10:
                 converged = True
                 break
@@ -1112,3 +1106,16 @@ def _estimate_table(spec, struct, poly, params, x, vcov, nth, parameterization) 
 
 
 _ = LAMBDA  # re-exported matrix codes are used by the table above through spec
+
+
+def halving_line_search(value, x: np.ndarray, f: float, step: np.ndarray):
+    """The Gauss-Newton step ``step`` from ``x``, halved until the discrepancy ``value`` does
+    not increase (relative slack 1e-14): ``(x_new, f_new, scale)``, or None below 1e-8."""
+    scale = 1.0
+    while scale > 1e-8:
+        new = x + scale * step
+        f_new = value(new)
+        if np.isfinite(f_new) and f_new <= f + 1e-14 * max(abs(f), 1.0):
+            return new, f_new, scale
+        scale *= 0.5
+    return None

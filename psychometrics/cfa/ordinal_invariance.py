@@ -72,7 +72,7 @@ from ..polychoric import PolychoricResult, polychoric, two_step_gamma
 from ..syntax import ModelSyntaxError, parse_model
 from .blas import single_threaded_blas
 from .errors import DataError
-from .ordinal import _clean, _measures, split_thresholds
+from .ordinal import _clean, _measures, halving_line_search, split_thresholds
 
 __all__ = [
     "ORDINAL_LEVELS",
@@ -438,17 +438,11 @@ def _gauss_newton(model: _Model, groups: list[_GroupData], x: np.ndarray):
         except np.linalg.LinAlgError:
             message = "singular information matrix during estimation"
             break
-        scale = 1.0
-        while scale > 1e-8:
-            new = x + scale * step
-            f_new = value(new)
-            if np.isfinite(f_new) and f_new <= f + 1e-14 * max(abs(f), 1.0):
-                break
-            scale *= 0.5
-        else:
+        moved = halving_line_search(value, x, f, step)
+        if moved is None:
             message = "the line search failed"
             break
-        x, f = new, f_new
+        x, f, scale = moved
         if np.max(np.abs(scale * step)) < 1e-10:
             converged = True
             break
