@@ -183,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
             "loading (lavaan's std.lv = TRUE)"
             + ("; with --longitudinal see --identification" if name == "invariance" else ""),
         )
+        if name == "cfa":
+            p.add_argument(
+                "--orthogonal",
+                action="store_true",
+                help="fix the covariances between exogenous factors to 0 (lavaan's "
+                "orthogonal = TRUE); covariances written in the model stay",
+            )
         p.add_argument(
             "--group",
             metavar="COL",
@@ -509,6 +516,8 @@ def run_cfa(args, data):
         kwargs["group"] = args.group
     if args.std_lv:
         kwargs["std_lv"] = True
+    if args.orthogonal:
+        kwargs["orthogonal"] = True
     if args.ordered is not None or (args.estimator or "ML") in ORDINAL_ESTIMATORS:
         if args.score_test:
             raise InputError("--score-test", "with continuous indicators (ML) only")

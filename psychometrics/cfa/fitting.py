@@ -214,6 +214,7 @@ def cfa(
     estimator: str = "ML",
     ordered: bool | Sequence[str] | None = None,
     parameterization: str = "delta",
+    orthogonal: bool = False,
 ) -> CFAResult:
     """Fit a confirmatory factor analysis by maximum likelihood, as lavaan's ``cfa()``.
 
@@ -255,6 +256,9 @@ def cfa(
         ``"visual =~ x3"``, ``"x7 ~ 1"`` or ``"x1 ~~ x2"``.
     meanstructure : bool, optional
         Model intercepts and factor means (default: only with groups or ``missing="ml"``).
+    orthogonal : bool
+        Fix the covariances between exogenous factors to 0 (lavaan's ``orthogonal = TRUE``);
+        covariances written in the model stay as written.
     estimator : {"ML", "MLR", "MLM"}
         "ML" (default): normal-theory SEs and chi-square. "MLR": the same estimates with
         Huber-White (sandwich) SEs and the Yuan-Bentler (Mplus variant) scaled test, with
@@ -317,6 +321,7 @@ def cfa(
             group,
             group_equal,
             parameterization,
+            orthogonal,
         )
     with single_threaded_blas():
         return _cfa(
@@ -332,6 +337,7 @@ def cfa(
             group_partial=group_partial,
             meanstructure=meanstructure,
             estimator=estimator,
+            orthogonal=orthogonal,
         )
 
 
@@ -346,6 +352,7 @@ def _ordinal(
     group,
     group_equal,
     parameterization,
+    orthogonal=False,
 ):
     """Ordered indicators: WLSMV (lavaan's default with ``ordered=``), WLSM or ULSMV."""
     est = estimator.upper() if isinstance(estimator, str) else estimator
@@ -382,6 +389,7 @@ def _ordinal(
             missing=missing,
             parameterization=parameterization,
             group=group,
+            orthogonal=orthogonal,
         )
 
 
@@ -399,6 +407,7 @@ def _cfa(
     meanstructure,
     estimator="ML",
     group_partial=(),
+    orthogonal=False,
 ) -> CFAResult:
     """Fit a model with continuous indicators by ML (or MLM/MLR): the steps of lavaan's
     ``lavaan()`` (lav_data -> lav_partable -> lav_model -> lav_optim -> lav_vcov -> lav_test):
@@ -424,6 +433,7 @@ def _cfa(
         meanstructure=meanstructure,
         group_equal=group_equal,
         group_partial=tuple([group_partial] if isinstance(group_partial, str) else group_partial),
+        orthogonal=orthogonal,
     )
     fix_covariates(spec, groups)
     definitions = compile_definitions(parsed, spec)

@@ -281,8 +281,13 @@ def build_model(
     meanstructure: bool = False,
     group_equal: tuple[str, ...] = (),
     group_partial: tuple[str, ...] = (),
+    orthogonal: bool = False,
 ) -> ModelSpec:
     """Parameter table of a parsed model with lavaan's ``cfa()`` defaults.
+
+    ``orthogonal`` (lavaan's ``orthogonal = TRUE``) fixes the default covariances between the
+    exogenous factors to 0 instead of freeing them (covariances the model states stay as
+    stated).
 
     ``group_partial`` (lavaan's ``group.partial``) names parameters, e.g. ``"visual =~ x3"`` or
     ``"x7 ~ 1"``, that are released from the ``group_equal`` constraints.
@@ -307,7 +312,7 @@ def build_model(
         _residual_variance_rows(rows, v, g)
         _factor_variance_rows(rows, v, g, std_lv, group_equal)
         _covariate_covariance_rows(rows, v, g)
-        _factor_covariance_rows(rows, v, g)
+        _factor_covariance_rows(rows, v, g, orthogonal)
         if meanstructure:
             _mean_rows(rows, v, g, group_equal)
         elif v.user_mean:
@@ -607,8 +612,9 @@ def _covariate_covariance_rows(rows: _Rows, v: _Variables, g: int) -> None:
             rows.add(cov[a], "~~", cov[b], g, PSI, max(i, j), min(i, j), None, np.nan, False, False)
 
 
-def _factor_covariance_rows(rows: _Rows, v: _Variables, g: int) -> None:
-    """Free covariances between the exogenous factors (lavaan's ``auto.cov.lv.x``)."""
+def _factor_covariance_rows(rows: _Rows, v: _Variables, g: int, orthogonal: bool) -> None:
+    """Covariances between the exogenous factors (lavaan's ``auto.cov.lv.x``): free, or fixed
+    to 0 with ``orthogonal``."""
     exo = [
         name for name, e in zip(v.latent, v.exogenous, strict=True) if e and name not in v.ov_index
     ]
@@ -625,7 +631,7 @@ def _factor_covariance_rows(rows: _Rows, v: _Variables, g: int) -> None:
                 v.lv_index[exo[b]],
                 v.lv_index[exo[a]],
                 None,
-                None,
+                0.0 if orthogonal else None,
                 False,
                 False,
             )

@@ -491,6 +491,7 @@ def ordinal_cfa(
     missing: str = "listwise",
     parameterization: str = "delta",
     group: str | None = None,
+    orthogonal: bool = False,
 ) -> OrdinalCFAResult:
     """Fit a CFA with ordered indicators (see the module docstring for the formulas).
 
@@ -506,7 +507,7 @@ def ordinal_cfa(
         )
     if group is not None:
         return _configural(
-            model, data, ordered, estimator, std_lv, missing, parameterization, group
+            model, data, ordered, estimator, std_lv, missing, parameterization, group, orthogonal
         )
 
     estimator = estimator.upper()
@@ -518,7 +519,9 @@ def ordinal_cfa(
     poly = _polychoric_of(data, items, missing)
     _check_thresholds(declared, poly)
     gamma = two_step_gamma(poly)
-    spec = build_model(parsed, n_groups=1, std_lv=std_lv, meanstructure=False)
+    spec = build_model(
+        parsed, n_groups=1, std_lv=std_lv, meanstructure=False, orthogonal=orthogonal
+    )
     struct = _Structure(spec)
     nth = poly.threshold_vector().size
     r = poly.correlation_vector()
@@ -670,7 +673,9 @@ def _sandwich(
     return vcov, e_inv, traces
 
 
-def _configural(model, data, ordered, estimator, std_lv, missing, parameterization, group):
+def _configural(
+    model, data, ordered, estimator, std_lv, missing, parameterization, group, orthogonal=False
+):
     from scipy import stats
 
     if not isinstance(data, pd.DataFrame):
@@ -694,6 +699,7 @@ def _configural(model, data, ordered, estimator, std_lv, missing, parameterizati
                     std_lv=std_lv,
                     missing=missing,
                     parameterization=parameterization,
+                    orthogonal=orthogonal,
                 )
             )
         except ValueError as exc:
