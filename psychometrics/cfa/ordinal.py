@@ -194,38 +194,13 @@ def _gauss_newton(struct: _Structure, r: np.ndarray, w: np.ndarray, theta: np.nd
         sig = struct.implied(th)[0]
         return float(np.sum(w * (r - sig) ** 2))
 
-    f = value(theta)
-    converged, message, it = False, "", 0
-    for it in range(1, 501):  # noqa: B007 (it is the iteration count afterwards)
-        sig, mats, _ = struct.implied(theta)
+    def normal_equations(th):
+        sig, mats, _ = struct.implied(th)
         d = struct.jacobian(mats)
         dw = d * w[:, None]
-        info = d.T @ dw
-        grad = dw.T @ (r - sig)
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            message = "singular information matrix during estimation"
-            break
-        scale = 1.0
-        while scale > 1e-8:
-            new = theta + scale * step
-            f_new = value(new)
-            if np.isfinite(f_new) and f_new <= f + 1e-14 * max(abs(f), 1.0):
-                break
-            scale *= 0.5
-        else:
-            message = "the line search failed"
-            break
-        theta, f_old, f = new, f, f_new
-        if np.max(np.abs(scale * step)) < 1e-10 or (abs(f_old - f) < 1e-15 and scale < 1):
-            converged = True
-            break
-    else:
-        message = "the iteration limit (500) was reached"
-    if converged:
-        message = "converged"
-    return theta, f, converged, it, message
+        return d.T @ dw, dw.T @ (r - sig)
+
+    return gauss_newton(value, normal_equations, theta, max_iter=500, stall_converges=True)
 
 
 class OrdinalCFAResult:
@@ -1025,27 +1000,12 @@ class _ThetaFit:
             sig = self.evaluate(pr)[0]
             return float(np.sum(wd * (obs - sig) ** 2))
 
-        f = value(params)
-        converged, message, it = False, "", 0
-        for it in range(1, 501):  # noqa: B007 (it is the iteration count afterwards)
-            sig, d, _, _ = self.evaluate(params)
+        def normal_equations(pr):
+            sig, d, _, _ = self.evaluate(pr)
             dw = d * wd[:, None]
-            try:
-                step = np.linalg.solve(d.T @ dw, dw.T @ (obs - sig))
-            except np.linalg.LinAlgError:
-                message = "singular information matrix during estimation"
-                break
-            moved = halving_line_search(value, params, f, step)
-            if moved is None:
-                message = "the line search failed"
-                break
-            params, f, scale = moved
-            if np.max(np.abs(scale * step)) < 1e-10:
-                converged = True
-                break
-        else:
-            message = "the iteration limit (500) was reached"
-        return params, f, converged, it, "converged" if converged else message
+            return d.T @ dw, dw.T @ (obs - sig)
+
+        return gauss_newton(value, normal_equations, params, max_iter=500)
 
 
 def _heywood(spec, x, estimates) -> list[str]:
@@ -1112,6 +1072,38 @@ def _estimate_table(spec, struct, poly, params, x, vcov, nth, parameterization) 
 
 
 _ = LAMBDA  # re-exported matrix codes are used by the table above through spec
+
+
+def gauss_newton(
+    value, normal_equations, x: np.ndarray, *, max_iter: int, stall_converges: bool = False
+):
+    """Minimise the weighted least-squares discrepancy ``value`` by Gauss-Newton steps
+    step = (Delta' W Delta)^-1 Delta' W (s - sigma(x)), ``normal_equations(x)`` returning the
+    two factors, each step halved until the discrepancy does not increase; converged when the
+    step is below 1e-10 or, with ``stall_converges``, when a halved step changes the
+    discrepancy by less than 1e-15. Returns (x, f, converged, iterations, message)."""
+    f = value(x)
+    converged, message, it = False, "", 0
+    for it in range(1, max_iter + 1):  # noqa: B007 (it is the iteration count afterwards)
+        info, grad = normal_equations(x)
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            message = "singular information matrix during estimation"
+            break
+        moved = halving_line_search(value, x, f, step)
+        if moved is None:
+            message = "the line search failed"
+            break
+        f_old = f
+        x, f, scale = moved
+        stalled = stall_converges and abs(f_old - f) < 1e-15 and scale < 1
+        if np.max(np.abs(scale * step)) < 1e-10 or stalled:
+            converged = True
+            break
+    else:
+        message = f"the iteration limit ({max_iter}) was reached"
+    return x, f, converged, it, "converged" if converged else message
 
 
 def halving_line_search(value, x: np.ndarray, f: float, step: np.ndarray):

@@ -72,7 +72,7 @@ from ..polychoric import PolychoricResult, polychoric, two_step_gamma
 from ..syntax import ModelSyntaxError, parse_model
 from .blas import single_threaded_blas
 from .errors import DataError
-from .ordinal import _clean, _measures, halving_line_search, split_thresholds
+from .ordinal import _clean, _measures, gauss_newton, split_thresholds
 
 __all__ = [
     "ORDINAL_LEVELS",
@@ -414,6 +414,22 @@ def _start(model: _Model, groups: list[_GroupData], previous: dict | None) -> np
     return x / np.maximum(count, 1)
 
 
+def _check_categories(counts: dict[str, set], where: str) -> None:
+    """Each item's numbers of thresholds over the groups or waves: one number, at least 2."""
+    uneven = [v for v, c in counts.items() if len(c) > 1]
+    if uneven:
+        raise DataError(
+            f"every item needs the same categories {where} for threshold invariance; "
+            f"not so for {', '.join(uneven)}"
+        )
+    few = [v for v, c in counts.items() if min(c) < 2]
+    if few:
+        raise DataError(
+            "the Wu & Estabrook ladder here needs items with at least three categories "
+            f"(binary: {', '.join(few)})"
+        )
+
+
 def _gauss_newton(model: _Model, groups: list[_GroupData], x: np.ndarray):
     c = [gd.n - 1.0 for gd in groups]
 
@@ -423,32 +439,17 @@ def _gauss_newton(model: _Model, groups: list[_GroupData], x: np.ndarray):
             for g, gd in enumerate(groups)
         )
 
-    f = value(x)
-    converged, message, it = False, "", 0
-    for it in range(1, 301):  # noqa: B007
+    def normal_equations(xx):
         info = np.zeros((model.npar, model.npar))
         grad = np.zeros(model.npar)
         for g, gd in enumerate(groups):
-            d = model.jacobian(x, g)
+            d = model.jacobian(xx, g)
             dw = d * (c[g] * gd.w)[:, None]
             info += d.T @ dw
-            grad += dw.T @ (gd.s - model.implied(x, g))
-        try:
-            step = np.linalg.solve(info, grad)
-        except np.linalg.LinAlgError:
-            message = "singular information matrix during estimation"
-            break
-        moved = halving_line_search(value, x, f, step)
-        if moved is None:
-            message = "the line search failed"
-            break
-        x, f, scale = moved
-        if np.max(np.abs(scale * step)) < 1e-10:
-            converged = True
-            break
-    else:
-        message = "the iteration limit (300) was reached"
-    return x, f, converged, it, "converged" if converged else message
+            grad += dw.T @ (gd.s - model.implied(xx, g))
+        return info, grad
+
+    return gauss_newton(value, normal_equations, x, max_iter=300)
 
 
 def _fit_level(st, specs, groups, level, previous=None) -> OrdinalInvarianceFit:
@@ -691,18 +692,7 @@ def ordinal_invariance(
     if len(groups) < 2:
         raise DataError(f"group variable {group!r} has fewer than two groups")
     counts = {v: {gd.poly.thresholds[v].size for gd in groups} for v in observed}
-    uneven = [v for v, c in counts.items() if len(c) > 1]
-    if uneven:
-        raise DataError(
-            "every item needs the same categories in every group for threshold invariance; "
-            f"not so for {', '.join(uneven)}"
-        )
-    few = [v for v, c in counts.items() if min(c) < 2]
-    if few:
-        raise DataError(
-            "the Wu & Estabrook ladder here needs items with at least three categories "
-            f"(binary: {', '.join(few)})"
-        )
+    _check_categories(counts, "in every group")
     st = _Structure.from_syntax(model, {v: counts[v].pop() for v in observed})
     fits, tests = _ladder(
         st, groups, levels, lambda lv: multigroup_slots(st, len(groups), lv, parameterization)
@@ -889,18 +879,7 @@ def longitudinal_ordinal(
     by_item: dict[str, set] = {}
     for item in design.items:
         by_item[item] = {th[design.at(item, k)] for k in range(1, design.n_waves + 1)}
-    uneven = [v for v, c in by_item.items() if len(c) > 1]
-    if uneven:
-        raise DataError(
-            "every item needs the same categories at every wave for threshold invariance; "
-            f"not so for {', '.join(uneven)}"
-        )
-    few = [v for v, c in by_item.items() if min(c) < 2]
-    if few:
-        raise DataError(
-            "the Wu & Estabrook ladder here needs items with at least three categories "
-            f"(binary: {', '.join(few)})"
-        )
+    _check_categories(by_item, "at every wave")
     st, where = longitudinal_structure(design, th)
     fits, tests = _ladder(
         st, groups, levels, lambda lv: longitudinal_slots(st, where, lv, parameterization)
